@@ -1,0 +1,57 @@
+"""Fixtures shared by every test: real sample files and a thread-leak guard."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session")
+def sample() -> Callable[[str], Path]:
+    """``sample("nuclei_image")`` -> path of a real file from a registry package."""
+    from segcore.sampledata import fetch
+
+    return fetch
+
+
+# Threads that belong to libraries and live for the whole process.
+_LONG_LIVED = ("pydevd", "QDBusConnection", "Dummy-", "asyncio_", "pymp-", "hypothesis")
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads() -> Iterator[None]:
+    """Fail a test that leaves a thread of its own running."""
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 5.0
+    while True:
+        leaked = [
+            t
+            for t in threading.enumerate()
+            if t not in before and t.is_alive() and not t.name.startswith(_LONG_LIVED)
+        ]
+        if not leaked or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not leaked, f"test left threads running: {[t.name for t in leaked]}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    import importlib.util
+
+    cuda = False
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        cuda = torch.cuda.is_available()
+    skip = pytest.mark.skip(reason="needs a CUDA GPU; runs on machines that have one")
+    for item in items:
+        if "cuda" in item.keywords and not cuda:
+            item.add_marker(skip)
