@@ -22,7 +22,15 @@ def sample() -> Callable[[str], Path]:
 
 
 # Threads that belong to libraries and live for the whole process.
-_LONG_LIVED = ("pydevd", "QDBusConnection", "Dummy-", "asyncio_", "pymp-", "hypothesis")
+_LONG_LIVED = (
+    "pydevd",
+    "QDBusConnection",
+    "Dummy-",
+    "asyncio_",
+    "pymp-",
+    "hypothesis",
+    "zarr_",  # zarr 3's event-loop thread and I/O pool live for the whole process
+)
 
 
 @pytest.fixture(autouse=True)

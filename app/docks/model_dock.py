@@ -1,0 +1,262 @@
+"""Model dock: open a model, see its classes and bands, run it on part of the image.
+
+The dock only gathers choices and shows progress. The run itself is a segcore
+generator (:func:`app.model_job.model_job`) driven by a :class:`Worker`;
+each ``Progress`` it yields carries the finished tiles, which go to the
+session's prediction layer and appear on the canvas as they arrive.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Literal
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import errors
+from app.canvas.tools import RectTool
+from app.canvas.view import CanvasView
+from app.docks.classes_dock import swatch
+from app.model_job import RunOptions, cuda_available, model_job, patches, read_model
+from app.session import ModelHandle, Session
+from app.worker import Worker
+from segcore.errors import ModelError
+from segcore.jobs import Eta, Progress
+
+Scope = Literal["view", "rect", "image"]
+MODEL_FILTER = "Models (*.safetensors *.onnx *.pth);;All files (*)"
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = int(round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d} left" if seconds >= 60 else f"{seconds} s left"
+
+
+class ModelDock(QDockWidget):
+    """See the module docstring. ``run_finished(ok)`` fires when a run ends."""
+
+    run_finished = Signal(bool)
+
+    def __init__(self, session: Session, canvas: CanvasView, parent: QWidget | None = None):
+        super().__init__("Model", parent)
+        self.setObjectName("model_dock")
+        self.session, self.canvas = session, canvas
+        self.worker: Worker | None = None
+        self._eta: Eta | None = None
+        self._started = 0.0
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+        top = QHBoxLayout()
+        self.name = QLabel("No model")
+        self.name.setWordWrap(True)
+        self.open_button = QPushButton("Open...")
+        self.open_button.setToolTip("Open a model file (.safetensors, or .onnx with its sidecar)")
+        self.open_button.clicked.connect(self.choose_model)
+        top.addWidget(self.name, 1)
+        top.addWidget(self.open_button)
+        layout.addLayout(top)
+        self.info = QLabel("")
+        self.info.setWordWrap(True)
+        layout.addWidget(self.info)
+        self.classes = QListWidget()
+        self.classes.setMaximumHeight(110)
+        self.classes.setToolTip("Classes the model predicts")
+        layout.addWidget(self.classes)
+
+        form = QFormLayout()
+        self.device = QComboBox()
+        self.device.addItems(["auto", "cpu"])
+        self.device.setToolTip("Where to run: auto picks CUDA when there is a GPU")
+        self.tile = self._spin(64, 4096, 512, 32, "Tile size in pixels (input side)")
+        self.halo = self._spin(0, 1024, 0, 8, "Context around each tile; 0 = the model's own")
+        self.batch = self._spin(1, 64, 4, 1, "Tiles per batch")
+        self.scope = QComboBox()
+        self.scope.addItem("Visible area", "view")
+        self.scope.addItem("Drawn rectangle", "rect")
+        self.scope.addItem("Whole image", "image")
+        form.addRow("Device", self.device)
+        form.addRow("Tile", self.tile)
+        form.addRow("Halo", self.halo)
+        form.addRow("Batch", self.batch)
+        form.addRow("Run on", self.scope)
+        layout.addLayout(form)
+
+        buttons = QHBoxLayout()
+        self.run_button = QPushButton("Run")
+        self.run_button.setToolTip("Segment the chosen area (Ctrl+R: the visible area)")
+        self.run_button.clicked.connect(lambda: self.run(self.scope.currentData()))
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.cancel_button)
+        layout.addLayout(buttons)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.eta = QLabel("")
+        layout.addWidget(self.progress)
+        layout.addWidget(self.eta)
+        layout.addStretch(1)
+        self.setWidget(body)
+        self._set_running(False)
+
+    def _spin(self, lo: int, hi: int, value: int, step: int, tip: str) -> QSpinBox:
+        spin = QSpinBox()
+        spin.setRange(lo, hi)
+        spin.setSingleStep(step)
+        spin.setValue(value)
+        spin.setToolTip(tip)
+        return spin
+
+    # -- model ----------------------------------------------------------------
+
+    def choose_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open Model", "", MODEL_FILTER)
+        if path:
+            self.open_model(path)
+
+    def open_model(self, path: str | Path) -> bool:
+        """Read the model's metadata (cheap, no weights) and show it. False on failure."""
+        try:
+            meta = read_model(Path(path))
+        except Exception as exc:
+            errors.report(exc, context=f"open model {Path(path).name}")
+            return False
+        handle = ModelHandle(Path(path), meta)
+        self.session.set_model(handle)
+        self.name.setText(f"<b>{handle.path.name}</b>")
+        bands = f"{meta.in_channels} band{'s' if meta.in_channels != 1 else ''}"
+        rf = f", receptive field {meta.receptive_field}px" if meta.receptive_field else ""
+        self.info.setText(f"{meta.arch} · input {bands} · tile {meta.tile_size}{rf}")
+        self.classes.clear()
+        for c in meta.classes:
+            self.classes.addItem(QListWidgetItem(swatch(c.color), f"{c.id}  {c.name}"))
+        self.tile.setValue(meta.tile_size)
+        if self.device.count() == 2 and cuda_available():
+            self.device.addItem("cuda")
+        self._set_running(False)
+        return True
+
+    # -- running --------------------------------------------------------------
+
+    @property
+    def is_running(self) -> bool:
+        return self.worker is not None and self.worker.is_running
+
+    def options(self) -> RunOptions:
+        return RunOptions(
+            device=self.device.currentText(),
+            tile=self.tile.value(),
+            halo=self.halo.value() or None,
+            batch=self.batch.value(),
+        )
+
+    def run(self, scope: Scope) -> None:
+        """Run on the visible area, a rectangle to be drawn, or the whole image."""
+        doc, model = self.session.document, self.session.model
+        if self.is_running:
+            return
+        if doc is None or model is None:
+            what = "an image" if doc is None else "a model (Model > Open Model)"
+            errors.report(ModelError(f"open {what} first"), context="run the model")
+            return
+        if model.meta.in_channels != doc.source.band_count:
+            errors.report(
+                ModelError(
+                    f"{model.path.name} expects {model.meta.in_channels} input band(s) but "
+                    f"{doc.name} has {doc.source.band_count}; choose a model trained on images "
+                    "like this one"
+                ),
+                context="run the model",
+            )
+            return
+        if scope == "rect":
+            self.eta.setText("Drag a rectangle on the image")
+            self.canvas.set_tool(RectTool(self._rect_drawn))
+            return
+        w, h = doc.size
+        box = self.canvas.visible_box() if scope == "view" else (0, 0, w, h)
+        self.start(box)
+
+    def _rect_drawn(self, box: tuple[int, int, int, int]) -> None:
+        self.canvas.set_tool(None)
+        self.start(box)
+
+    def start(self, box: tuple[int, int, int, int]) -> None:
+        """Run the current model on the level-0 ``box`` (x, y, w, h)."""
+        doc, model = self.session.document, self.session.model
+        if doc is None or model is None or box[2] <= 0 or box[3] <= 0 or self.is_running:
+            return
+        self.session.new_prediction(model.meta.classes)
+        source, options = doc.source, self.options()
+        self.worker = Worker(lambda: model_job(model.path, source, box, options))
+        self.worker.yielded.connect(self._progress)
+        self.worker.errored.connect(lambda exc: errors.report(exc, context="run the model"))
+        self.worker.returned.connect(self._done)
+        self.worker.finished.connect(self._finished)
+        self._eta, self._started = Eta(), time.monotonic()
+        self.progress.setRange(0, 0)  # busy until the first tile (model loading)
+        self.eta.setText("Loading the model...")
+        self._set_running(True)
+        self.worker.start()
+
+    def cancel(self) -> None:
+        if self.is_running and self.worker is not None:
+            self.worker.close()
+            self.eta.setText("Cancelling...")
+        elif isinstance(self.canvas.tool, RectTool):
+            self.canvas.set_tool(None)
+            self.eta.setText("")
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Cancel a run and wait for it (window closing)."""
+        if self.worker is not None:
+            self.worker.close()
+            self.worker.wait(timeout)
+
+    def _progress(self, step: Progress) -> None:
+        for x, y, labels, score in patches(step.payload):
+            self.session.add_prediction(x, y, labels, score)
+        if step.total > 0:
+            self.progress.setRange(0, step.total)
+            self.progress.setValue(step.done)
+        eta = self._eta.seconds_left(step.done, step.total) if self._eta else None
+        self.eta.setText(" · ".join(t for t in (step.message, format_eta(eta)) if t))
+
+    def _done(self, result: object) -> None:
+        self.eta.setText(f"Done in {time.monotonic() - self._started:.1f} s")
+        self.progress.setValue(self.progress.maximum())
+
+    def _finished(self) -> None:
+        cancelled = self.worker is not None and self.worker.abort_requested
+        if cancelled:
+            self.eta.setText("Cancelled")
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+        self._set_running(False)
+        self.run_finished.emit(not cancelled)
+
+    def _set_running(self, running: bool) -> None:
+        ready = self.session.model is not None
+        self.run_button.setEnabled(ready and not running)
+        self.cancel_button.setEnabled(running)
+        for widget in (self.open_button, self.device, self.tile, self.halo, self.batch):
+            widget.setEnabled(not running)

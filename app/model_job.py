@@ -1,0 +1,97 @@
+"""The model run the Model dock starts, and helpers around it (no widgets).
+
+:func:`model_job` is a generator run in a worker thread: it calls
+:func:`segcore.engine.infer` on a region and passes its ``Progress`` items
+through; each carries the finished :class:`~segcore.engine.TilePatch` es,
+which :func:`patches` unpacks for the prediction layer.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from segcore.errors import InferenceError, ModelError
+from segcore.io.source import ImageSource
+from segcore.jobs import Job
+from segcore.models.meta import ModelMeta
+
+# A run from the app keeps its result in memory (class map + confidence, with
+# overviews); beyond this many pixels the command line (`tessera infer`), which
+# streams to a file, is the right tool.
+MAX_APP_PIXELS = 64_000_000
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Choices of the Model dock."""
+
+    device: str = "auto"
+    tile: int | None = None
+    halo: int | None = None
+    batch: int | None = None
+
+
+def read_model(path: Path) -> ModelMeta:
+    """Metadata of a model file (no weights loaded); ModelError with the reason otherwise."""
+    from segcore.models import read_meta, read_onnx_meta
+
+    if not path.is_file():
+        raise ModelError(f"{path}: no such model file")
+    if path.suffix.lower() == ".onnx":
+        return read_onnx_meta(path)
+    return read_meta(path)
+
+
+def cuda_available() -> bool:
+    """Whether CUDA can be offered, without importing torch on the GUI thread if avoidable."""
+    if "torch" in sys.modules:
+        return bool(sys.modules["torch"].cuda.is_available())
+    return os.path.exists("/proc/driver/nvidia") or shutil.which("nvidia-smi") is not None
+
+
+def model_job(
+    model_path: Path,
+    source: ImageSource,
+    box: tuple[int, int, int, int],
+    options: RunOptions,
+) -> Job[Any]:
+    """Run the model file on level-0 ``box`` (x, y, w, h) of ``source``, streaming tiles."""
+    from segcore.engine import InferOptions, infer
+
+    x, y, w, h = box
+    if w * h > MAX_APP_PIXELS:
+        raise InferenceError(
+            f"the region is {w} x {h} pixels; the app runs models on up to "
+            f"{MAX_APP_PIXELS // 1_000_000} megapixels at a time. Zoom in or draw a smaller "
+            f"rectangle, or segment the whole image with `tessera infer {source.path} "
+            f"{model_path} OUTPUT.tif`"
+        )
+    infer_options = InferOptions(
+        tile=options.tile,
+        halo=options.halo,
+        batch=options.batch,
+        device=options.device,
+        roi=box,
+        score="confidence",
+        # An .onnx file runs in onnxruntime; a PyTorch model stays in torch (exporting it
+        # to ONNX costs seconds up front, not worth it for a view-sized region).
+        backend="onnx" if model_path.suffix.lower() == ".onnx" else "torch",
+    )
+    return (yield from infer(source, model_path, None, options=infer_options))
+
+
+def patches(payload: Any) -> Iterator[tuple[int, int, np.ndarray, np.ndarray | None]]:
+    """(x, y, class ids, confidence or None) of each finished tile in a Progress payload."""
+    if payload is None:
+        return
+    items = payload if isinstance(payload, list | tuple) else [payload]
+    for patch in items:
+        yield int(patch.x), int(patch.y), patch.labels, getattr(patch, "score", None)

@@ -1,0 +1,490 @@
+"""Project commands: File > New / Open / Save / Save As / Close Project, Add Images,
+next and previous image, and Edit > Undo / Redo.
+
+:class:`ProjectActions` owns the open :class:`segcore.project.Project` (also
+set as ``window.session.project``) and opens its images: the image file is read
+in a worker, then its label store becomes the document's labels and its
+editor the annotation context's. Every committed stroke is already in the
+project's journal, so closing (or a crash) never loses one; Save is a
+checkpoint, and closing the window or the project saves.
+
+The small ``ask_*`` functions are the only dialogs; tests replace them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
+
+from app import errors
+from app.actions import make_action
+from app.layerset import install_label_layers
+from app.session import ImageDocument, load_document
+from app.tools.context import AnnotationContext
+from app.worker import Worker
+from segcore.errors import LabelError, ProjectError, TesseraError
+from segcore.labels.editor import Editor
+from segcore.labels.schema import ClassInfo, make_classes
+from segcore.project import ImageEntry, Project
+
+if TYPE_CHECKING:
+    from app.window import MainWindow
+
+DEFAULT_CLASSES = "background\nobject *"
+FOLDER_FILTER = "Tessera project folder (*)"
+
+
+# -- dialogs (replaced in tests) ---------------------------------------------------
+
+
+def ask_folder(parent: QWidget, title: str) -> Path | None:
+    """A new (or empty) folder for a project."""
+    path, _ = QFileDialog.getSaveFileName(parent, title, "", FOLDER_FILTER)
+    return Path(path) if path else None
+
+
+def ask_project(parent: QWidget) -> Path | None:
+    path, _ = QFileDialog.getOpenFileName(
+        parent, "Open Project", "", "Tessera project (project.json);;All files (*)"
+    )
+    return Path(path).parent if path else None
+
+
+def ask_classes(parent: QWidget, default: str) -> str | None:
+    text, ok = QInputDialog.getMultiLineText(
+        parent,
+        "Classes of the new project",
+        "One class per line. End a name with * for a thing class\n"
+        "(countable objects with instances, e.g. 'cell *').",
+        default,
+    )
+    return text if ok else None
+
+
+def ask_images(parent: QWidget, image_filter: str) -> list[Path]:
+    paths, _ = QFileDialog.getOpenFileNames(parent, "Add Images to Project", "", image_filter)
+    return [Path(p) for p in paths]
+
+
+def ask_locate(parent: QWidget, entry: ImageEntry, image_filter: str) -> Path | None:
+    """Ask the user to find a missing image; None if they decline."""
+    answer = QMessageBox.question(
+        parent,
+        "Image not found",
+        f"The image '{entry.id}' is not at\n{entry.path}\n\nLocate it now?",
+    )
+    if answer != QMessageBox.StandardButton.Yes:
+        return None
+    path, _ = QFileDialog.getOpenFileName(parent, f"Locate {entry.path.name}", "", image_filter)
+    return Path(path) if path else None
+
+
+def parse_classes(text: str, known: Sequence[ClassInfo] = ()) -> list[ClassInfo]:
+    """Classes from one name per line ('cell *' = thing); colours of ``known`` names kept.
+
+    Raises
+    ------
+    LabelError
+        If there is no name, or a name repeats.
+    """
+    names, things = [], set()
+    for line in text.splitlines():
+        name = line.strip()
+        if not name or name.startswith("#"):
+            continue
+        if name.endswith("*"):
+            name = name[:-1].strip()
+            things.add(name)
+        names.append(name)
+    classes = make_classes(names, things)
+    colours = {c.name: c.color for c in known}
+    return [ClassInfo(c.id, c.name, colours.get(c.name, c.color), c.thing) for c in classes]
+
+
+def classes_text(classes: Sequence[ClassInfo]) -> str:
+    return "\n".join(f"{c.name} *" if c.thing else c.name for c in classes)
+
+
+# -- the commands ------------------------------------------------------------------
+
+
+class ProjectActions(QObject):
+    """The open project and the commands on it."""
+
+    project_changed = Signal(object)  # Project | None
+    images_changed = Signal()  # images added or relocated, progress saved
+    image_opened = Signal(str)  # image id
+
+    def __init__(self, window: MainWindow, ctx: AnnotationContext, image_filter: str) -> None:
+        super().__init__(window)
+        self.window, self.ctx, self.image_filter = window, ctx, image_filter
+        self.project: Project | None = None
+        self.image_id: str | None = None  # the project image on screen
+        self._loading: tuple[Worker, str] | None = None
+
+    # -- project -------------------------------------------------------------------
+
+    def new_project(
+        self, directory: Path | None = None, classes: list[ClassInfo] | None = None
+    ) -> Project | None:
+        """Create a project; the image on screen (if it is a file) becomes its first image."""
+        w = self.window
+        directory = directory or ask_folder(w, "New Project")
+        if directory is None:
+            return None
+        if classes is None:
+            known = self._known_classes()
+            text = ask_classes(w, classes_text(known) if known else DEFAULT_CLASSES)
+            if text is None:
+                return None
+            try:
+                classes = parse_classes(text, known)
+            except LabelError as exc:
+                errors.report(exc, context="create the project")
+                return None
+        if not self.close_project():
+            return None
+        try:
+            project = Project.create(directory, classes=classes)
+        except TesseraError as exc:
+            errors.report(exc, context="create the project")
+            return None
+        self._set_project(project)
+        doc = w.session.document
+        if doc is not None and doc.path is not None and doc.path.is_file():
+            self._adopt(doc)
+        w.statusBar().showMessage(f"Created project {project.name} in {project.root}", 5000)
+        return project
+
+    def open_project(self, directory: Path | None = None) -> Project | None:
+        """Open a project (its journals are replayed) and show its last image."""
+        directory = directory or ask_project(self.window)
+        if directory is None or not self.close_project():
+            return None
+        try:
+            project = Project.open(directory)
+        except TesseraError as exc:
+            errors.report(exc, context=f"open the project {directory}")
+            return None
+        self._set_project(project)
+        if project.recovered:
+            count = sum(project.recovered.values())
+            QMessageBox.information(
+                self.window,
+                "Edits recovered",
+                f"{count} edit(s) made after the last save were recovered from the journal.",
+            )
+        last = project.settings.get("last_image")
+        ids = [e.id for e in project.images]
+        if ids:
+            self.open_image(last if last in ids else ids[0])
+        return project
+
+    def save(self) -> bool:
+        """Checkpoint the project (labels flushed, journals emptied, project.json replaced)."""
+        project = self.project
+        if project is None:
+            self.window.statusBar().showMessage("No project is open", 3000)
+            return False
+        self.ctx.finish_job()
+        self.ctx.commit()
+        try:
+            with self.ctx.lock:
+                project.save()
+        except TesseraError as exc:
+            errors.report(exc, context="save the project")
+            return False
+        self.images_changed.emit()
+        self.window.statusBar().showMessage(f"Saved {project.root}", 3000)
+        return True
+
+    def save_as(self, directory: Path | None = None) -> bool:
+        """Copy the project to a new folder and continue there."""
+        project = self.project
+        if project is None:
+            return False
+        directory = directory or ask_folder(self.window, "Save Project As")
+        if directory is None:
+            return False
+        self.ctx.finish_job()
+        self.ctx.commit()
+        doc = self.window.session.document
+        try:
+            with self.ctx.lock:
+                project.save_as(directory)
+                if doc is not None and self.image_id is not None:
+                    doc.labels = project.label_store(self.image_id)
+        except TesseraError as exc:
+            errors.report(exc, context="save the project as")
+            return False
+        if doc is not None and self.image_id is not None:
+            install_label_layers(self.window.canvas, doc)  # over the moved store
+            self.window.layers_dock.refresh()
+        self.project_changed.emit(project)
+        self.window.statusBar().showMessage(f"Saved as {project.root}", 3000)
+        return True
+
+    def close_project(self) -> bool:
+        """Save and close the project and its image; False if saving failed (it stays open)."""
+        project = self.project
+        if project is None:
+            return True
+        self._cancel_loading()
+        self.ctx.detach()
+        if self.image_id is not None:
+            self.window.close_image()
+        self.window.canvas.loader.wait()  # no tile thread reads a store being closed
+        try:
+            project.close(save=True)
+        except TesseraError as exc:
+            errors.report(exc, context="save the project")
+            return False
+        self._set_project(None)
+        return True
+
+    def shutdown(self) -> None:
+        """The window is closing: save; on failure the journal still holds every edit."""
+        project = self.project
+        if project is None:
+            return
+        self._cancel_loading()
+        self.ctx.detach()
+        self.window.canvas.loader.wait()
+        try:
+            project.close(save=True)
+        except (TesseraError, OSError) as exc:
+            errors.report(exc, context="save the project")
+        self._set_project(None)
+
+    # -- images ----------------------------------------------------------------------
+
+    def add_images(self, paths: Sequence[Path] | None = None) -> list[ImageEntry]:
+        """Add image files; the first one is opened if nothing is on screen."""
+        project = self.project
+        if project is None:
+            self.window.statusBar().showMessage("Create or open a project first", 4000)
+            return []
+        paths = list(paths) if paths is not None else ask_images(self.window, self.image_filter)
+        added: list[ImageEntry] = []
+        for path in paths:
+            try:
+                added.append(project.add_image(path))
+            except TesseraError as exc:
+                errors.report(exc, context=f"add {Path(path).name}")
+        if added:
+            self.images_changed.emit()
+            if self.image_id is None and self._loading is None:
+                self.open_image(added[0].id)
+        return added
+
+    def open_image(self, image_id: str) -> Worker | None:
+        """Show a project image with its labels (a missing file is asked for first)."""
+        project = self.project
+        if project is None:
+            return None
+        try:
+            entry = project.image(image_id)
+        except TesseraError as exc:
+            errors.report(exc, context="open the image")
+            return None
+        if entry.missing:
+            located = self.locate(image_id)
+            if located is None:
+                return None
+            entry = located
+        self._cancel_loading()
+        self.ctx.detach()
+        path = entry.path
+        worker = Worker(lambda: (image_id, load_document(path)))
+        worker.returned.connect(self._image_loaded)
+        worker.errored.connect(self._load_failed)
+        self._loading = (worker, image_id)
+        self.window.statusBar().showMessage(f"Opening {path.name}...")
+        return worker.start()
+
+    def locate(self, image_id: str) -> ImageEntry | None:
+        """Ask where a missing image went and point the project there."""
+        project = self.project
+        if project is None:
+            return None
+        entry = project.image(image_id)
+        path = ask_locate(self.window, entry, self.image_filter)
+        if path is None:
+            return None
+        try:
+            entry = project.relocate(image_id, path)
+        except TesseraError as exc:
+            errors.report(exc, context=f"locate {entry.path.name}")
+            return None
+        self.images_changed.emit()
+        return entry
+
+    def step_image(self, step: int) -> Worker | None:
+        """Open the next (``step=1``) or previous (``-1``) image of the project."""
+        project = self.project
+        if project is None or not project.images:
+            return None
+        ids = [e.id for e in project.images]
+        here = ids.index(self.image_id) if self.image_id in ids else -1
+        target = here + step
+        if not 0 <= target < len(ids):
+            self.window.statusBar().showMessage("No more images that way", 2000)
+            return None
+        return self.open_image(ids[target])
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _image_loaded(self, result: tuple[str, ImageDocument]) -> None:
+        image_id, doc = result
+        loading, self._loading = self._loading, None
+        project = self.project
+        if project is None or loading is None or loading[1] != image_id:
+            doc.source.close()  # superseded by a later request
+            self._loading = loading
+            return
+        try:
+            entry = project.image(image_id)
+            if (doc.source.width, doc.source.height) != (entry.width, entry.height):
+                raise ProjectError(
+                    f"{entry.path} is {doc.source.width}x{doc.source.height} pixels but the "
+                    f"project's labels of '{image_id}' are {entry.width}x{entry.height}; "
+                    "the file was replaced by another image: put the original back"
+                )
+            editor = project.editor(image_id)
+        except TesseraError as exc:
+            doc.source.close()
+            self.window.statusBar().clearMessage()
+            errors.report(exc, context=f"open {doc.name}")
+            return
+        self._show(image_id, doc, editor)
+
+    def _adopt(self, doc: ImageDocument) -> None:
+        """Make the document on screen the project's first image (no reload)."""
+        project = self.project
+        assert project is not None and doc.path is not None
+        try:
+            entry = project.add_image(doc.path, width=doc.source.width, height=doc.source.height)
+            editor = project.editor(entry.id)
+        except TesseraError as exc:
+            errors.report(exc, context=f"add {doc.name} to the project")
+            return
+        self.images_changed.emit()
+        self._show(entry.id, doc, editor)
+
+    def _show(self, image_id: str, doc: ImageDocument, editor: Editor) -> None:
+        project = self.project
+        assert project is not None
+        doc.labels = editor.store
+        doc.classes = tuple(project.classes)
+        self.image_id = image_id
+        self.ctx.attach(image_id, editor)
+        self.window.open_document(doc)
+        dock = self.window.classes_dock
+        if dock.current_class is None:
+            dock.select_index(0)
+        project.settings["last_image"] = image_id
+        self.image_opened.emit(image_id)
+
+    def _load_failed(self, exc: BaseException) -> None:
+        self._loading = None
+        self.window.statusBar().clearMessage()
+        errors.report(exc, context="open the image")
+
+    def _cancel_loading(self) -> None:
+        if self._loading is not None:
+            self._loading[0].close()
+            self._loading = None
+
+    def _set_project(self, project: Project | None) -> None:
+        self.project = project
+        self.image_id = None
+        self.window.session.project = project
+        self.project_changed.emit(project)
+        self.window.session.project_changed.emit(project)
+
+    def _known_classes(self) -> tuple[ClassInfo, ...]:
+        session = self.window.session
+        doc = session.document
+        if doc is not None and doc.classes:
+            return doc.classes
+        return tuple(session.prediction_classes)
+
+    def _document_changed(self, doc: ImageDocument | None) -> None:
+        if self.image_id is not None and (doc is None or self.ctx.editor is None):
+            self.image_id = None
+            self.image_opened.emit("")
+
+
+# -- menus ---------------------------------------------------------------------------
+
+
+def install_project_actions(window: MainWindow, projects: ProjectActions) -> dict[str, QAction]:
+    """File menu project commands and Edit > Undo / Redo; returns them by name."""
+    ctx = projects.ctx
+    a: dict[str, QAction] = {}
+    w = window
+    a["new_project"] = make_action(
+        w, "&New Project...", projects.new_project, keys="Ctrl+Shift+N",
+        tip="Create a project folder; the open image becomes its first image",
+    )  # fmt: skip
+    a["open_project"] = make_action(
+        w, "Open &Project...", projects.open_project, keys="Ctrl+Shift+O",
+        tip="Open a project folder (its project.json)",
+    )  # fmt: skip
+    a["save_project"] = make_action(
+        w, "&Save Project", projects.save, keys=QKeySequence.StandardKey.Save,
+        tip="Save labels and project (every stroke is already safe in the journal)",
+    )  # fmt: skip
+    a["save_project_as"] = make_action(
+        w, "Save Project &As...", projects.save_as, keys=QKeySequence.StandardKey.SaveAs,
+        tip="Copy the project to a new folder and continue there",
+    )  # fmt: skip
+    a["close_project"] = make_action(w, "Close P&roject", projects.close_project)
+    a["add_images"] = make_action(
+        w, "Add &Images to Project...", projects.add_images, tip="Add image files to the project"
+    )
+    a["next_image"] = make_action(
+        w, "Ne&xt Image", lambda: projects.step_image(1), keys="Alt+Right",
+        tip="Open the next image of the project",
+    )  # fmt: skip
+    a["prev_image"] = make_action(
+        w, "Pre&vious Image", lambda: projects.step_image(-1), keys="Alt+Left",
+        tip="Open the previous image of the project",
+    )  # fmt: skip
+    a["undo"] = make_action(w, "&Undo", ctx.undo, keys="Ctrl+Z", tip="Undo the last edit")
+    a["redo"] = make_action(
+        w, "&Redo", ctx.redo, keys=["Ctrl+Shift+Z", "Ctrl+Y"], tip="Redo the last undone edit"
+    )
+
+    file_menu = w.menus["file"]
+    first = file_menu.actions()[0] if file_menu.actions() else None
+    project_items = [a[k] for k in ("new_project", "open_project", "save_project",
+                                    "save_project_as", "close_project")]  # fmt: skip
+    file_menu.insertActions(first, project_items)  # type: ignore[arg-type]
+    file_menu.insertSeparator(first)  # type: ignore[arg-type]
+    file_menu.insertActions(first, [a["add_images"], a["prev_image"], a["next_image"]])  # type: ignore[arg-type]
+    file_menu.insertSeparator(first)  # type: ignore[arg-type]
+    edit = w.menus["edit"]
+    top = edit.actions()[0] if edit.actions() else None
+    edit.insertActions(top, [a["undo"], a["redo"]])  # type: ignore[arg-type]
+    edit.insertSeparator(top)  # type: ignore[arg-type]
+
+    def refresh() -> None:
+        editor, has_project = ctx.editor, projects.project is not None
+        a["undo"].setEnabled(editor is not None and editor.can_undo)
+        a["redo"].setEnabled(editor is not None and editor.can_redo)
+        for key in ("save_project", "save_project_as", "close_project", "add_images",
+                    "next_image", "prev_image"):  # fmt: skip
+            a[key].setEnabled(has_project)
+
+    ctx.history_changed.connect(refresh)
+    ctx.editor_changed.connect(lambda _e: refresh())
+    projects.project_changed.connect(lambda _p: refresh())
+    window.session.document_changed.connect(projects._document_changed)
+    refresh()
+    return a

@@ -1,0 +1,450 @@
+"""The state annotation tools share, and the one path by which they edit labels.
+
+:class:`AnnotationContext` holds the editor of the image being labelled
+(:class:`segcore.labels.editor.Editor`), the current class (the Classes dock's
+selection), brush size and wand tolerance. Tools never touch the store
+directly; they call
+
+* :meth:`AnnotationContext.begin` / :meth:`~AnnotationContext.extend` /
+  :meth:`~AnnotationContext.commit` on the GUI thread for brush strokes (a dab
+  is a numpy write into the store's chunk cache, well under a millisecond), or
+* :meth:`AnnotationContext.run` for one-shot edits (fill, GrabCut, watershed,
+  SLIC, instance operations...), which run in a worker thread between a
+  ``begin`` and a ``commit`` made on the GUI thread.
+
+Every change invalidates only its box on the canvas. Tile threads read the
+store under the document's ``labels_lock``; edits hold it for each store call
+(:class:`LockedStore`), so a long GrabCut never blocks tile reads for its
+whole run. While a worker edit runs the context is *busy*: other edits,
+undo and redo wait for it (the editor has one open action at a time).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from app import errors
+from app.session import ImageDocument
+from app.worker import Worker
+from segcore.errors import LabelError
+from segcore.labels.box import Box
+from segcore.labels.edits.common import Paint
+from segcore.labels.editor import Editor
+from segcore.labels.schema import UNLABELLED, ClassInfo
+
+if TYPE_CHECKING:
+    from app.window import MainWindow
+
+LABEL_LAYER_IDS = ("semantic", "instance", "panoptic")
+MIN_BRUSH, MAX_BRUSH = 1, 1000
+
+
+class LockedStore:
+    """A label store whose every read and write holds ``lock`` (edits run in a worker).
+
+    Everything else is forwarded unchanged to the wrapped store.
+    """
+
+    def __init__(self, store: Any, lock: threading.RLock) -> None:
+        self._store = store
+        self._lock = lock
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def read(self, *args: Any, **kwargs: Any) -> np.ndarray:
+        with self._lock:
+            return self._store.read(*args, **kwargs)  # type: ignore[no-any-return]
+
+    def read_box(self, *args: Any, **kwargs: Any) -> np.ndarray:
+        with self._lock:
+            return self._store.read_box(*args, **kwargs)  # type: ignore[no-any-return]
+
+    def write(self, *args: Any, **kwargs: Any) -> Box:
+        with self._lock:
+            return self._store.write(*args, **kwargs)  # type: ignore[no-any-return]
+
+    def update_overviews(self, *args: Any, **kwargs: Any) -> None:
+        with self._lock:
+            self._store.update_overviews(*args, **kwargs)
+
+    def chunk_arrays(self, cy: int, cx: int) -> tuple[np.ndarray, np.ndarray]:
+        with self._lock:
+            sem, inst = self._store.chunk_arrays(cy, cx)
+            return sem.copy(), inst.copy()
+
+    def next_instance_id(self) -> int:
+        with self._lock:
+            return int(self._store.next_instance_id())
+
+
+class LayerImage:
+    """The open image as an ImageSource whose reads go through the canvas image layer.
+
+    The layer serialises reads of sources that are not thread-safe (GDAL,
+    OpenSlide), so a worker edit reading the image never races the tile threads.
+    """
+
+    def __init__(self, window: MainWindow) -> None:
+        layer = window.canvas.image_layer
+        if layer is None:
+            raise LabelError("no image is open")
+        self._layer = layer
+        self._z = window.canvas.z if layer.has_depth else 0
+        self.source = layer.source
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.source, name)
+
+    def read_region(
+        self, level: int, x: int, y: int, w: int, h: int, *, z: int | None = None
+    ) -> np.ndarray:
+        return self._layer.read(level, x, y, w, h, self._z if z is None else z)
+
+
+class PredictionImage:
+    """The model's class map (band 0, 255 = none) as an ImageSource, for accept-prediction."""
+
+    def __init__(self, prediction: Any, lock: threading.RLock) -> None:
+        self._prediction = prediction
+        self._lock = lock
+        self.width, self.height = prediction.width, prediction.height
+        self.path = Path("prediction")
+
+    def read_region(self, level: int, x: int, y: int, w: int, h: int, **_: Any) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self._prediction.read("semantic", x, y, w, h, level=level))
+
+
+class AnnotationContext(QObject):
+    """Current editor, class and tool options; the edit path of every tool."""
+
+    editor_changed = Signal(object)  # Editor | None
+    labels_edited = Signal(object)  # Box (level 0) that changed on screen
+    history_changed = Signal()  # after a commit, undo or redo
+    busy_changed = Signal(bool)
+    options_changed = Signal()  # brush size or tolerance
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.canvas = window.canvas
+        self.session = window.session
+        self.editor: Editor | None = None
+        self.image_id: str | None = None
+        self.brush_size = 12  # diameter in level-0 pixels
+        self.tolerance = 16.0  # magic wand, in the image's units
+        self._stroke_box = Box.empty()
+        self._job: _EditJob | None = None
+        self.session.document_changed.connect(self._document_changed)
+
+    # -- state ----------------------------------------------------------------
+
+    @property
+    def lock(self) -> threading.RLock:
+        doc = self.session.document
+        return doc.labels_lock if doc is not None else threading.RLock()
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    @property
+    def in_stroke(self) -> bool:
+        return self.editor is not None and self.editor.in_stroke
+
+    @property
+    def brush_radius(self) -> float:
+        return self.brush_size / 2.0
+
+    def set_brush_size(self, size: int) -> None:
+        size = int(min(max(size, MIN_BRUSH), MAX_BRUSH))
+        if size != self.brush_size:
+            self.brush_size = size
+            self.options_changed.emit()
+            self.canvas.update()
+
+    def grow_brush(self, steps: int) -> None:
+        """``]`` and ``[``: about 20 % bigger or smaller per step, at least one pixel."""
+        size = self.brush_size
+        for _ in range(abs(steps)):
+            size = max(size + 1, round(size * 1.2)) if steps > 0 else min(size - 1, round(size / 1.2))
+        self.set_brush_size(size)
+
+    def set_tolerance(self, value: float) -> None:
+        if value != self.tolerance:
+            self.tolerance = float(max(value, 0.0))
+            self.options_changed.emit()
+
+    @property
+    def classes(self) -> tuple[ClassInfo, ...]:
+        return tuple(self.window.classes_dock.classes)
+
+    @property
+    def class_id(self) -> int | None:
+        current = self.window.classes_dock.current_class
+        return None if current is None else current.id
+
+    def class_info(self, class_id: int) -> ClassInfo | None:
+        return next((c for c in self.classes if c.id == class_id), None)
+
+    def set_class(self, class_id: int) -> bool:
+        """Make ``class_id`` the current class (selects it in the Classes dock)."""
+        for row, c in enumerate(self.classes):
+            if c.id == class_id:
+                self.window.classes_dock.select_index(row)
+                return True
+        return False
+
+    def status(self, text: str, msecs: int = 4000) -> None:
+        self.window.statusBar().showMessage(text, msecs)
+
+    # -- attaching an image's editor -----------------------------------------
+
+    def attach(self, image_id: str, editor: Editor) -> None:
+        """Edit ``image_id`` with ``editor`` (its store must be the document's labels)."""
+        self.detach()
+        self.image_id, self.editor = image_id, editor
+        self.editor_changed.emit(editor)
+        self.history_changed.emit()
+
+    def detach(self) -> None:
+        """Stop editing: finish a running edit, close an open stroke."""
+        self.finish_job()
+        if self.editor is not None and self.editor.in_stroke:
+            self.commit()
+        if self.editor is not None:
+            self.image_id, self.editor = None, None
+            self.editor_changed.emit(None)
+            self.history_changed.emit()
+
+    def _document_changed(self, doc: ImageDocument | None) -> None:
+        if self.editor is not None and (doc is None or doc.labels is not self.editor.store):
+            self.detach()
+        if doc is not None and doc.display.high and doc.display.low:
+            span = float(doc.display.high[0]) - float(doc.display.low[0])
+            self.set_tolerance(round(max(span * 0.08, 1.0), 1))
+
+    def ready(self) -> Editor | None:
+        """The editor if an edit may start now; otherwise says why in the status bar."""
+        if self.editor is None:
+            self.status("Open an image of a project to label it (File > New Project...)")
+            return None
+        if self.busy:
+            self.status("Still working on the last edit...")
+            return None
+        if self.editor.in_stroke:
+            return None
+        return self.editor
+
+    def paint(self, *, new_instance: bool = False) -> Paint | None:
+        """What painting the current class writes; a thing class may start a new instance."""
+        editor, class_id = self.editor, self.class_id
+        if editor is None:
+            return None
+        if class_id is None:
+            self.status("Pick a class first (Classes dock or keys 1-9)")
+            return None
+        try:
+            if new_instance and editor.is_thing(class_id):
+                editor.new_instance()
+            return editor.paint_for(class_id)
+        except LabelError as exc:
+            errors.report(exc, context="pick the class to paint")
+            return None
+
+    # -- strokes on the GUI thread --------------------------------------------
+
+    def begin(self, name: str) -> bool:
+        editor = self.ready()
+        if editor is None:
+            return False
+        with self.lock:
+            editor.begin(name)
+        self._stroke_box = Box.empty()
+        return True
+
+    def extend(self, fn: Callable[..., Box], *args: Any, **kwargs: Any) -> Box:
+        """One more piece of the open stroke; shown at once."""
+        editor = self.editor
+        if editor is None or not editor.in_stroke:
+            return Box.empty()
+        try:
+            with self.lock:
+                box = editor.extend(fn, *args, **kwargs)
+        except Exception as exc:  # the editor has rolled the stroke back
+            self.changed(self._stroke_box)
+            errors.report(exc, context="draw")
+            return Box.empty()
+        self._stroke_box = self._stroke_box.union(box)
+        self.changed(box)
+        return box
+
+    def commit(self) -> Box:
+        """Close the open stroke: one undo record, journalled before this returns."""
+        editor = self.editor
+        if editor is None or not editor.in_stroke:
+            return Box.empty()
+        try:
+            with self.lock:
+                box = editor.commit()
+        except Exception as exc:  # journal refused (disk full): the editor rolled back
+            self.changed(self._stroke_box)
+            errors.report(exc, context="save the edit")
+            return Box.empty()
+        self.history_changed.emit()
+        return box
+
+    def cancel(self) -> Box:
+        editor = self.editor
+        if editor is None or not editor.in_stroke:
+            return Box.empty()
+        with self.lock:
+            box = editor.cancel()
+        self.changed(box.union(self._stroke_box))
+        return box
+
+    # -- one-shot edits in a worker -------------------------------------------
+
+    def run(
+        self,
+        name: str,
+        fn: Callable[..., Box],
+        *args: Any,
+        after: Callable[[Box], None] | None = None,
+        **kwargs: Any,
+    ) -> Worker | None:
+        """Run ``fn(store, *args, **kwargs)`` in a worker as one undoable action.
+
+        ``after(box)`` runs on the GUI thread once the action is committed.
+        Returns the worker, or None when no edit can start now.
+        """
+        editor = self.ready()
+        if editor is None:
+            return None
+        with self.lock:
+            editor.begin(name)
+        self._stroke_box = Box.empty()
+        job = _EditJob(self, name.replace("_", " "), after)
+        store = LockedStore(editor.store, self.lock)
+        self._job = job
+        self.busy_changed.emit(True)
+        self.status(f"{job.title.capitalize()}...", 0)
+        return job.start(lambda: fn(store, *args, **kwargs))
+
+    def finish_job(self) -> None:
+        """Wait for a running edit and apply its outcome now (closing, switching image)."""
+        if self._job is not None:
+            self._job.worker.wait()
+            self._end_job(self._job)
+
+    def _end_job(self, job: _EditJob) -> None:
+        """The worker of ``job`` has ended: commit its action, or roll it back on error."""
+        if job is not self._job:
+            return  # a late signal of a job already ended by finish_job
+        self._job = None
+        self.window.statusBar().clearMessage()
+        editor = self.editor
+        if editor is not None and editor.in_stroke:
+            if job.error is None and job.box is not None:
+                self._stroke_box = job.box
+                box = self.commit()
+                self.changed(box)
+                if job.after is not None:
+                    job.after(box)
+            else:
+                self.cancel()
+        self.busy_changed.emit(False)
+        if job.error is not None:
+            errors.report(job.error, context=job.title)
+
+    # -- undo / redo ------------------------------------------------------------
+
+    def undo(self) -> Box | None:
+        return self._step("undo")
+
+    def redo(self) -> Box | None:
+        return self._step("redo")
+
+    def _step(self, what: str) -> Box | None:
+        editor = self.ready()
+        if editor is None:
+            return None
+        try:
+            with self.lock:
+                box = editor.undo() if what == "undo" else editor.redo()
+        except Exception as exc:
+            errors.report(exc, context=what)
+            return None
+        if box is None:
+            self.status(f"Nothing to {what}", 2000)
+            return None
+        self.changed(box)
+        self.history_changed.emit()
+        return box
+
+    # -- reading ----------------------------------------------------------------
+
+    def labels_at(self, col: int, row: int) -> tuple[int, int]:
+        """(class id, instance id) of a level-0 pixel; (255, 0) outside the image."""
+        editor = self.editor
+        if editor is None:
+            return UNLABELLED, 0
+        with self.lock:
+            sem = int(editor.store.read("semantic", col, row, 1, 1)[0, 0])
+            inst = int(editor.store.read("instance", col, row, 1, 1)[0, 0])
+        return sem, inst
+
+    def image_source(self) -> LayerImage:
+        return LayerImage(self.window)
+
+    def prediction_source(self) -> PredictionImage | None:
+        pred = self.session.prediction
+        return None if pred is None else PredictionImage(pred, self.lock)
+
+    # -- screen -------------------------------------------------------------------
+
+    def changed(self, box: Box) -> None:
+        """Labels inside ``box`` changed: read just those tiles again."""
+        if box.is_empty:
+            return
+        rect = (box.x, box.y, box.w, box.h)
+        for layer_id in LABEL_LAYER_IDS:
+            self.canvas.invalidate(layer_id, rect)
+        self.session.labels_changed.emit(rect)
+        self.labels_edited.emit(box)
+
+
+class _EditJob(QObject):
+    """One worker edit: its outcome, captured in the worker thread, read on the GUI thread."""
+
+    def __init__(
+        self, ctx: AnnotationContext, title: str, after: Callable[[Box], None] | None
+    ) -> None:
+        super().__init__(ctx)
+        self.ctx, self.title, self.after = ctx, title, after
+        self.box: Box | None = None
+        self.error: BaseException | None = None
+        self.worker: Worker
+
+    def start(self, fn: Callable[[], Box]) -> Worker:
+        def job() -> Box:
+            try:
+                self.box = fn()
+            except Exception as exc:
+                self.error = exc
+            return self.box or Box.empty()
+
+        self.worker = Worker(job)
+        self.worker.finished.connect(self._finished)
+        return self.worker.start()
+
+    def _finished(self) -> None:
+        self.ctx._end_job(self)
+        self.deleteLater()

@@ -1,0 +1,224 @@
+"""The annotation tool bar: every tool with its icon, tooltip and shortcut, the class
+picker, brush size and wand tolerance.
+
+Tools are checkable actions in one exclusive group; choosing one installs it on
+the canvas. Actions are added to the window too, so their shortcuts work
+wherever the focus is (text fields keep their typing: Qt lets them override
+single-key shortcuts). Number keys 1-9 pick classes through the window's own
+actions, which select a row of the Classes dock; the picker here follows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QSpinBox, QToolBar
+
+from app.canvas.tools import CanvasTool
+from app.docks.classes_dock import swatch
+from app.tools.brush import BrushTool
+from app.tools.context import MAX_BRUSH, MIN_BRUSH, AnnotationContext
+from app.tools.eyedropper import EyedropperTool
+from app.tools.fill import FillTool
+from app.tools.icons import tool_icon
+from app.tools.instances import DeleteTool, MergeTool, SelectTool, SplitTool
+from app.tools.shapes import LassoTool, PolygonTool, RectangleTool
+from app.tools.smart import (
+    AcceptPredictionTool,
+    GrabCutTool,
+    SuperpixelTool,
+    WandTool,
+    WatershedTool,
+)
+
+if TYPE_CHECKING:
+    from app.window import MainWindow
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    key: str
+    text: str
+    shortcut: str
+    tip: str
+    make: Callable[[AnnotationContext], CanvasTool]
+
+
+TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec("brush", "Brush", "B", "Paint the current class; [ and ] change the size",
+             BrushTool),
+    ToolSpec("eraser", "Eraser", "E", "Erase labels back to unlabelled; [ and ] change the size",
+             lambda ctx: BrushTool(ctx, erase=True)),
+    ToolSpec("polygon", "Polygon", "P",
+             "Click vertices; click the first one, Enter or right-click to fill", PolygonTool),
+    ToolSpec("lasso", "Lasso", "L", "Drag around a region to fill it", LassoTool),
+    ToolSpec("rectangle", "Rectangle", "R", "Drag a rectangle to fill it", RectangleTool),
+    ToolSpec("fill", "Fill", "F", "Click a region of equal labels to fill it", FillTool),
+    ToolSpec("wand", "Magic Wand", "W",
+             "Click to fill connected pixels of similar colour (tolerance in the tool bar)",
+             WandTool),
+    ToolSpec("grabcut", "GrabCut", "G", "Drag a box around an object to segment it",
+             GrabCutTool),
+    ToolSpec("watershed", "Watershed Scribbles", "S",
+             "Scribble on objects (left) and background (right or Shift); Enter grows them",
+             WatershedTool),
+    ToolSpec("superpixel", "Superpixel", "X", "Click to label the superpixel under the cursor",
+             SuperpixelTool),
+    ToolSpec("accept", "Accept Prediction", "A",
+             "Click a segment of the model's prediction to copy it into the labels",
+             AcceptPredictionTool),
+    ToolSpec("eyedropper", "Eyedropper", "I", "Click a label to make its class current",
+             EyedropperTool),
+    ToolSpec("select", "Select Instance", "V", "Click an object to make it the current instance",
+             SelectTool),
+    ToolSpec("merge", "Merge Instances", "M",
+             "Click the object to keep, then the objects to merge into it", MergeTool),
+    ToolSpec("split", "Split Instance", "K", "Drag a line across an object to cut it",
+             SplitTool),
+    ToolSpec("delete", "Delete Instance", "Del", "Click an object to delete it", DeleteTool),
+)  # fmt: skip
+
+
+def _tooltip(text: str, shortcut: str, tip: str) -> str:
+    key = QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)
+    return f"<b>{text}</b>" + (f" ({key})" if key else "") + f"<br>{tip}"
+
+
+class AnnotationToolBar(QToolBar):
+    """Tool actions (``actions_by_key``), class picker, brush size and tolerance."""
+
+    def __init__(self, window: MainWindow, ctx: AnnotationContext) -> None:
+        super().__init__("Annotation")
+        self.setObjectName("annotation_toolbar")
+        self.window_, self.ctx = window, ctx
+        self.group = QActionGroup(self)
+        self.group.setExclusive(True)
+        self.actions_by_key: dict[str, QAction] = {}
+        self.tools: dict[str, CanvasTool] = {}
+        self.specs = {spec.key: spec for spec in TOOLS}
+        for spec in TOOLS:
+            action = self._action(spec.text, spec.key, spec.shortcut, spec.tip, checkable=True)
+            action.triggered.connect(lambda _c=False, k=spec.key: self.choose(k))
+            self.group.addAction(action)
+            self.addAction(action)
+            if spec.key in ("eraser", "rectangle", "accept", "eyedropper"):
+                self.addSeparator()
+        self.new_instance = self._action(
+            "New Instance", "new_instance", "N", "Start a new object of the current thing class"
+        )
+        self.new_instance.triggered.connect(self._new_instance)
+        self.addAction(self.new_instance)
+        self.addSeparator()
+        self._add_class_picker()
+        self._add_options()
+        ctx.editor_changed.connect(self._editor_changed)
+        ctx.options_changed.connect(self._options_changed)
+        window.classes_dock.current_class_changed.connect(self._dock_class_changed)
+        self._editor_changed(ctx.editor)
+
+    # -- building ---------------------------------------------------------------
+
+    def _action(
+        self, text: str, icon: str, shortcut: str, tip: str, *, checkable: bool = False
+    ) -> QAction:
+        action = QAction(tool_icon(icon), text, self.window_)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(_tooltip(text, shortcut, tip))
+        action.setStatusTip(tip)
+        action.setCheckable(checkable)
+        action.setObjectName(f"tool_{icon}")
+        self.window_.addAction(action)
+        self.actions_by_key[icon] = action
+        return action
+
+    def _add_class_picker(self) -> None:
+        self.addWidget(QLabel(" Class "))
+        self.class_box = QComboBox()
+        self.class_box.setMinimumContentsLength(10)
+        self.class_box.setToolTip("<b>Current class</b> (keys 1-9)<br>What the tools paint")
+        self.class_box.activated.connect(self.window_.classes_dock.select_index)
+        self.addWidget(self.class_box)
+
+    def _add_options(self) -> None:
+        smaller = self._action("Smaller Brush", "smaller", "[", "Make the brush smaller")
+        larger = self._action("Larger Brush", "larger", "]", "Make the brush larger")
+        smaller.triggered.connect(lambda: self.ctx.grow_brush(-1))
+        larger.triggered.connect(lambda: self.ctx.grow_brush(1))
+        self.addWidget(QLabel(" Size "))
+        self.size_box = QSpinBox()
+        self.size_box.setRange(MIN_BRUSH, MAX_BRUSH)
+        self.size_box.setSuffix(" px")
+        self.size_box.setValue(self.ctx.brush_size)
+        self.size_box.setToolTip("<b>Brush size</b> ([ and ])<br>Diameter in image pixels")
+        self.size_box.valueChanged.connect(self.ctx.set_brush_size)
+        self.addWidget(self.size_box)
+        self.addWidget(QLabel(" Tolerance "))
+        self.tolerance_box = QDoubleSpinBox()
+        self.tolerance_box.setRange(0.0, 1e9)
+        self.tolerance_box.setDecimals(1)
+        self.tolerance_box.setValue(self.ctx.tolerance)
+        self.tolerance_box.setToolTip(
+            "<b>Magic wand tolerance</b><br>Largest difference from the clicked pixel, "
+            "in the image's units, over all bands"
+        )
+        self.tolerance_box.valueChanged.connect(self.ctx.set_tolerance)
+        self.addWidget(self.tolerance_box)
+
+    # -- behaviour ----------------------------------------------------------------
+
+    def choose(self, key: str) -> CanvasTool:
+        """Make tool ``key`` the canvas tool (the same instance each time)."""
+        tool = self.tools.get(key)
+        if tool is None:
+            tool = self.tools[key] = self.specs[key].make(self.ctx)
+        self.actions_by_key[key].setChecked(True)
+        self.window_.canvas.set_tool(tool)
+        return tool
+
+    def _new_instance(self) -> None:
+        editor = self.ctx.editor
+        if editor is None:
+            self.ctx.ready()
+            return
+        instance_id = editor.new_instance()
+        self.ctx.status(f"New instance #{instance_id}: the next strokes draw a new object")
+
+    def _editor_changed(self, editor: object) -> None:
+        enabled = editor is not None
+        for action in [*self.group.actions(), self.new_instance]:
+            action.setEnabled(enabled)
+        if not enabled and self.window_.canvas.tool in self.tools.values():
+            self.window_.canvas.set_tool(None)
+            checked = self.group.checkedAction()
+            if checked is not None:
+                checked.setChecked(False)
+        self._dock_class_changed(self.window_.classes_dock.current_class)
+
+    def _dock_class_changed(self, current: object) -> None:
+        classes = self.ctx.classes
+        shown = tuple(self.class_box.itemData(i) for i in range(self.class_box.count()))
+        if shown != tuple(c.id for c in classes):
+            self.class_box.clear()
+            for i, c in enumerate(classes):
+                key = f"  [{i + 1}]" if i < 9 else ""
+                self.class_box.addItem(swatch(c.color), f"{c.name}{key}", c.id)
+        row = self.window_.classes_dock.list.currentRow()
+        self.class_box.setCurrentIndex(row if 0 <= row < self.class_box.count() else -1)
+
+    def _options_changed(self) -> None:
+        for box, value in ((self.size_box, self.ctx.brush_size),
+                           (self.tolerance_box, self.ctx.tolerance)):  # fmt: skip
+            if box.value() != value:
+                box.blockSignals(True)
+                box.setValue(value)  # type: ignore[arg-type]
+                box.blockSignals(False)
+
+
+def checked_tool_key(bar: AnnotationToolBar) -> str | None:
+    """The key of the checked tool, if any (for tests and the status bar)."""
+    action = bar.group.checkedAction()
+    return None if action is None else action.objectName().removeprefix("tool_")

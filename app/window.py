@@ -1,0 +1,335 @@
+"""The main window: canvas in the middle, docks around it, menus, status bar.
+
+Extension points for later features (annotation, training, metrics, export,
+project image list):
+
+* ``window.session`` -- the open image, its labels, the model, the prediction
+  (:class:`app.session.Session`), with change signals;
+* ``window.canvas`` -- ``set_tool(tool)`` for mouse tools
+  (:class:`app.canvas.tools.CanvasTool`), ``add_layer`` / ``invalidate`` for layers;
+* ``window.add_dock(dock, area)`` -- registers a dock (View > Docks, saved layout);
+* ``window.menus["file" | "edit" | "view" | "model" | "help"]`` -- add actions;
+* ``window.run_job(job, ...)`` -- run a segcore generator off the GUI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QSlider,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import errors
+from app.actions import build_menus, fill_recent
+from app.canvas.layers import ImageLayer
+from app.canvas.render import Display
+from app.canvas.view import CanvasView
+from app.dialogs import ShortcutsDialog, show_about
+from app.docks.classes_dock import ClassesDock
+from app.docks.layers_dock import LayersDock
+from app.docks.model_dock import ModelDock
+from app.docks.navigator_dock import NavigatorDock
+from app.layerset import install_label_layers, install_prediction_layers
+from app.session import SAMPLE_IMAGE, SAMPLE_MODEL, ImageDocument, Session, load_document
+from app.session import synthetic_document
+from app.settings import add_recent, open_settings, recent_files, remove_recent
+from app.tools.install import install_annotation
+from app.worker import Worker, wait_for_jobs
+
+IMAGE_FILTER = (
+    "Images (*.tif *.tiff *.svs *.ndpi *.mrxs *.scn *.vms *.bif *.png *.jpg *.jpeg *.bmp "
+    "*.dcm *.nii *.nii.gz *.zarr *.jp2 *.vrt);;All files (*)"
+)
+MODEL_SUFFIXES = (".safetensors", ".onnx", ".pth")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, *, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("Tessera")
+        self.resize(1400, 900)
+        self.settings = settings or open_settings()
+        self.session = Session(self)
+        self.canvas = CanvasView()
+        self.menus: dict[str, QMenu] = {}
+        self.docks: dict[str, QDockWidget] = {}
+        self.recent_menu: QMenu
+        self.docks_menu: QMenu
+        self.toolbar: QToolBar
+        self._open_worker: Worker | None = None
+        self._failed_layers: set[str] = set()
+
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.canvas, 1)
+        self.slice_bar = QWidget()
+        row = QHBoxLayout(self.slice_bar)
+        row.setContentsMargins(8, 2, 8, 2)
+        self.slice_slider = QSlider(Qt.Orientation.Horizontal)
+        self.slice_slider.setToolTip("Slice of the volume (PgUp / PgDown)")
+        self.slice_label = QLabel("")
+        self.slice_slider.valueChanged.connect(self._slice_changed)
+        row.addWidget(QLabel("Slice"))
+        row.addWidget(self.slice_slider, 1)
+        row.addWidget(self.slice_label)
+        self.slice_bar.hide()
+        column.addWidget(self.slice_bar)
+        self.setCentralWidget(central)
+
+        from app.statusbar import StatusBar
+
+        self.status = StatusBar(self.canvas)
+        self.setStatusBar(self.status)
+        self.layers_dock = LayersDock(self.canvas, self.set_display)
+        self.classes_dock = ClassesDock()
+        self.navigator_dock = NavigatorDock(self.canvas)
+        self.model_dock = ModelDock(self.session, self.canvas)
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        self.actions_by_name: dict[str, QAction] = {}
+        self.actions_by_name = build_menus(self)
+        self.add_dock(self.layers_dock, left)
+        self.add_dock(self.classes_dock, left)
+        self.add_dock(self.navigator_dock, right)
+        self.add_dock(self.model_dock, right)
+        for number in range(1, 10):
+            self._number_key(number)
+
+        self.session.document_changed.connect(self._document_changed)
+        self.session.prediction_changed.connect(self._prediction_changed)
+        self.canvas.tile_failed.connect(self._tile_failed)
+        self.setAcceptDrops(True)
+        self._refresh_recent()
+        self.annotation = install_annotation(self)  # tools, project dock, project menus
+        self._restore_layout()
+
+    # -- extension points -----------------------------------------------------
+
+    def add_dock(self, dock: QDockWidget, area: Qt.DockWidgetArea) -> None:
+        """Add a dock (it needs a unique objectName so its place is remembered)."""
+        if not dock.objectName():
+            raise ValueError(f"dock {dock.windowTitle()!r} needs an objectName")
+        self.addDockWidget(area, dock)
+        self.docks[dock.objectName()] = dock
+        self.docks_menu.addAction(dock.toggleViewAction())
+
+    def run_job(
+        self,
+        job: Callable[[], Any],
+        *,
+        context: str,
+        on_yield: Callable[[Any], None] | None = None,
+        on_return: Callable[[Any], None] | None = None,
+    ) -> Worker:
+        """Run ``job()`` (a generator or a function) in a worker; errors become dialogs."""
+        worker = Worker(job)
+        if on_yield is not None:
+            worker.yielded.connect(on_yield)
+        if on_return is not None:
+            worker.returned.connect(on_return)
+        worker.errored.connect(lambda exc: errors.report(exc, context=context))
+        return worker.start()
+
+    # -- opening --------------------------------------------------------------
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open Image", "", IMAGE_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str | Path) -> Worker | None:
+        """Open an image (or a model file) in the background; a dialog says what failed."""
+        path = Path(path)
+        if path.suffix.lower() in MODEL_SUFFIXES:
+            self.model_dock.open_model(path)
+            return None
+        if self._open_worker is not None and self._open_worker.is_running:
+            self._open_worker.close()
+        self.statusBar().showMessage(f"Opening {path.name}...")
+
+        def opened(doc: ImageDocument) -> None:
+            self.open_document(doc)
+            self._refresh_recent(add_recent(self.settings, path))
+
+        def failed(exc: BaseException) -> None:
+            self.statusBar().clearMessage()
+            if not path.exists():
+                self._refresh_recent(remove_recent(self.settings, str(path)))
+            errors.report(exc, context=f"open {path.name}")
+
+        worker = Worker(lambda: load_document(path))
+        worker.returned.connect(opened)
+        worker.errored.connect(failed)
+        self._open_worker = worker
+        return worker.start()
+
+    def open_document(self, doc: ImageDocument) -> None:
+        self.session.set_document(doc)
+
+    def open_sample(self) -> Worker | None:
+        """The bundled sample (and its model), or a synthetic scene when none is bundled."""
+        if not SAMPLE_IMAGE.is_file():
+            return self.open_synthetic()
+        worker = self.open_path(SAMPLE_IMAGE)
+        if worker is not None and SAMPLE_MODEL.is_file():
+            worker.returned.connect(lambda _doc: self.model_dock.open_model(SAMPLE_MODEL))
+        return worker
+
+    def open_synthetic(self) -> Worker:
+        worker = Worker(synthetic_document)
+        worker.returned.connect(self.open_document)
+        worker.errored.connect(lambda exc: errors.report(exc, context="make a synthetic scene"))
+        self.statusBar().showMessage("Making a synthetic scene...")
+        return worker.start()
+
+    def close_image(self) -> None:
+        self.model_dock.shutdown()
+        self.session.set_document(None)
+
+    def _refresh_recent(self, paths: list[str] | None = None) -> None:
+        fill_recent(self.recent_menu, recent_files(self.settings) if paths is None else paths,
+                    self.open_path)  # fmt: skip
+
+    # -- reacting to the session ----------------------------------------------
+
+    def _document_changed(self, doc: ImageDocument | None) -> None:
+        self.statusBar().clearMessage()
+        self._failed_layers.clear()
+        if doc is None:
+            self.canvas.clear()
+            self.setWindowTitle("Tessera")
+            self.layers_dock.refresh()
+            self.classes_dock.set_classes(())
+            self.slice_bar.hide()
+            return
+        self.setWindowTitle(f"{doc.name} - Tessera")
+        self.canvas.set_image(ImageLayer(doc.source, doc.display), doc.thumbnail)
+        install_label_layers(self.canvas, doc)
+        meta = doc.source.metadata
+        self.layers_dock.display.load(
+            doc.display, doc.source.band_names, doc.thumbnail,
+            nodata=doc.source.nodata, file_window=meta.window,
+        )  # fmt: skip
+        self.layers_dock.refresh()
+        if doc.classes:
+            self.classes_dock.set_classes(doc.classes, origin="labels")
+        depth = doc.source.depth
+        self.slice_bar.setVisible(depth > 1)
+        self.slice_slider.setRange(0, max(depth - 1, 0))
+        self.slice_slider.setValue(depth // 2 if depth > 1 else 0)
+        self._slice_changed(self.slice_slider.value())
+
+    def _prediction_changed(self, box: tuple[int, int, int, int] | None) -> None:
+        doc, pred = self.session.document, self.session.prediction
+        if doc is None or pred is None:
+            return
+        if box is None:  # a new run: fresh layers
+            install_prediction_layers(self.canvas, doc, pred, self.session.prediction_classes)
+            self.layers_dock.refresh()
+            if not self.classes_dock.classes:
+                model = self.session.model
+                origin = f"model {model.path.name}" if model else "model"
+                self.classes_dock.set_classes(self.session.prediction_classes, origin=origin)
+            return
+        self.canvas.invalidate("prediction", box)
+        self.canvas.invalidate("confidence", box)
+
+    def set_display(self, display: Display) -> None:
+        """New display settings for the image (from the Layers dock)."""
+        layer, doc = self.canvas.image_layer, self.session.document
+        if layer is None or doc is None:
+            return
+        layer.display = doc.display = display
+        self.canvas.refresh_thumbnail(doc.thumbnail)
+
+    def _tile_failed(self, key: Any, exc: BaseException) -> None:
+        if key.layer in self._failed_layers:
+            return  # one dialog per layer, not one per tile
+        self._failed_layers.add(key.layer)
+        errors.report(exc, context=f"read part of the {key.layer} layer")
+
+    # -- slices ---------------------------------------------------------------
+
+    def _slice_changed(self, value: int) -> None:
+        doc = self.session.document
+        depth = doc.source.depth if doc is not None else 1
+        self.slice_label.setText(f"{value + 1} / {depth}")
+        self.canvas.set_z(value)
+        self.status.show_zoom()
+
+    def step_slice(self, step: int) -> None:
+        self.slice_slider.setValue(self.slice_slider.value() + step)
+
+    def _number_key(self, number: int) -> None:
+        action = QAction(f"Class {number}", self)
+        action.setShortcut(str(number))
+        action.triggered.connect(lambda: self.classes_dock.select_index(number - 1))
+        self.addAction(action)
+
+    # -- edit and help --------------------------------------------------------
+
+    def copy_view_box(self) -> None:
+        x, y, w, h = self.canvas.visible_box()
+        QGuiApplication.clipboard().setText(f"{x} {y} {w} {h}")
+        self.statusBar().showMessage(f"Copied view box {x} {y} {w} {h}", 3000)
+
+    def clear_prediction(self) -> None:
+        self.model_dock.shutdown()
+        self.session.prediction = None
+        for layer_id in ("prediction", "confidence"):
+            self.canvas.remove_layer(layer_id)
+        self.layers_dock.refresh()
+
+    def show_shortcuts(self) -> None:
+        ShortcutsDialog(self.actions_by_name.values(), self).exec()
+
+    def show_about(self) -> None:
+        show_about(self)
+
+    # -- window events --------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.open_path(url.toLocalFile())
+        event.acceptProposedAction()
+
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        """Save the layout, cancel runs cleanly, stop tile reads, close the image."""
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+        self.model_dock.shutdown()
+        if self._open_worker is not None:
+            self._open_worker.close()
+        wait_for_jobs()
+        self.canvas.shutdown()
+        self.session.close()
+        super().closeEvent(event)

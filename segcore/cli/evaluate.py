@@ -1,0 +1,156 @@
+"""``tessera eval --pred P --gt G``: per-class IoU, Dice, precision and recall.
+
+With instance masks it adds panoptic quality and COCO mask AP.
+
+Masks are read window by window (:mod:`segcore.formats.maskfile`), so masks
+of any size are compared in bounded memory (PNG masks are decoded whole).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from segcore.errors import FormatError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "eval",
+        help="compare a prediction with ground truth",
+        description="Compare a predicted class mask with a ground-truth mask: per-class IoU, "
+        "Dice, precision and recall, mIoU and accuracies. With instance masks, also "
+        "panoptic quality and COCO mask AP.",
+    )
+    parser.add_argument("--pred", required=True, help="predicted class mask (PNG/TIFF/.npy)")
+    parser.add_argument("--gt", required=True, help="ground-truth class mask")
+    parser.add_argument(
+        "--ignore", type=int, default=255, help="ground-truth value left out (default 255)"
+    )
+    parser.add_argument(
+        "--classes",
+        help="class names in id order, comma-separated, or a classes.json file",
+    )
+    parser.add_argument("--pred-instances", help="predicted instance-id mask (for PQ and AP)")
+    parser.add_argument("--gt-instances", help="ground-truth instance-id mask (for PQ and AP)")
+    parser.add_argument(
+        "--things", help="comma-separated class ids that have instances (default: from classes)"
+    )
+    parser.add_argument("--json", help="write all scores to this JSON file")
+    parser.add_argument("--window", type=int, default=2048, help="window size in pixels")
+
+
+def class_names(spec: str | None) -> list[str] | None:
+    """Names from ``a,b,c`` or from a ``classes.json`` file."""
+    if not spec:
+        return None
+    path = Path(spec)
+    if path.suffix == ".json" and path.exists():
+        from segcore.formats.problems import Problems, read_class_file
+
+        problems = Problems()
+        if path.name == "classes.json":
+            found = read_class_file(path.parent, problems)
+        else:
+            found = None
+            problems.add(path, "expected a classes.json file")
+        problems.raise_if_any(str(path))
+        return [c.name for c in sorted(found or [], key=lambda c: c.id)]
+    return [n.strip() for n in spec.split(",")]
+
+
+def _fmt(v: float) -> str:
+    return "    -" if math.isnan(v) else f"{v:6.4f}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from segcore.formats.base import windows
+    from segcore.formats.maskfile import MaskFile
+    from segcore.metrics import ConfusionMatrix
+
+    names = class_names(args.classes)
+    n = len(names) if names else 255
+    pred, gt = MaskFile(args.pred), MaskFile(args.gt)
+    try:
+        if (pred.width, pred.height) != (gt.width, gt.height):
+            raise FormatError(
+                f"{args.pred} is {pred.width} x {pred.height} but {args.gt} is "
+                f"{gt.width} x {gt.height}; compare masks of the same image"
+            )
+        cm = ConfusionMatrix(n, ignore=args.ignore)
+        for x, y, w, h in windows(gt.width, gt.height, args.window):
+            cm.update(pred.read(x, y, w, h), gt.read(x, y, w, h))
+    finally:
+        pred.close()
+        gt.close()
+    scores = cm.scores()
+    labels = names or [str(i) for i in range(n)]
+    shown = [i for i in range(n) if names or not math.isnan(scores.iou[i])]
+    out = sys.stdout
+    out.write(f"{'class':<20} {'IoU':>6} {'Dice':>6} {'prec':>6} {'recall':>6} {'pixels':>12}\n")
+    for i in shown:
+        out.write(
+            f"{labels[i][:20]:<20} {_fmt(scores.iou[i])} {_fmt(scores.dice[i])} "
+            f"{_fmt(scores.precision[i])} {_fmt(scores.recall[i])} {int(scores.support[i]):>12}\n"
+        )
+    out.write(
+        f"mIoU {_fmt(scores.miou)}  mean Dice {_fmt(scores.mean_dice)}  "
+        f"pixel accuracy {_fmt(scores.pixel_accuracy)}  "
+        f"mean class accuracy {_fmt(scores.mean_accuracy)}\n"
+    )
+    result: dict[str, Any] = scores.to_json(labels)
+    result["per_class"] = [result["per_class"][i] for i in shown]
+    if args.pred_instances and args.gt_instances:
+        result.update(_instance_scores(args, labels, n))
+        out.write(
+            f"PQ {result['panoptic']['pq']:.4f} (things {result['panoptic']['things']['pq']:.4f}, "
+            f"stuff {result['panoptic']['stuff']['pq']:.4f})  mask AP {result['ap']['AP']:.4f}\n"
+        )
+    elif args.pred_instances or args.gt_instances:
+        raise FormatError("give both --pred-instances and --gt-instances for PQ and AP")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1), encoding="utf-8")
+    return 0
+
+
+def _instance_scores(args: argparse.Namespace, labels: list[str], n: int) -> dict[str, Any]:
+    from segcore.formats.base import windows
+    from segcore.formats.maskfile import MaskLabels
+    from segcore.labels.schema import ClassInfo, default_color
+    from segcore.metrics import PanopticQuality
+    from segcore.metrics.instance import coco_ap
+
+    if args.things:
+        things = {int(t) for t in args.things.split(",") if t.strip()}
+    else:
+        raise FormatError("--things is needed with instance masks (class ids that have instances)")
+    classes = [ClassInfo(i, labels[i], default_color(i), i in things) for i in range(n)]
+    gt = MaskLabels(args.gt, classes, instances_path=args.gt_instances)
+    pred = MaskLabels(args.pred, classes, instances_path=args.pred_instances)
+    try:
+        pq = PanopticQuality(n, things, ignore=args.ignore)
+        for x, y, w, h in windows(gt.width, gt.height, args.window):
+            pq.add(
+                gt.read("semantic", x, y, w, h),
+                gt.read("instance", x, y, w, h),
+                pred.read("semantic", x, y, w, h),
+                pred.read("instance", x, y, w, h),
+            )
+        pq.end_image()
+        ap = coco_ap([gt], [pred], window=args.window)
+    finally:
+        gt.close()
+        pred.close()
+
+    def part(subset: str) -> dict[str, float]:
+        r = pq.result(subset)
+        return {"pq": r.pq, "sq": r.sq, "rq": r.rq, "classes": r.n}
+
+    return {
+        "panoptic": {**part("all"), "things": part("things"), "stuff": part("stuff")},
+        "ap": ap.stats,
+    }

@@ -1,0 +1,122 @@
+"""``tessera export``: write a project's labels, or a mask file's, in a dataset format."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from segcore.errors import FormatError
+from segcore.formats.base import ExportItem
+from segcore.formats.maskfile import MaskLabels
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "export",
+        help="export labels to mask and dataset formats",
+        description="Export labels from a project (--project) or from mask files (--mask) "
+        "to a format; --list shows the formats.",
+    )
+    parser.add_argument("--format", "-f", help="output format (see --list)")
+    parser.add_argument("--out", "-o", help="output folder")
+    parser.add_argument("--project", help="project folder to export")
+    parser.add_argument("--images", help="comma-separated project image ids (default: all)")
+    parser.add_argument("--mask", help="class mask file (ids, 255 = unlabelled)")
+    parser.add_argument("--instances", help="instance-id mask file for --mask")
+    parser.add_argument(
+        "--image", help="the image --mask belongs to (file name, CRS and transform)"
+    )
+    parser.add_argument(
+        "--classes", help="class names in id order (a,b,c) or a classes.json, for --mask"
+    )
+    parser.add_argument("--things", help="comma-separated class ids that have instances")
+    parser.add_argument("--window", type=int, default=2048, help="window size in pixels")
+    parser.add_argument(
+        "--simplify", type=float, default=0.0, help="polygon simplification, pixels"
+    )
+    parser.add_argument("--list", action="store_true", help="list the formats and exit")
+
+
+def run(args: argparse.Namespace) -> int:
+    from segcore.formats.export import ExportOptions, export
+    from segcore.formats.registry import list_formats
+    from segcore.jobs import Progress, run_to_end
+
+    if args.list:
+        for fmt in list_formats():
+            sys.stdout.write(f"{fmt.name:<15} {fmt.fidelity:<8} {fmt.description}\n")
+        return 0
+    if not args.format or not args.out:
+        raise FormatError("give --format and --out (or --list)")
+    options = ExportOptions(window=args.window, simplify=args.simplify)
+    closers = []
+    project = None
+    if args.project:
+        from segcore.formats.project_io import project_items
+        from segcore.project import Project
+
+        project = Project.open(args.project)
+        ids = [i.strip() for i in args.images.split(",")] if args.images else None
+        items = project_items(project, ids)
+    elif args.mask:
+        item, labels = _mask_item(args)
+        items = [item]
+        closers.append(labels.close)
+    else:
+        raise FormatError("give --project or --mask to say what to export")
+    last = [-1]
+
+    def show(step: Progress) -> None:
+        percent = int(step.fraction * 100)
+        if percent != last[0] and sys.stderr.isatty():
+            sys.stderr.write(f"\r{step.message} {percent}%")
+            last[0] = percent
+
+    try:
+        paths = run_to_end(export(items, args.format, Path(args.out), options=options), show)
+    finally:
+        for close in closers:
+            close()
+        if project is not None:
+            project.close(save=False)
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    for path in paths:
+        sys.stdout.write(f"{path}\n")
+    return 0
+
+
+def _mask_item(args: argparse.Namespace) -> tuple[ExportItem, MaskLabels]:
+    """The export item for ``--mask`` (with ``--instances``, ``--image``, ``--classes``)."""
+    from segcore.cli.evaluate import class_names
+    from segcore.labels.schema import make_classes
+
+    names = class_names(args.classes)
+    things_ids = {int(t) for t in args.things.split(",")} if args.things else set()
+    if names is None:
+        from segcore.formats.base import windows
+        from segcore.formats.maskfile import MaskFile
+
+        probe = MaskFile(args.mask)
+        top = 0
+        try:
+            for x, y, w, h in windows(probe.width, probe.height, args.window):
+                values = probe.read(x, y, w, h)
+                values = values[values != 255]
+                top = max(top, int(values.max()) if values.size else 0)
+        finally:
+            probe.close()
+        names = [f"class {i}" for i in range(top + 1)]
+    classes = make_classes(names, {names[i] for i in things_ids if i < len(names)})
+    labels = MaskLabels(args.mask, classes, instances_path=args.instances)
+    crs, transform = labels.class_file.crs, labels.class_file.transform
+    image_file = Path(args.mask).name
+    if args.image:
+        from segcore.formats.project_io import image_georef
+
+        image_crs, image_transform = image_georef(Path(args.image))
+        crs, transform = image_crs or crs, image_transform or transform  # type: ignore[assignment]
+        image_file = Path(args.image).name
+    stem = Path(args.image or args.mask).stem
+    return ExportItem(stem, labels, image_file=image_file, crs=crs, transform=transform), labels

@@ -1,0 +1,134 @@
+"""``tessera import``: read a dataset in one of the export formats, check it, write it to a project.
+
+Without ``--project`` the dataset is only checked and summarised. With it,
+classes are matched by name and ``--map OLD=NEW`` maps the rest (``OLD=``
+drops a class); any problem stops the import before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from segcore.errors import FormatError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "import",
+        help="import labels from dataset formats into a project",
+        description="Import labels (COCO, panoptic, VOC, Cityscapes, labelme, YOLO, masks, "
+        "GeoJSON/GeoPackage) into a project; without --project, only check the dataset.",
+    )
+    parser.add_argument("path", help="dataset folder or file")
+    parser.add_argument("--format", "-f", required=True, help="dataset format (see export --list)")
+    parser.add_argument("--project", help="project folder to import into")
+    parser.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
+        help="map an imported class name to a project class (OLD= drops it); repeatable",
+    )
+    parser.add_argument(
+        "--merge", action="store_true", help="keep existing labels where the import has none"
+    )
+    parser.add_argument("--images", help="folder of the dataset's images (checked to exist)")
+    parser.add_argument(
+        "--like", help="image whose grid (size, CRS, transform) vector files are rasterised to"
+    )
+
+
+def parse_mapping(pairs: list[str]) -> dict[str, str | None]:
+    """``["a=b", "c="]`` -> ``{"a": "b", "c": None}``."""
+    mapping: dict[str, str | None] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise FormatError(f"--map {pair!r}: write OLD=NEW (or OLD= to drop the class)")
+        old, new = pair.split("=", 1)
+        mapping[old.strip()] = new.strip() or None
+    return mapping
+
+
+def _grid(image: Path) -> dict[str, Any]:
+    from segcore.io.opener import open_image
+
+    source = open_image(image)
+    try:
+        return {
+            "width": source.width,
+            "height": source.height,
+            "transform": source.metadata.transform,
+            "crs": source.metadata.crs,
+        }
+    finally:
+        source.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    from segcore.formats.base import Imported
+    from segcore.formats.registry import get_format, import_labels
+
+    fmt = get_format(args.format)
+    path = Path(args.path)
+    context: dict[str, Any] = {"images_dir": Path(args.images) if args.images else None}
+    project = None
+    if args.project:
+        from segcore.project import Project
+
+        project = Project.open(args.project)
+    try:
+        if fmt.kind == "vector" and args.like:
+            imported = import_labels(fmt.name, path, **context, **_grid(Path(args.like)))
+        elif fmt.kind == "vector" and project is not None:
+            imported = _vectors_per_image(fmt.name, path, project)
+        else:
+            imported = import_labels(fmt.name, path, **context)
+        assert isinstance(imported, Imported)
+        names = ", ".join(c.name for c in imported.classes)
+        sys.stdout.write(f"{len(imported.images)} image(s); classes: {names}\n")
+        if project is None:
+            return 0
+        from segcore.formats.project_io import import_into_project
+
+        report = import_into_project(
+            project, imported, mapping=parse_mapping(args.map), merge=args.merge
+        )
+        for name, image_id in report.images.items():
+            sys.stdout.write(f"{name} -> {image_id}\n")
+        sys.stdout.write(f"{report.labelled_pixels} labelled pixels imported\n")
+        return 0
+    finally:
+        if project is not None:
+            project.close(save=False)
+
+
+def _vectors_per_image(name: str, path: Path, project: Any) -> Any:
+    """Rasterise each vector file onto the project image with the same stem."""
+    from segcore.formats.base import Imported
+    from segcore.formats.registry import import_labels
+
+    files = (
+        sorted(p for p in path.iterdir() if p.suffix in {".geojson", ".gpkg"})
+        if path.is_dir()
+        else [path]
+    )
+    entries = {e.path.stem: e for e in project.images}
+    problems = [f"{f}: no project image named {f.stem}" for f in files if f.stem not in entries]
+    if problems:
+        raise FormatError(f"cannot import {path}", problems)
+    merged: Imported | None = None
+    for file in files:
+        grid = _grid(entries[file.stem].path)
+        one = import_labels(name, file, **grid)
+        if merged is None:
+            merged = one
+        else:
+            if [c.name for c in one.classes] != [c.name for c in merged.classes]:
+                raise FormatError(f"{file}: its classes differ from the other files'")
+            merged.images += one.images
+    if merged is None:
+        raise FormatError(f"{path}: no .geojson or .gpkg files")
+    return merged

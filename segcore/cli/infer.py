@@ -1,0 +1,157 @@
+"""``tessera infer``: run a model over an image, tile by tile, into a class map."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from segcore.errors import InferenceError
+from segcore.jobs import Eta, Progress
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "infer",
+        help="run a model over an image, tile by tile",
+        description="Run a model over an image of any size and write a uint8 class map "
+        "(GeoTIFF with the input's georeference, BigTIFF, zarr or PNG, by the output suffix).",
+    )
+    p.add_argument("image", type=Path, help="input image")
+    p.add_argument(
+        "--model", "-m", required=True, type=Path, help="model file (.safetensors/.onnx)"
+    )
+    p.add_argument("-o", "--output", required=True, type=Path, help="class map to write")
+    p.add_argument("--tile", type=int, help="tile side in pixels (default: from the model)")
+    p.add_argument("--halo", type=int, help="overlap margin in pixels (default: receptive field)")
+    p.add_argument("--batch", type=int, help="tiles per forward pass")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--mode", choices=("auto", "exact", "blend"), default="auto")
+    p.add_argument("--window", choices=("gaussian", "cosine"), default="gaussian")
+    p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
+    p.add_argument("--roi", type=_ints(4, "x,y,w,h"), help="only this rectangle: x,y,w,h")
+    p.add_argument("--bands", type=_ints(None, "1,2,3"), help="1-based bands to use, e.g. 4,3,2")
+    p.add_argument("--workers", type=int, default=2, help="reading threads")
+    score = p.add_mutually_exclusive_group()
+    score.add_argument("--confidence", type=Path, help="also write a uint8 confidence map here")
+    score.add_argument("--entropy", type=Path, help="also write a uint8 entropy map here")
+
+
+def _ints(count: int | None, example: str) -> Callable[[str], tuple[int, ...]]:
+    """An argparse type for comma-separated integers."""
+
+    def parse(text: str) -> tuple[int, ...]:
+        try:
+            values = tuple(int(v) for v in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected integers like {example}") from None
+        if count is not None and len(values) != count:
+            raise argparse.ArgumentTypeError(f"expected {count} integers like {example}")
+        return values
+
+    return parse
+
+
+def run(args: argparse.Namespace) -> int:
+    from segcore.engine import InferOptions, infer
+    from segcore.engine.runners import Score
+
+    score: Score = "confidence" if args.confidence else "entropy" if args.entropy else "none"
+    options = InferOptions(
+        tile=args.tile,
+        halo=args.halo,
+        batch=args.batch,
+        device=args.device,
+        mode=args.mode,
+        window=args.window,
+        backend=args.backend,
+        roi=None if args.roi is None else tuple(args.roi),
+        bands=None if args.bands is None else tuple(args.bands),
+        score=score,
+        score_path=args.confidence or args.entropy,
+        workers=args.workers,
+    )
+    if options.workers < 1:
+        raise InferenceError(f"--workers must be at least 1, got {options.workers}")
+    job = infer(args.image, args.model, args.output, options=options)
+    bar = ProgressBar(sys.stderr)
+    try:
+        while True:
+            try:
+                step = next(job)
+            except StopIteration as stop:
+                result = stop.value
+                break
+            bar.update(step)
+    finally:
+        job.close()
+        bar.end()
+    mpx = result.pixels / 1e6
+    print(
+        f"wrote {result.output}: {result.roi.w} x {result.roi.h} = {mpx:.1f} Mpx in "
+        f"{result.seconds:.1f} s ({result.mpx_per_s:.2f} Mpx/s), peak memory "
+        f"{peak_memory_text()}; {result.mode} mode, tile {result.tile}, halo {result.halo}, "
+        f"{result.tiles} tiles ({result.skipped} nodata), {result.backend}",
+        file=sys.stderr,
+    )
+    if result.score_output is not None:
+        print(f"wrote {result.score_output}", file=sys.stderr)
+    return 0
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal; occasional plain lines otherwise."""
+
+    def __init__(self, stream: TextIO, width: int = 30) -> None:
+        self.stream = stream
+        self.width = width
+        self.tty = stream.isatty()
+        self.eta = Eta()
+        self._last = 0.0
+        self._drawn = False
+
+    def update(self, step: Progress) -> None:
+        if step.message:
+            self._newline()
+            print(f"tessera infer: note: {step.message}", file=self.stream)
+        now = time.monotonic()
+        final = step.done == step.total
+        if not final and now - self._last < (0.2 if self.tty else 10.0):
+            return
+        self._last = now
+        filled = int(self.width * step.fraction)
+        rate = f"{step.rate / 1e6:.2f} Mpx/s" if step.rate else "-"
+        left = self.eta.seconds_left(step.done, step.total)
+        eta = "" if left is None else f" ETA {int(left) // 60}:{int(left) % 60:02d}"
+        line = f"[{'#' * filled}{'.' * (self.width - filled)}] {step.done}/{step.total} tiles "
+        line += f"{rate}{eta}"
+        if self.tty:
+            self.stream.write("\r" + line.ljust(79))
+            self._drawn = True
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def _newline(self) -> None:
+        if self._drawn:
+            self.stream.write("\n")
+            self._drawn = False
+
+    def end(self) -> None:
+        self._newline()
+
+
+def peak_memory_text() -> str:
+    """Peak resident memory of this process (and the GPU's, when one was used)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_bytes = peak if sys.platform == "darwin" else peak * 1024
+    text = f"{peak_bytes / 2**30:.2f} GiB RSS"
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
+        text += f", {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB GPU"
+    return text

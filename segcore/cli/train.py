@@ -1,0 +1,176 @@
+"""``tessera train``: train or fine-tune a model on a project or on folders of masks.
+
+Examples::
+
+    tessera train --project my-project --arch small_unet --epochs 30 -o cells.safetensors
+    tessera train --images imgs/ --masks masks/ --minutes 10 --tile 256 -o m.safetensors
+    tessera train --project my-project --from cells.safetensors --epochs 10 -o cells2.safetensors
+    torchrun --nproc-per-node 4 -m app.launcher train --project p --epochs 50 -o m.safetensors
+
+A progress bar goes to stderr; the final metrics go to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from segcore.errors import TrainingError
+from segcore.jobs import Eta, Progress
+
+DEFAULTS = {"arch": "small_unet", "tile": 256, "batch": 8, "lr": 1e-3, "loss": "ce+dice"}
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train or fine-tune a model on labels",
+        description="Train a new model, or fine-tune one (--from), on a project's labels or "
+        "on folders of images and masks (class maps: 0..254, 255 = unlabelled). Under "
+        "torchrun it trains with DistributedDataParallel.",
+    )
+    src = p.add_argument_group("data (a project, or folders of images and masks)")
+    src.add_argument("--project", type=Path, help="project folder")
+    src.add_argument("--images", type=Path, help="folder of images")
+    src.add_argument("--masks", type=Path, help="folder of masks named like the images")
+    src.add_argument("--classes", help="comma-separated class names for mask ids 0, 1, ...")
+    m = p.add_argument_group("model")
+    m.add_argument("--arch", default=DEFAULTS["arch"], help="architecture (tessera models list)")
+    m.add_argument("--encoder", help="encoder of an smp architecture, e.g. resnet18")
+    m.add_argument("--from", dest="start", type=Path, help="fine-tune this model file")
+    m.add_argument("-o", "--output", type=Path, required=True, help="model file to write")
+    b = p.add_argument_group("budget")
+    budget = b.add_mutually_exclusive_group()
+    budget.add_argument("--epochs", type=int, help="number of epochs (default 20)")
+    budget.add_argument("--minutes", type=float, help="stop after this many minutes")
+    o = p.add_argument_group("options")
+    o.add_argument("--tile", type=int, default=DEFAULTS["tile"], help="tile side in pixels")
+    o.add_argument("--batch", type=int, default=DEFAULTS["batch"], help="tiles per step")
+    o.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="peak learning rate")
+    o.add_argument("--loss", default=DEFAULTS["loss"], help="e.g. ce, focal, ce+dice")
+    o.add_argument("--schedule", choices=("poly", "onecycle"), default="poly")
+    o.add_argument("--patience", type=int, default=10, help="early stop after N flat epochs")
+    o.add_argument("--val-fraction", type=float, default=0.2, help="share of regions held out")
+    o.add_argument("--tiles-per-epoch", type=int, help="tiles drawn per epoch")
+    o.add_argument("--seed", type=int, default=0)
+    o.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    o.add_argument("--threads", type=int, help="CPU threads for torch")
+    o.add_argument("--workers", type=int, default=0, help="data loading processes")
+    o.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from segcore.jobs import run_to_end
+    from segcore.training import ddp
+    from segcore.training.config import TrainConfig
+    from segcore.training.loop import train
+
+    config = TrainConfig(
+        arch=args.arch,
+        encoder=args.encoder,
+        epochs=args.epochs if args.epochs is not None else (None if args.minutes else 20),
+        minutes=args.minutes,
+        tile=args.tile,
+        batch=args.batch,
+        tiles_per_epoch=args.tiles_per_epoch,
+        lr=args.lr,
+        loss=args.loss,
+        schedule=args.schedule,
+        patience=args.patience,
+        val_fraction=args.val_fraction,
+        seed=args.seed,
+        device=args.device,
+        threads=args.threads,
+        workers=args.workers,
+        output=args.output,
+    )
+    data, project = _data(args)
+    main = ddp.from_env().is_main
+    bar = ProgressBar(sys.stderr) if main and not args.quiet else None
+    try:
+        result = run_to_end(train(config, data=data, model=args.start), bar)
+    finally:
+        if bar is not None:
+            bar.finish()
+        data.close()
+        if project is not None:
+            project.close(save=False)
+    if main:
+        names = [c.name for c in result.meta.classes]
+        print(
+            f"best validation mIoU {result.best_miou:.4f} at epoch {result.best_epoch} "
+            f"({result.stopped}, {result.seconds:.0f} s)"
+        )
+        if not result.held_out:
+            print("note: too few labelled regions to hold some out; validated on training data")
+        last = next((r for r in reversed(result.history) if r.epoch == result.best_epoch), None)
+        if last is not None:
+            for name, iou in zip(names, last.val_iou, strict=False):
+                print(f"  {name:<20} IoU {'-' if iou is None else f'{iou:.4f}'}")
+        print(f"saved {args.output}")
+    return 0
+
+
+def _data(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The training data, and the project to close afterwards (None for folders)."""
+    from segcore.training.data import data_from_folders, data_from_project
+
+    classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
+    if args.project is not None:
+        if args.images or args.masks:
+            raise TrainingError("give either --project or --images with --masks, not both")
+        from segcore.project import Project
+
+        project = Project.open(args.project)
+        try:
+            return data_from_project(project, read_only=False), project
+        except BaseException:
+            project.close(save=False)
+            raise
+    if args.images is None or args.masks is None:
+        raise TrainingError("give --project DIR, or --images DIR with --masks DIR")
+    return data_from_folders(args.images, args.masks, classes=classes), None
+
+
+class ProgressBar:
+    """A one-line progress bar: percentage, epoch, loss, validation mIoU, rate, ETA."""
+
+    def __init__(self, stream: TextIO, width: int = 24) -> None:
+        self.stream = stream
+        self.width = width
+        self.eta = Eta()
+        self.val: float | None = None
+        self.last = 0.0
+        self.drawn = False
+
+    def __call__(self, step: Progress) -> None:
+        metrics = step.payload
+        if metrics is not None and metrics.val_miou is not None:
+            self.val = metrics.val_miou
+        now = time.monotonic()
+        if now - self.last < 0.2 and step.done < step.total:
+            return
+        self.last = now
+        filled = int(self.width * step.fraction)
+        text = f"\r[{'#' * filled}{'-' * (self.width - filled)}] {100 * step.fraction:3.0f}% "
+        text += step.message if metrics is None else f"epoch {metrics.epoch}"
+        if metrics is not None and metrics.train_loss is not None:
+            text += f" loss {metrics.train_loss:.4f}"
+        if self.val is not None:
+            text += f" val mIoU {self.val:.3f}"
+        if step.rate:
+            text += f" {step.rate:.1f} tiles/s"
+        left = self.eta.seconds_left(step.done, step.total) if metrics is not None else None
+        if left is not None:
+            text += f" ETA {int(left) // 60}m{int(left) % 60:02d}s"
+        self.stream.write(text.ljust(100))
+        self.stream.flush()
+        self.drawn = True
+
+    def finish(self) -> None:
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()

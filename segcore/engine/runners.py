@@ -1,0 +1,243 @@
+"""Run a batch of tiles through a model and reduce the logits to class ids.
+
+Two runners share one small interface (:class:`Runner`):
+
+* :class:`TorchRunner` runs an ``nn.Module``: channels-last, inference mode;
+  on CUDA also autocast (bf16 where supported, else fp16), a reused pinned
+  host buffer with non-blocking copies, and the argmax / confidence done on the
+  GPU so only uint8 maps come back.
+* :class:`OnnxRunner` runs an onnxruntime session: a user's ``.onnx`` file, or
+  one exported here from a PyTorch model (:func:`onnx_from_module`), which on
+  CPU is usually much faster than eager PyTorch (see ``docs/bench/infer.md``).
+
+Confidence is ``round(255 * max softmax)``; entropy is
+``round(255 * H / log(classes))`` (0 = certain), both uint8.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import numpy as np
+
+from segcore.errors import InferenceError, ModelError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+Score = Literal["none", "confidence", "entropy"]
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
+
+
+@dataclass(frozen=True)
+class TileOutput:
+    """What a tile gives back: uint8 class ids (h, w), an optional uint8 score
+    map (h, w) and, when asked for, float32 logits (classes, h, w)."""
+
+    labels: np.ndarray
+    score: np.ndarray | None = None
+    logits: np.ndarray | None = None
+
+
+class Runner(Protocol):
+    name: str
+
+    def run(self, batch: list[np.ndarray], *, logits: bool, score: Score) -> list[TileOutput]:
+        """Run tiles given as float32 (h, w, bands) arrays of one shape."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def reduce_logits(logits: np.ndarray, score: Score) -> tuple[np.ndarray, np.ndarray | None]:
+    """Class ids and score map of float logits shaped (classes, ...)."""
+    labels = logits.argmax(axis=0).astype(np.uint8)
+    if score == "none":
+        return labels, None
+    shifted = logits - logits.max(axis=0, keepdims=True)
+    expd = np.exp(shifted)
+    total = expd.sum(axis=0)
+    if score == "confidence":
+        value = 255.0 / total  # the top class has exp(0) = 1
+    else:
+        logp = shifted - np.log(total)
+        entropy = -(expd / total * logp).sum(axis=0)
+        value = entropy * (255.0 / max(math.log(logits.shape[0]), 1e-12))
+    return labels, np.clip(np.rint(value), 0, 255).astype(np.uint8)
+
+
+def _reduce_torch(logits: torch.Tensor, score: Score) -> tuple[torch.Tensor, torch.Tensor | None]:
+    import torch
+
+    labels = logits.argmax(dim=1).to(torch.uint8)
+    if score == "none":
+        return labels, None
+    logp = torch.log_softmax(logits, dim=1)
+    if score == "confidence":
+        value = logp.amax(dim=1).exp() * 255.0
+    else:
+        entropy = -(logp.exp() * logp).sum(dim=1)
+        value = entropy * (255.0 / max(math.log(logits.shape[1]), 1e-12))
+    return labels, value.round().clamp(0, 255).to(torch.uint8)
+
+
+def _first_tensor(out: Any) -> torch.Tensor:
+    """Logits from a module's output (torchvision models return {"out": ...})."""
+    if isinstance(out, dict):
+        out = out["out"]
+    elif isinstance(out, list | tuple):
+        out = out[0]
+    return out  # type: ignore[no-any-return]
+
+
+class TorchRunner:
+    """Eager PyTorch on CPU or CUDA. The module is moved to ``device`` in place."""
+
+    name = "torch"
+
+    def __init__(self, module: nn.Module, *, device: str, precision: Precision = "auto") -> None:
+        import torch
+
+        try:
+            self.device = torch.device(device)
+        except RuntimeError as exc:
+            raise InferenceError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from exc
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise InferenceError(f"device {device!r} asked for, but no CUDA GPU is available")
+        cuda = self.device.type == "cuda"
+        if precision == "auto":
+            precision = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if cuda else "fp32"
+        self.precision = precision
+        self._dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+        self.module = module.to(self.device).to(memory_format=torch.channels_last).eval()
+        self._pinned: torch.Tensor | None = None
+        self.name = f"torch-{self.device.type}-{precision}"
+
+    def run(self, batch: list[np.ndarray], *, logits: bool, score: Score) -> list[TileOutput]:
+        import torch
+
+        host = torch.from_numpy(np.stack(batch))  # N, H, W, C
+        cuda = self.device.type == "cuda"
+        if cuda:
+            if self._pinned is None or self._pinned.shape != host.shape:
+                self._pinned = torch.empty(host.shape, dtype=host.dtype, pin_memory=True)
+            self._pinned.copy_(host)
+            host = self._pinned.to(self.device, non_blocking=True)
+        x = host.permute(0, 3, 1, 2)  # NCHW view with channels-last strides, no copy
+        with (
+            torch.inference_mode(),
+            torch.autocast(self.device.type, dtype=self._dtype, enabled=self._dtype is not None),
+        ):
+            out = _first_tensor(self.module(x))
+        out = out.float()
+        labels, value = _reduce_torch(out, score)
+        labels_np = labels.cpu().numpy()
+        value_np = None if value is None else value.cpu().numpy()
+        logits_np = out.cpu().numpy() if logits else None
+        if cuda:
+            torch.cuda.synchronize(self.device)  # the pinned buffer is reused next batch
+        return [
+            TileOutput(
+                labels_np[i],
+                None if value_np is None else value_np[i],
+                None if logits_np is None else logits_np[i],
+            )
+            for i in range(len(batch))
+        ]
+
+    def close(self) -> None:
+        self._pinned = None
+
+
+class OnnxRunner:
+    """An onnxruntime session from a file path or serialised model bytes."""
+
+    name = "onnx"
+
+    def __init__(self, model: str | Path | bytes, *, device: str = "cpu", label: str = "") -> None:
+        import onnxruntime as ort
+
+        providers = ["CPUExecutionProvider"]
+        if device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
+            providers.insert(0, "CUDAExecutionProvider")
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        source = model if isinstance(model, bytes) else str(model)
+        try:
+            self._session = ort.InferenceSession(source, options, providers=providers)
+        except Exception as exc:
+            where = label or (str(model) if not isinstance(model, bytes) else "the model")
+            raise ModelError(
+                f"{where}: onnxruntime cannot load this ONNX model ({exc}); "
+                "re-export it, or check that the file is complete"
+            ) from exc
+        self._input = self._session.get_inputs()[0].name
+        self.name = "onnx-" + self._session.get_providers()[0].replace("ExecutionProvider", "")
+
+    def run(self, batch: list[np.ndarray], *, logits: bool, score: Score) -> list[TileOutput]:
+        x = np.ascontiguousarray(np.stack(batch).transpose(0, 3, 1, 2))
+        try:
+            out = np.asarray(self._session.run(None, {self._input: x})[0], np.float32)
+        except Exception as exc:
+            raise InferenceError(f"the ONNX model failed on a {x.shape} batch: {exc}") from exc
+        results = []
+        for i in range(len(batch)):
+            labels, value = reduce_logits(out[i], score)
+            results.append(TileOutput(labels, value, out[i].copy() if logits else None))
+        return results
+
+    def close(self) -> None:
+        del self._session
+
+
+def onnx_from_module(module: nn.Module, *, in_channels: int, stride: int) -> bytes:
+    """Export ``module`` (on CPU) to ONNX with dynamic batch and size; return the bytes.
+
+    The export is checked against PyTorch at a size other than the traced one,
+    so a model whose graph froze a shape is refused (ModelError) instead of
+    giving wrong results; the caller then stays with PyTorch.
+    """
+    import torch
+
+    side = max(2 * stride, 64)
+    dummy = torch.zeros(1, in_channels, side, side)
+    with tempfile.TemporaryDirectory(prefix="tessera-onnx-") as tmp:
+        path = Path(tmp) / "model.onnx"
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(
+                    module,
+                    (dummy,),
+                    str(path),
+                    dynamo=False,
+                    input_names=["input"],
+                    output_names=["logits"],
+                    dynamic_axes={
+                        "input": {0: "n", 2: "h", 3: "w"},
+                        "logits": {0: "n", 2: "h", 3: "w"},
+                    },
+                    opset_version=17,
+                )
+        except Exception as exc:
+            raise ModelError(f"this model cannot be exported to ONNX: {exc}") from exc
+        data = path.read_bytes()
+    check = torch.randn(
+        1, in_channels, side + stride, side + 2 * stride, generator=torch.Generator().manual_seed(0)
+    )
+    with torch.inference_mode():
+        expected = _first_tensor(module(check)).float().numpy()
+    runner = OnnxRunner(data, label="exported model")
+    try:
+        got = runner._session.run(None, {runner._input: check.numpy()})[0]
+    finally:
+        runner.close()
+    if got.shape != expected.shape or float(np.abs(got - expected).max()) > 1e-3:
+        raise ModelError("the ONNX export of this model does not match PyTorch")
+    return data

@@ -1,0 +1,181 @@
+"""Check an inference request and decide how it runs, before any work starts.
+
+Everything here is cheap (no forward pass, no threads, no files written), so
+``infer()`` can raise a clear error at call time: bands that do not match the
+model, a tile too small for the halo, a region outside the image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from segcore.engine.geometry import Rect, TilePlan, plan_tiles, round_up
+from segcore.engine.options import InferOptions
+from segcore.engine.runners import OnnxRunner, Runner, TorchRunner, onnx_from_module
+from segcore.errors import InferenceError, ModelError
+from segcore.io.source import ImageSource
+from segcore.models.meta import ModelMeta
+
+if TYPE_CHECKING:
+    from torch import nn
+
+TILE_PER_HALO = 8  # default exact tile >= 8 x halo: the halo then costs < 2x compute
+MAX_DEFAULT_TILE = 2048
+ONNX_MIN_PIXELS = 16_000_000  # smaller CPU jobs are not worth the ONNX export (~10 s)
+
+
+class ModelLike(Protocol):
+    """A loaded model: :class:`segcore.models.LoadedModel` or anything shaped like it."""
+
+    @property
+    def module(self) -> nn.Module: ...
+
+    @property
+    def meta(self) -> ModelMeta: ...
+
+
+@dataclass
+class Setup:
+    source: ImageSource
+    owns_source: bool
+    meta: ModelMeta
+    module: nn.Module | None  # None for an .onnx file
+    onnx_path: Path | None
+    name: str
+    device: str
+    mode: Literal["exact", "blend"]
+    plan: TilePlan
+    batch: int
+    notices: list[str]
+
+    def close(self) -> None:
+        if self.owns_source:
+            self.source.close()
+
+
+def open_source(source: ImageSource | str | Path) -> tuple[ImageSource, bool]:
+    if isinstance(source, str | Path):
+        from segcore.io import open_image
+
+        return open_image(source), True
+    return source, False
+
+
+def open_model(
+    model: ModelLike | str | Path,
+) -> tuple[ModelMeta, nn.Module | None, Path | None, str]:
+    """(meta, module or None, onnx path or None, display name) of a model or model file."""
+    if not isinstance(model, str | Path):
+        return model.meta, model.module, None, f"model {model.meta.arch}"
+    path = Path(model)
+    if not path.is_file():
+        raise ModelError(f"{path}: no such model file")
+    if path.suffix.lower() == ".onnx":
+        from segcore.models.files import read_onnx_meta
+
+        return read_onnx_meta(path), None, path, str(path)
+    from segcore.models.files import load_model
+
+    loaded = load_model(path, device="cpu")
+    return loaded.meta, loaded.module, None, str(path)
+
+
+def pick_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def prepare(source: ImageSource, model: ModelLike | str | Path, options: InferOptions) -> Setup:
+    """Resolve model, mode, tile, halo and the tile plan; raise on any mismatch."""
+    meta, module, onnx_path, name = open_model(model)
+    bands = options.bands
+    used = source.band_count if bands is None else len(bands)
+    if used != meta.in_channels:
+        hint = ",".join(str(i + 1) for i in range(min(meta.in_channels, source.band_count)))
+        raise ModelError(
+            f"{name} expects {meta.in_channels} input band(s) but {source.path} gives {used}; "
+            f"choose {meta.in_channels} of its {source.band_count} bands with --bands "
+            f"(e.g. --bands {hint}) or use a model made for {used} bands"
+        )
+    notices: list[str] = []
+    exact_ok = meta.exact and meta.receptive_field is not None
+    if options.mode == "exact" and not exact_ok:
+        raise InferenceError(
+            f"{name} cannot give exact tiles (its probe found global context or no bounded "
+            "receptive field); use --mode blend or --mode auto"
+        )
+    mode: Literal["exact", "blend"] = "exact" if options.mode != "blend" and exact_ok else "blend"
+    if options.mode == "auto" and mode == "blend":
+        notices.append(
+            f"{name} has global context, so tiles are blended (Gaussian) and "
+            "may differ slightly from a whole-image pass"
+        )
+    stride = max(meta.output_stride, 1)
+    halo, tile = _tile_and_halo(meta, mode, options, stride)
+    if mode == "exact" and meta.receptive_field is not None and halo < meta.receptive_field:
+        notices.append(
+            f"halo {halo} is below the measured receptive field {meta.receptive_field}; "
+            "tile seams may differ slightly from a whole-image pass"
+        )
+    roi = None if options.roi is None else Rect(*options.roi)
+    plan = plan_tiles(
+        source.width,
+        source.height,
+        tile=tile,
+        halo=halo,
+        stride=stride,
+        roi=roi,
+        mask=options.mask,
+    )
+    device = pick_device(options.device)
+    batch = options.batch or (4 if device.startswith("cuda") else 1)
+    if batch < 1:
+        raise InferenceError(f"batch must be at least 1, got {batch}")
+    return Setup(source, False, meta, module, onnx_path, name, device, mode, plan, batch, notices)
+
+
+def _tile_and_halo(
+    meta: ModelMeta, mode: str, options: InferOptions, stride: int
+) -> tuple[int, int]:
+    if options.halo is not None and options.halo < 0:
+        raise InferenceError(f"halo must be >= 0, got {options.halo}")
+    if options.tile is not None and options.tile < stride:
+        raise InferenceError(f"tile must be at least the model's stride {stride}")
+    if mode == "exact":
+        assert meta.receptive_field is not None
+        halo = meta.receptive_field if options.halo is None else options.halo
+        auto_tile = min(max(meta.tile_size, TILE_PER_HALO * halo), MAX_DEFAULT_TILE)
+        auto_tile = max(auto_tile, 2 * halo + 2 * stride)
+        tile = options.tile or round_up(auto_tile, stride)
+    else:
+        tile = options.tile or round_up(meta.tile_size, stride)
+        halo = tile // 8 if options.halo is None else options.halo
+    return halo, tile
+
+
+def make_runner(setup: Setup, options: InferOptions) -> Runner:
+    """The runner for this job: onnxruntime or PyTorch (see :class:`InferOptions`)."""
+    if setup.onnx_path is not None:
+        return OnnxRunner(setup.onnx_path, device=setup.device)
+    assert setup.module is not None
+    plan = setup.plan
+    big = plan.count * plan.tile_w * plan.tile_h >= ONNX_MIN_PIXELS
+    cpu = setup.device == "cpu"
+    want_onnx = options.backend == "onnx" or (options.backend == "auto" and cpu and big)
+    if want_onnx:
+        module = setup.module.to("cpu").eval()
+        try:
+            data = onnx_from_module(
+                module, in_channels=setup.meta.in_channels, stride=setup.meta.output_stride
+            )
+            return OnnxRunner(data, device=setup.device, label=setup.name)
+        except ModelError as exc:
+            if options.backend == "onnx":
+                raise
+            setup.notices.append(f"onnxruntime not used ({exc}); running PyTorch")
+    return TorchRunner(setup.module, device=setup.device, precision=options.precision)

@@ -1,0 +1,322 @@
+"""Write finished row bands to disk on a writer thread, under a temporary name.
+
+One :class:`WriterThread` per output file takes uint8 row bands from a small
+queue and hands them, as one stream, to a sink chosen by the file suffix:
+
+* ``.tif`` / ``.tiff`` of a georeferenced image: a GeoTIFF through rasterio with
+  the input's CRS and transform (shifted to the region of interest), tiled,
+  deflate-compressed, nodata 255 and the class colours as a colour map;
+* ``.tif`` / ``.tiff`` otherwise: a tiled, compressed BigTIFF through tifffile;
+* ``.zarr``: a chunked zarr v3 array, with CRS, transform and classes as attributes;
+* ``.png``: an 8-bit PNG (palette of class colours), for small images only.
+
+Every file is written as ``.<stem>.<random>.part<suffix>`` beside the target
+and renamed by :meth:`WriterThread.commit`; :meth:`WriterThread.abort` (a
+failed or cancelled run) deletes it, so no half-written file looks finished.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from segcore.errors import InferenceError
+from segcore.labels.schema import UNLABELLED, ClassInfo
+
+BLOCK = 256  # rows (and columns) of a TIFF tile or zarr chunk
+PNG_LIMIT = 64_000_000  # pixels; bigger outputs should be TIFF or zarr
+SUFFIXES = (".tif", ".tiff", ".zarr", ".png")
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """What an output file holds: size, georeference and (for class maps) classes."""
+
+    width: int
+    height: int
+    crs: str | None = None
+    transform: tuple[float, float, float, float, float, float] | None = None
+    classes: tuple[ClassInfo, ...] = ()  # empty: a score map, not class ids
+    nodata: int | None = UNLABELLED
+
+
+class Sink(Protocol):
+    temp: Path
+    final: Path
+
+    def consume(self, rows: Iterator[np.ndarray]) -> None:
+        """Write all rows (consecutive uint8 bands from the top) and close."""
+        ...
+
+
+def temp_path(final: Path) -> Path:
+    return final.with_name(f".{final.stem}.{uuid.uuid4().hex[:8]}.part{final.suffix}")
+
+
+def _blocks(rows: Iterator[np.ndarray], block: int) -> Iterator[tuple[int, np.ndarray]]:
+    """Regroup bands of any height into blocks of ``block`` rows: (top row, rows)."""
+    parts: list[np.ndarray] = []
+    have, top = 0, 0
+    for band in rows:
+        parts.append(band)
+        have += band.shape[0]
+        while have >= block:
+            joined = np.concatenate(parts) if len(parts) > 1 else parts[0]
+            yield top, joined[:block]
+            top += block
+            rest = joined[block:]
+            parts, have = ([rest] if len(rest) else []), len(rest)
+    if have:
+        yield top, np.concatenate(parts)
+
+
+class GeoTiffSink:
+    def __init__(self, final: Path, spec: OutputSpec) -> None:
+        import rasterio
+        from affine import Affine
+
+        self.final, self.temp = final, temp_path(final)
+        tiled = spec.width >= BLOCK and spec.height >= BLOCK
+        profile: dict[str, Any] = {
+            "driver": "GTiff",
+            "width": spec.width,
+            "height": spec.height,
+            "count": 1,
+            "dtype": "uint8",
+            "compress": "deflate",
+            "BIGTIFF": "IF_SAFER",
+            "nodata": spec.nodata,
+            "crs": spec.crs,
+        }
+        if tiled:
+            profile |= {"tiled": True, "blockxsize": BLOCK, "blockysize": BLOCK}
+        if spec.transform is not None:
+            profile["transform"] = Affine(*spec.transform)
+        self._ds = rasterio.open(self.temp, "w", **profile)
+        if spec.classes:
+            self._ds.write_colormap(1, {c.id: (*c.color, 255) for c in spec.classes})
+
+    def consume(self, rows: Iterator[np.ndarray]) -> None:
+        from rasterio.windows import Window
+
+        try:
+            for top, block in _blocks(rows, BLOCK):
+                window = Window(0, top, block.shape[1], block.shape[0])
+                self._ds.write(block[None], window=window)
+        finally:
+            self._ds.close()
+
+
+class TiffSink:
+    def __init__(self, final: Path, spec: OutputSpec) -> None:
+        import tifffile
+
+        self.final, self.temp, self.spec = final, temp_path(final), spec
+        self._tif = tifffile.TiffWriter(self.temp, bigtiff=True)
+
+    def consume(self, rows: Iterator[np.ndarray]) -> None:
+        spec = self.spec
+        try:
+            self._tif.write(
+                self._tiles(rows),
+                shape=(spec.height, spec.width),
+                dtype=np.uint8,
+                tile=(BLOCK, BLOCK),
+                compression="zlib",
+                metadata=None,
+            )
+        finally:
+            self._tif.close()
+
+    def _tiles(self, rows: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        for _, block in _blocks(rows, BLOCK):
+            for x in range(0, block.shape[1], BLOCK):
+                tile = np.zeros((BLOCK, BLOCK), np.uint8)
+                part = block[:, x : x + BLOCK]
+                tile[: part.shape[0], : part.shape[1]] = part
+                yield tile
+
+
+class ZarrSink:
+    def __init__(self, final: Path, spec: OutputSpec) -> None:
+        import zarr
+
+        self.final, self.temp = final, temp_path(final)
+        self._array = zarr.create_array(
+            store=str(self.temp),
+            shape=(spec.height, spec.width),
+            chunks=(min(BLOCK, spec.height), min(BLOCK, spec.width)),
+            dtype="uint8",
+            fill_value=spec.nodata or 0,
+        )
+        attrs: dict[str, Any] = {"nodata": spec.nodata}
+        if spec.crs is not None:
+            attrs["crs"] = spec.crs
+        if spec.transform is not None:
+            attrs["transform"] = list(spec.transform)
+        if spec.classes:
+            attrs["classes"] = [c.to_json() for c in spec.classes]
+        self._array.attrs.update(attrs)
+
+    def consume(self, rows: Iterator[np.ndarray]) -> None:
+        for top, block in _blocks(rows, BLOCK):
+            self._array[top : top + block.shape[0]] = block
+
+
+class PngSink:
+    def __init__(self, final: Path, spec: OutputSpec) -> None:
+        if spec.width * spec.height > PNG_LIMIT:
+            raise InferenceError(
+                f"{final}: a {spec.width} x {spec.height} output is too big for PNG; "
+                "write .tif or .zarr instead"
+            )
+        self.final, self.temp, self.spec = final, temp_path(final), spec
+        self.temp.touch()  # fails now, not at the end, if the folder is not writable
+
+    def consume(self, rows: Iterator[np.ndarray]) -> None:
+        from PIL import Image
+
+        image = Image.fromarray(np.concatenate(list(rows)))
+        if self.spec.classes:
+            palette = np.zeros((256, 3), np.uint8)
+            for c in self.spec.classes:
+                palette[c.id] = c.color
+            image = image.convert("P")
+            image.putpalette(palette.ravel().tolist())
+        image.save(self.temp, format="PNG")
+
+
+def check_output(path: str | Path) -> Path:
+    """``path`` if its type is known and its folder exists, else InferenceError."""
+    final = Path(path)
+    suffix = final.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise InferenceError(
+            f"{final}: unknown output type {suffix or '(none)'}; use one of {', '.join(SUFFIXES)}"
+        )
+    if not final.parent.is_dir():
+        raise InferenceError(f"{final}: the folder {final.parent} does not exist; create it first")
+    if final.is_dir() and suffix != ".zarr":
+        raise InferenceError(f"{final}: is a folder; give a file name")
+    return final
+
+
+def open_sink(path: str | Path, spec: OutputSpec) -> Sink:
+    """A sink for ``path`` chosen by its suffix; raises InferenceError if it cannot be written."""
+    final = check_output(path)
+    suffix = final.suffix.lower()
+    try:
+        if suffix == ".zarr":
+            return ZarrSink(final, spec)
+        if suffix == ".png":
+            return PngSink(final, spec)
+        if spec.crs is not None or spec.transform is not None:
+            return GeoTiffSink(final, spec)
+        return TiffSink(final, spec)
+    except InferenceError:
+        raise
+    except Exception as exc:
+        raise InferenceError(f"{final}: cannot write the output here: {exc}") from exc
+
+
+_END = object()
+_CANCEL = object()
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class WriterThread:
+    """Feed one sink from a bounded queue on its own thread."""
+
+    def __init__(self, sink: Sink, *, depth: int = 4) -> None:
+        self.sink = sink
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._main, name=f"tessera-write-{sink.final.name}", daemon=True
+        )
+        self._thread.start()
+
+    def _rows(self) -> Iterator[np.ndarray]:
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            if item is _CANCEL:
+                raise _Cancelled
+            yield item  # type: ignore[misc]
+
+    def _main(self) -> None:
+        try:
+            self.sink.consume(self._rows())
+        except _Cancelled:
+            pass
+        except BaseException as exc:  # handed to the job's thread by _check
+            self._error = exc
+        finally:  # let a blocked producer go on
+            while not self._queue.empty():
+                self._queue.get_nowait()
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise InferenceError(
+                f"{self.sink.final}: writing the output failed: {self._error}"
+            ) from self._error
+
+    def _put(self, item: object) -> None:
+        while self._thread.is_alive():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+        self._check()
+
+    def write(self, rows: np.ndarray) -> None:
+        self._check()
+        self._put(rows)
+
+    def commit(self) -> Path:
+        """Wait for the last rows, then rename the file to its final name."""
+        self._put(_END)
+        self._thread.join()
+        self._check()
+        final, temp = self.sink.final, self.sink.temp
+        try:
+            if final.is_dir() and temp.is_dir():
+                shutil.rmtree(final)
+            os.replace(temp, final)
+        except OSError as exc:
+            _remove(temp)
+            raise InferenceError(f"{final}: cannot rename the finished output: {exc}") from exc
+        return final
+
+    def abort(self) -> None:
+        """Stop, join the thread and delete the temporary file."""
+        if self._thread.is_alive():
+            self._put(_CANCEL)
+        self._thread.join()
+        _remove(self.sink.temp)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def abort_all(writers: Sequence[WriterThread]) -> None:
+    for w in writers:
+        w.abort()

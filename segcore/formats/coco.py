@@ -1,0 +1,228 @@
+"""COCO instances JSON, masks as RLE (lossless) or polygons.
+
+Export: one annotation per object (``iscrowd`` 0), one per stuff class region
+(``iscrowd`` 0, category ``isthing`` 0, as COCO-Stuff does) and one per
+thing-class region without instance ids (``iscrowd`` 1). Regions are always
+RLE; objects are RLE or polygons. RLE export keeps both layers: import gives
+back the class map, and the instance map with objects numbered 1..n in the
+order of their ids. Import paints regions first and objects over them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from segcore.formats.base import ExportItem, Imported, LabelImage
+from segcore.formats.coco_common import (
+    categories_json,
+    check_image_files,
+    parse_categories,
+    parse_images,
+    write_json,
+)
+from segcore.formats.export import ExportOptions, Writer, scaled
+from segcore.formats.problems import Problems, load_json
+from segcore.formats.segments import crop_polygons, rle_from_crop, scan_segments, segment_mask
+from segcore.formats.staging import Staging
+from segcore.jobs import Job, Progress
+from segcore.labels.schema import ClassInfo
+
+JSON_NAME = "annotations.json"
+
+
+class CocoWriter(Writer):
+    """``annotations.json`` with every image's segments."""
+
+    polygons = False
+
+    def __init__(self, options: ExportOptions) -> None:
+        super().__init__(options)
+        self.images: list[dict[str, Any]] = []
+        self.annotations: list[dict[str, Any]] = []
+
+    def add(self, item: ExportItem, staging: Staging) -> Job[None]:
+        labels = item.labels
+        width, height = labels.width, labels.height
+        image_id = len(self.images) + 1
+        self.images.append(
+            {"id": image_id, "file_name": item.file_name, "width": width, "height": height}
+        )
+        things = {c.id for c in labels.classes if c.thing}
+        total = 2 * width * height
+        segments = yield from scaled(
+            scan_segments(labels, self.options.window), 0, total // 2, total
+        )
+        done = total // 2
+        for seg in segments:
+            mask = segment_mask(labels, seg)
+            crowd = seg.instance == 0 and seg.class_id in things
+            if self.polygons and seg.instance:  # regions stay RLE, as COCO(-Stuff) keeps them
+                shape: Any = crop_polygons(mask, seg.x0, seg.y0, simplify=self.options.simplify)
+            else:
+                shape = rle_from_crop(mask, seg.x0, seg.y0, height, width)
+            self.annotations.append(
+                {
+                    "id": len(self.annotations) + 1,
+                    "image_id": image_id,
+                    "category_id": seg.class_id + 1,
+                    "segmentation": shape,
+                    "area": seg.area,
+                    "bbox": seg.bbox,
+                    "iscrowd": int(crowd),
+                }
+            )
+            done += seg.area
+            yield Progress(min(done, total), total)
+
+    def finish(self, staging: Staging) -> None:
+        write_json(
+            staging,
+            JSON_NAME,
+            {
+                "info": {"description": "exported by Tessera"},
+                "licenses": [],
+                "images": self.images,
+                "annotations": self.annotations,
+                "categories": categories_json(self.classes or []),
+            },
+        )
+
+
+class CocoPolygonWriter(CocoWriter):
+    polygons = True
+
+
+def decode_segmentation(seg: Any, height: int, width: int) -> NDArray[np.bool_]:
+    """A COCO ``segmentation`` (polygons, RLE or uncompressed RLE) as a full mask.
+
+    Raises ``ValueError`` with the reason when it is malformed or sized differently.
+    """
+    from pycocotools import mask as mask_util
+
+    if isinstance(seg, list):
+        if not seg or not all(isinstance(p, list) and len(p) >= 6 for p in seg):
+            raise ValueError("polygons need at least 3 points each")
+        rles = mask_util.frPyObjects([[float(v) for v in p] for p in seg], height, width)
+        rle = mask_util.merge(rles)
+    elif isinstance(seg, dict) and "counts" in seg and "size" in seg:
+        size = [int(v) for v in seg["size"]]
+        if size != [height, width]:
+            raise ValueError(
+                f"mask size {size[1]} x {size[0]} differs from image {width} x {height}"
+            )
+        if isinstance(seg["counts"], list):
+            counts = [int(c) for c in seg["counts"]]
+            if sum(counts) != height * width or min(counts, default=0) < 0:
+                raise ValueError("uncompressed RLE counts do not add up to the image size")
+            rle = mask_util.frPyObjects({"counts": counts, "size": size}, height, width)
+        else:
+            counts_text = seg["counts"]
+            rle = {"counts": counts_text.encode("ascii"), "size": size}
+            if int(mask_util.area(rle)) > height * width:
+                raise ValueError("RLE counts do not fit the image")
+    else:
+        raise ValueError("segmentation is neither polygons nor RLE")
+    return np.asarray(mask_util.decode(rle), dtype=bool)
+
+
+def read_coco(path: Path, *, images_dir: Path | None = None) -> Imported:
+    """Import a COCO instances JSON (polygons or RLE) into class and instance maps.
+
+    Every problem is collected first (malformed JSON or entries, unknown images
+    or categories, masks sized unlike their image, overlapping masks, image
+    files missing from ``images_dir``); any problem raises one
+    :class:`FormatError` listing them all.
+    """
+    problems = Problems()
+    if path.is_dir():
+        path = path / JSON_NAME
+    data = load_json(path, problems)
+    problems.raise_if_any(str(path))
+    if not isinstance(data, dict):
+        problems.add(path, "not a COCO file: the top level is not an object")
+        problems.raise_if_any(str(path))
+    classes, by_cat = parse_categories(data.get("categories"), path, problems)
+    images = parse_images(data.get("images"), path, problems)
+    check_image_files(images, images_dir, problems)
+    anns = data.get("annotations")
+    if not isinstance(anns, list):
+        problems.add(path, "no 'annotations' list")
+        anns = []
+    by_image: dict[int, list[tuple[str, int, dict[str, Any]]]] = {i: [] for i in images}
+    for k, ann in enumerate(anns):
+        ann_id = ann.get("id", f"#{k}") if isinstance(ann, dict) else f"#{k}"
+        where = f"{path} annotation {ann_id}"
+        try:
+            image_id, cat_id = int(ann["image_id"]), int(ann["category_id"])
+        except (KeyError, TypeError, ValueError):
+            problems.add(where, "needs integer 'image_id' and 'category_id'")
+            continue
+        if image_id not in images:
+            problems.add(where, f"refers to image id {image_id}, which is not in 'images'")
+        elif cat_id not in by_cat:
+            problems.add(where, f"unknown category id {cat_id}")
+        else:
+            by_image[image_id].append((where, cat_id, ann))
+    out: list[LabelImage] = []
+    for image_id, entry in images.items():
+        image = _rasterise(entry, by_image[image_id], by_cat, problems)
+        if image is not None:
+            out.append(image)
+    problems.raise_if_any(str(path))
+    return Imported(classes, out)
+
+
+def _rasterise(
+    entry: dict[str, Any],
+    anns: list[tuple[str, int, dict[str, Any]]],
+    by_cat: dict[int, ClassInfo],
+    problems: Problems,
+) -> LabelImage | None:
+    """One image's class and instance maps; overlaps and bad masks go to ``problems``."""
+    height, width = entry["height"], entry["width"]
+    image = LabelImage.empty(Path(entry["file_name"]).stem, height, width)
+
+    def is_object(ann: dict[str, Any], cat_id: int) -> bool:
+        return by_cat[cat_id].thing and not ann.get("iscrowd", 0)
+
+    # regions (stuff, crowds) first, objects painted over them; overlaps are
+    # checked among objects and among regions
+    ordered = [a for a in anns if not is_object(a[2], a[1])] + [
+        a for a in anns if is_object(a[2], a[1])
+    ]
+    owner = np.full((height, width), -1, np.int64)
+    next_id = 1
+    ok = True
+    objects_start = len(ordered) - sum(is_object(a[2], a[1]) for a in anns)
+    for k, (where, cat_id, ann) in enumerate(ordered):
+        if k == objects_start:
+            owner[:] = -1
+        try:
+            mask = decode_segmentation(ann.get("segmentation"), height, width)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            problems.add(where, f"bad segmentation for {entry['file_name']}: {exc}")
+            ok = False
+            continue
+        clash = owner[mask]
+        if (clash >= 0).any():
+            other = ordered[int(clash[clash >= 0][0])][0].rsplit(" ", 1)[-1]
+            problems.add(
+                where,
+                f"overlaps annotation {other} by {int((clash >= 0).sum())} pixels "
+                f"in {entry['file_name']}",
+            )
+            ok = False
+            continue
+        owner[mask] = k
+        cls = by_cat[cat_id]
+        image.classes[mask] = cls.id
+        if is_object(ann, cat_id):
+            image.instances[mask] = next_id
+            next_id += 1
+        else:
+            image.instances[mask] = 0
+    return image if ok else None

@@ -1,0 +1,259 @@
+"""Export from a project and import into one.
+
+Export: :func:`project_items` wraps each image's label store as an
+:class:`ExportItem` (with the image's CRS and transform when it has them).
+
+Import: :func:`import_into_project` checks everything first (every imported
+image matches a project image by file stem or id and has its size; every
+class used is in the project by name or in ``mapping``) and raises one
+:class:`FormatError` listing all problems before writing anything. While
+writing, the old values of each window are kept in a temporary folder; if a
+write fails they are put back, so a failed import leaves the labels as they
+were. Imported instance ids are shifted past the store's highest id, so they
+never collide with existing objects. Finally the project is saved (import
+writes are not journalled).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from segcore.errors import FormatError, TesseraError
+from segcore.formats.base import ExportItem, Imported, LabelImage, Layer, windows
+from segcore.formats.problems import Problems
+from segcore.labels.schema import UNLABELLED, ClassInfo
+
+if TYPE_CHECKING:
+    from segcore.labels.store import LabelStore
+    from segcore.project import Project
+
+
+class StoreLabels:
+    """A label store plus its project's classes, as a :class:`LabelReader`."""
+
+    def __init__(self, store: LabelStore, classes: Sequence[ClassInfo]) -> None:
+        self.store = store
+        self._classes = list(classes)
+
+    @property
+    def width(self) -> int:
+        return int(self.store.width)
+
+    @property
+    def height(self) -> int:
+        return int(self.store.height)
+
+    @property
+    def classes(self) -> list[ClassInfo]:
+        return list(self._classes)
+
+    def read(self, layer: Layer, x: int, y: int, w: int, h: int) -> NDArray[Any]:
+        w, h = min(w, self.width - x), min(h, self.height - y)
+        return np.asarray(self.store.read(layer, x, y, w, h))
+
+
+def image_georef(path: Path) -> tuple[str | None, tuple[float, ...] | None]:
+    if not path.exists():
+        return None, None
+    try:
+        from segcore.io.opener import open_image
+
+        source = open_image(path)
+    except TesseraError:
+        return None, None
+    try:
+        meta = source.metadata
+        return meta.crs, meta.transform
+    finally:
+        source.close()
+
+
+def project_items(project: Project, image_ids: Sequence[str] | None = None) -> list[ExportItem]:
+    """One export item per project image (all, or ``image_ids``), named by file stem."""
+    entries = [project.image(i) for i in image_ids] if image_ids else project.images
+    stems = [e.path.stem for e in entries]
+    items = []
+    for entry, stem in zip(entries, stems, strict=True):
+        name = stem if stems.count(stem) == 1 else entry.id
+        crs, transform = image_georef(entry.path)
+        items.append(
+            ExportItem(
+                name,
+                StoreLabels(project.label_store(entry.id), project.classes),
+                image_file=entry.path.name,
+                crs=crs,
+                transform=transform,  # type: ignore[arg-type]
+            )
+        )
+    return items
+
+
+def classes_to_map(imported: Imported, project_classes: Sequence[ClassInfo]) -> list[str]:
+    """Imported class names that are used and not in the project (the mapping dialog's rows)."""
+    known = {c.name for c in project_classes}
+    used = set()
+    for image in imported.images:
+        used |= {int(v) for v in np.unique(image.classes)} - {UNLABELLED}
+    return [c.name for c in imported.classes if c.id in used and c.name not in known]
+
+
+def _lookup(
+    imported: Imported,
+    project_classes: Sequence[ClassInfo],
+    mapping: Mapping[str, str | None],
+    problems: Problems,
+) -> NDArray[np.uint8]:
+    """256-entry table: imported class id -> project class id (255 = drop)."""
+    by_name = {c.name: c for c in project_classes}
+    table = np.full(256, UNLABELLED, np.uint8)
+    need = set(classes_to_map(imported, project_classes))
+    for cls in imported.classes:
+        target: str | None = cls.name
+        if cls.name in mapping:
+            target = mapping[cls.name]
+        elif cls.name in need:
+            problems.add(
+                f"class {cls.name!r}",
+                "not in the project; map it to a project class (or to nothing to drop it)",
+            )
+            continue
+        if target is None:
+            continue
+        if target not in by_name:
+            problems.add(f"class {cls.name!r}", f"mapped to {target!r}, which the project lacks")
+            continue
+        table[cls.id] = by_name[target].id
+    return table
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import wrote: image id per imported image, and pixels labelled."""
+
+    images: dict[str, str]
+    labelled_pixels: int
+
+
+def import_into_project(
+    project: Project,
+    imported: Imported,
+    *,
+    mapping: Mapping[str, str | None] | None = None,
+    merge: bool = False,
+    window: int = 2048,
+) -> ImportReport:
+    """Write imported labels into the project images they belong to.
+
+    Parameters
+    ----------
+    mapping
+        Imported class name -> project class name (``None`` drops the class).
+        Names equal to a project class need no entry.
+    merge
+        Keep existing labels where the import is unlabelled (default: replace
+        the image's labels entirely).
+    window
+        Window size for writing.
+
+    Raises
+    ------
+    FormatError
+        Listing every problem; nothing is written then.
+    """
+    problems = Problems()
+    table = _lookup(imported, project.classes, mapping or {}, problems)
+    things = np.zeros(256, bool)
+    things[[c.id for c in project.classes if c.thing]] = True
+    targets = _match_images(project, imported.images, problems)
+    problems.raise_if_any("into the project")
+    undo_dir = Path(tempfile.mkdtemp(prefix="tessera-import-"))
+    saved: list[tuple[LabelStore, int, int, Path]] = []
+    labelled = 0
+    try:
+        for image, image_id in targets:
+            store = project.label_store(image_id)
+            labelled += _write_image(store, image, table, things, merge, window, undo_dir, saved)
+        project.save()
+    except (TesseraError, OSError) as exc:
+        _restore(saved)
+        raise FormatError(f"import failed and was undone: {exc}") from exc
+    finally:
+        shutil.rmtree(undo_dir, ignore_errors=True)
+    return ImportReport({img.name: image_id for img, image_id in targets}, labelled)
+
+
+def _match_images(
+    project: Project, images: list[LabelImage], problems: Problems
+) -> list[tuple[LabelImage, str]]:
+    entries = project.images
+    by_key: dict[str, Any] = {}
+    for e in entries:
+        by_key.setdefault(e.path.stem, e)
+        by_key.setdefault(e.id, e)
+    out = []
+    for image in images:
+        entry = by_key.get(image.name)
+        if entry is None:
+            problems.add(image.name, "no project image with this name; add the image first")
+            continue
+        h, w = image.classes.shape
+        if (w, h) != (entry.width, entry.height):
+            problems.add(
+                image.name, f"mask is {w} x {h} but the image is {entry.width} x {entry.height}"
+            )
+            continue
+        out.append((image, entry.id))
+    return out
+
+
+def _write_image(
+    store: LabelStore,
+    image: LabelImage,
+    table: NDArray[np.uint8],
+    things: NDArray[np.bool_],
+    merge: bool,
+    window: int,
+    undo_dir: Path,
+    saved: list[tuple[LabelStore, int, int, Path]],
+) -> int:
+    from segcore.labels.box import Box
+
+    offset = store.max_instance
+    boxes = []
+    labelled = 0
+    for x, y, w, h in windows(store.width, store.height, window):
+        classes = table[image.classes[y : y + h, x : x + w]]
+        instances = image.instances[y : y + h, x : x + w].astype(np.uint32)
+        instances = np.where((instances > 0) & things[classes], instances + offset, 0)
+        old_c = np.asarray(store.read("semantic", x, y, w, h))
+        old_i = np.asarray(store.read("instance", x, y, w, h))
+        if merge:
+            keep = classes == UNLABELLED
+            classes = np.where(keep, old_c, classes)
+            instances = np.where(keep, old_i, instances).astype(np.uint32)
+        labelled += int((classes != UNLABELLED).sum())
+        if np.array_equal(classes, old_c) and np.array_equal(instances, old_i):
+            continue
+        undo = undo_dir / f"{len(saved)}.npz"
+        np.savez(undo, semantic=old_c, instance=old_i)
+        saved.append((store, x, y, undo))
+        store.write("semantic", x, y, classes.astype(np.uint8), overviews=False)
+        store.write("instance", x, y, instances, overviews=False)
+        boxes.append(Box(x, y, w, h))
+    store.update_overviews(boxes)
+    return labelled
+
+
+def _restore(saved: list[tuple[LabelStore, int, int, Path]]) -> None:
+    for store, x, y, undo in reversed(saved):
+        with np.load(undo) as old:
+            store.write("semantic", x, y, old["semantic"])
+            store.write("instance", x, y, old["instance"])

@@ -1,0 +1,222 @@
+"""Vector polygons (GeoJSON, GeoPackage) in the raster's CRS.
+
+Each window is vectorised with ``rasterio.features.shapes`` in pixel
+coordinates (exact integers, so pieces from neighbouring windows meet
+exactly), pieces of a segment are unioned with shapely, and the result is
+mapped through the image's affine transform and written with pyogrio. One
+feature per segment: ``class_id``, ``class_name``, ``instance_id``.
+Outlines follow pixel edges, so rasterising them back gives the same pixels.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from segcore.errors import FormatError
+from segcore.formats.base import ExportItem, Imported, LabelImage, Transform, safe_stem, windows
+from segcore.formats.export import Writer, write_class_file
+from segcore.formats.problems import Problems, read_class_file
+from segcore.formats.segments import unique_inverse
+from segcore.formats.staging import Staging
+from segcore.jobs import Job, Progress
+from segcore.labels.schema import UNLABELLED, ClassInfo, default_color
+
+Driver = Literal["GeoJSON", "GPKG"]
+IDENTITY: Transform = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+
+
+class VectorWriter(Writer):
+    driver: Driver = "GeoJSON"
+    suffix = ".geojson"
+
+    def add(self, item: ExportItem, staging: Staging) -> Job[None]:
+        import pyogrio.raw
+        import shapely
+        from rasterio.crs import CRS
+        from rasterio.features import shapes
+
+        labels = item.labels
+        width, height = labels.width, labels.height
+        pieces: dict[tuple[int, int], list[Any]] = {}
+        done = 0
+        for x, y, w, h in windows(width, height, self.options.window):
+            classes = labels.read("semantic", x, y, w, h).astype(np.uint64)
+            instances = labels.read("instance", x, y, w, h).astype(np.uint64)
+            keys = (instances << np.uint64(8)) | classes
+            unique, inverse = unique_inverse(keys)
+            index = inverse.astype(np.int32)
+            valid = classes != UNLABELLED
+            offset = (1.0, 0.0, float(x), 0.0, 1.0, float(y))
+            for geom, value in shapes(index, mask=valid, connectivity=4, transform=offset):
+                key = int(unique[int(value)])
+                pieces.setdefault((key >> 8, key & 0xFF), []).append(shapely.geometry.shape(geom))
+            done += w * h
+            yield Progress(done, width * height)
+        names = {c.id: c.name for c in labels.classes}
+        a, b, c, d, e, f = item.transform or IDENTITY
+        keys_sorted = sorted(pieces, key=lambda k: (k[0] == 0, k[0], k[1]))
+        geoms = [
+            shapely.affinity.affine_transform(shapely.union_all(pieces[k]), [a, b, d, e, c, f])
+            for k in keys_sorted
+        ]
+        geoms = [
+            shapely.geometry.MultiPolygon([g]) if g.geom_type == "Polygon" else g for g in geoms
+        ]
+        path = staging.path(f"{safe_stem(item.name)}{self.suffix}")
+        crs = CRS.from_user_input(item.crs).to_wkt() if item.crs else None
+        try:
+            pyogrio.raw.write(
+                str(path),
+                shapely.to_wkb(np.array(geoms, dtype=object)),
+                [
+                    np.array([k[1] for k in keys_sorted], np.int32),
+                    np.array([names.get(k[1], f"class {k[1]}") for k in keys_sorted], object),
+                    np.array([k[0] for k in keys_sorted], np.int64),
+                ],
+                ["class_id", "class_name", "instance_id"],
+                driver=self.driver,
+                geometry_type="MultiPolygon",
+                crs=crs,
+                layer=safe_stem(item.name),
+            )
+        except Exception as exc:
+            raise FormatError(f"{path}: cannot write {self.driver}: {exc}") from exc
+
+    def finish(self, staging: Staging) -> None:
+        write_class_file(staging, self.classes)
+
+
+class GpkgWriter(VectorWriter):
+    driver: Driver = "GPKG"
+    suffix = ".gpkg"
+
+
+def read_vector(
+    path: Path,
+    *,
+    width: int,
+    height: int,
+    transform: Transform | None = None,
+    crs: str | None = None,
+) -> Imported:
+    """Rasterise a GeoJSON/GeoPackage file (or a folder of them) onto a ``width`` x ``height`` grid.
+
+    ``transform``/``crs`` describe the grid (the image the labels belong to);
+    a file in another CRS is a problem. Features need ``class_name`` (or
+    ``class_id``); ``instance_id`` > 0 makes a feature an object.
+    """
+    import pyogrio.raw
+
+    problems = Problems()
+    folder = path if path.is_dir() else path.parent
+    files = (
+        sorted(
+            p
+            for p in folder.iterdir()
+            if p.suffix in {".geojson", ".gpkg", ".json"} and p.name != "classes.json"
+        )
+        if path.is_dir()
+        else [path]
+    )
+    known = read_class_file(folder, problems)
+    by_name = {c.name: c for c in known or []}
+    images: list[LabelImage] = []
+    for file in files:
+        try:
+            meta, _, geometry, fields = pyogrio.raw.read(str(file))
+        except Exception as exc:  # noqa: BLE001 - any GDAL/OGR error is a problem line
+            problems.add(file, f"cannot read: {exc}")
+            continue
+        image = _rasterise(
+            file,
+            meta,
+            geometry,
+            fields,
+            by_name,
+            known is None,
+            problems,
+            (width, height, transform, crs),
+        )
+        if image is not None:
+            images.append(image)
+    problems.raise_if_any(str(path))
+    classes = known if known is not None else sorted(by_name.values(), key=lambda c: c.id)
+    return Imported(classes, images)
+
+
+def _rasterise(
+    file: Path,
+    meta: dict[str, Any],
+    geometry: Any,
+    fields: list[Any],
+    by_name: dict[str, ClassInfo],
+    add_classes: bool,
+    problems: Problems,
+    grid: tuple[int, int, Transform | None, str | None],
+) -> LabelImage | None:
+    import shapely
+    from affine import Affine
+    from rasterio.crs import CRS
+    from rasterio.enums import MergeAlg
+    from rasterio.features import rasterize
+
+    width, height, transform, crs = grid
+    image = LabelImage.empty(file.stem, height, width)
+    if geometry is None or len(geometry) == 0:
+        return image  # no features: nothing labelled
+    columns = {name: values for name, values in zip(meta["fields"], fields, strict=True)}
+    if crs is not None and meta.get("crs"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if CRS.from_user_input(meta["crs"]) != CRS.from_user_input(crs):
+                problems.add(file, f"CRS {meta['crs']} differs from the image's {crs}")
+                return None
+    names = columns.get("class_name")
+    if names is None:
+        ids = columns.get("class_id")
+        if ids is None:
+            problems.add(file, "features need a 'class_name' or 'class_id' field")
+            return None
+        names = [f"class {int(i)}" for i in ids]
+    instances = columns.get("instance_id", np.zeros(len(names), np.int64))
+    inverse = ~Affine(*(transform or IDENTITY)[:6])
+    matrix = [inverse.a, inverse.b, inverse.d, inverse.e, inverse.c, inverse.f]
+    class_shapes: list[tuple[Any, int]] = []
+    object_shapes: list[tuple[Any, int]] = []
+    groups: dict[tuple[str, int], int] = {}
+    for k, (wkb, name, inst) in enumerate(zip(geometry, names, instances, strict=True)):
+        name = str(name)
+        if name not in by_name:
+            if not add_classes:
+                problems.add(f"{file} feature #{k}", f"unknown class {name!r}")
+                continue
+            by_name[name] = ClassInfo(len(by_name), name, default_color(len(by_name)))
+        cls = by_name[name]
+        geom = shapely.affinity.affine_transform(shapely.from_wkb(wkb), matrix)
+        class_shapes.append((geom, cls.id))
+        if inst is not None and int(inst) > 0:
+            number = groups.setdefault((name, int(inst)), len(groups) + 1)
+            object_shapes.append((geom, number))
+            if add_classes and not cls.thing:
+                by_name[name] = ClassInfo(cls.id, cls.name, cls.color, True)
+    shape = (height, width)
+    if class_shapes:
+        image.classes = rasterize(class_shapes, out_shape=shape, fill=UNLABELLED, dtype=np.uint8)
+    if object_shapes:
+        image.instances = rasterize(object_shapes, out_shape=shape, fill=0, dtype=np.uint32)
+        cover = rasterize(
+            [(g, 1) for g, _ in object_shapes],
+            out_shape=shape,
+            fill=0,
+            dtype=np.uint16,
+            merge_alg=MergeAlg.add,
+        )
+        overlap = int((cover > 1).sum())
+        if overlap:
+            problems.add(file, f"objects overlap on {overlap} pixels")
+            return None
+    return image

@@ -1,0 +1,1 @@
+"""Edit operations on a label store; each returns the box it changed."""

@@ -1,0 +1,247 @@
+"""Model files: one safetensors file whose header carries the ModelMeta JSON.
+
+Layout: the tensors of ``module.state_dict()`` plus the safetensors metadata
+entry ``"tessera"`` holding ``ModelMeta.to_json()``. ``read_meta`` reads only the
+header (a few kilobytes), so listing models costs no torch import.
+
+A ``.pth`` file is accepted only as a plain state dict, loaded with
+``torch.load(weights_only=True)``, next to a sidecar ``<name>.json`` holding the
+metadata. Nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from segcore.errors import ModelError
+from segcore.models.meta import ModelMeta, Normalization
+from segcore.models.sidecar import meta_from_sidecar
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+META_KEY = "tessera"
+# safetensors refuses headers above 100 MB; ours are kilobytes
+_MAX_HEADER = 100_000_000
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model ready to run: ``module`` in eval mode on its device, and its metadata."""
+
+    module: nn.Module
+    meta: ModelMeta
+    path: Path
+
+
+def save_model(path: str | Path, module: nn.Module, meta: ModelMeta) -> Path:
+    """Write ``module``'s weights and ``meta`` to one ``.safetensors`` file, atomically.
+
+    The file is written under a temporary name in the same folder, flushed to disk
+    and renamed over ``path``, so a crash never leaves a half-written model.
+
+    Examples
+    --------
+    >>> module, meta = create_model("small_unet", classes=["bg", "cell"], in_channels=1)
+    >>> save_model("cells.safetensors", module, meta)
+    """
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        raise ModelError(f"{path}: model files end in .safetensors; choose such a name")
+    # clone: safetensors refuses tensors that share storage (tied weights, views)
+    tensors = {k: v.detach().to("cpu").clone().contiguous() for k, v in module.state_dict().items()}
+    header = json.dumps(meta.to_json())
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        save_file(tensors, tmp, metadata={META_KEY: header})
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot write the model file ({exc}); check the folder") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _safetensors_header(path: Path) -> dict[str, Any]:
+    """Parse the JSON header of a safetensors file (8-byte length, then JSON)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if len(head) != 8:
+                raise ValueError("file is shorter than a safetensors header")
+            (size,) = struct.unpack("<Q", head)
+            if size > _MAX_HEADER:
+                raise ValueError(f"header length {size} is implausible")
+            raw = f.read(size)
+            if len(raw) != size:
+                raise ValueError("header is truncated")
+        data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise ValueError("header is not a JSON object")
+        return data
+    except FileNotFoundError as exc:
+        raise ModelError(f"{path}: no such model file") from exc
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise ModelError(
+            f"{path}: not a readable safetensors model file ({exc}); "
+            "it may be truncated or corrupt, save or download it again"
+        ) from exc
+
+
+def _meta_from_json_text(text: str, where: str) -> ModelMeta:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"{where}: metadata is not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ModelError(f"{where}: metadata is not a JSON object")
+    try:
+        return ModelMeta.from_json(data)
+    except ModelError as exc:
+        raise ModelError(f"{where}: {exc}") from exc
+    except Exception as exc:  # LabelError from a bad class entry, and the like
+        raise ModelError(f"{where}: bad metadata ({exc})") from exc
+
+
+def sidecar_path(path: Path) -> Path:
+    """``model.pth`` -> ``model.json`` (also for ``.onnx``)."""
+    return path.with_suffix(".json")
+
+
+def read_meta(path: str | Path) -> ModelMeta:
+    """The metadata of a model file, reading only its header (or the ``.pth`` sidecar)."""
+    path = Path(path)
+    if path.suffix == ".pth":
+        return _read_sidecar(path)
+    if path.suffix == ".onnx":
+        return read_onnx_meta(path)
+    header = _safetensors_header(path)
+    meta_text = (header.get("__metadata__") or {}).get(META_KEY)
+    if meta_text is None:
+        raise ModelError(
+            f"{path}: a safetensors file without Tessera metadata; it holds weights only. "
+            "Create a model with `tessera models new` and load these weights in training, "
+            "or add the metadata"
+        )
+    return _meta_from_json_text(str(meta_text), str(path))
+
+
+def _read_sidecar(path: Path) -> ModelMeta:
+    side = sidecar_path(path)
+    try:
+        text = side.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ModelError(
+            f"{path}: a .pth file needs a sidecar {side.name} with the model metadata "
+            "(architecture, classes, normalisation); write it next to the file"
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{side}: cannot read the metadata ({exc})") from exc
+    return _meta_from_json_text(text, str(side))
+
+
+def read_onnx_meta(path: str | Path) -> ModelMeta:
+    """Metadata of an ONNX model from its sidecar ``<model>.json``.
+
+    The sidecar is either full Tessera metadata (as ``tessera models export``
+    writes it) or a short hand-written file for a model trained elsewhere::
+
+        {"classes": ["background", "building"], "in_channels": 3,
+         "normalization": {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+                           "scale": 255},
+         "tile_size": 512}
+    """
+    path = Path(path)
+    side = sidecar_path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: no such ONNX model file")
+    try:
+        data = json.loads(side.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ModelError(
+            f"{path}: an ONNX model needs a sidecar {side.name} giving classes, in_channels "
+            "and normalization; write it next to the model"
+        ) from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{side}: cannot read the metadata ({exc})") from exc
+    return meta_from_sidecar(data, str(side))
+
+
+def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> LoadedModel:
+    """Load a model file and return its module (eval mode, on ``device``) and metadata.
+
+    Parameters
+    ----------
+    path
+        A ``.safetensors`` model file, or a ``.pth`` plain state dict with a sidecar JSON.
+    device
+        Where to put the module, e.g. ``"cpu"`` or ``"cuda"``.
+    """
+    from segcore.models.build import build_from_meta
+
+    path = Path(path)
+    meta = read_meta(path)
+    state = _read_state(path)
+    try:
+        module = build_from_meta(meta)
+    except ModelError as exc:
+        raise ModelError(f"{path}: {exc}") from exc
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0:3]
+        raise ModelError(
+            f"{path}: its tensors do not fit architecture {meta.arch!r} "
+            f"({' '.join(first)[:300]}); the file and its metadata disagree, re-export the model"
+        ) from exc
+    try:
+        module.to(device)
+    except (RuntimeError, AssertionError) as exc:
+        raise ModelError(f"{path}: cannot move the model to {device} ({exc})") from exc
+    module.eval()
+    return LoadedModel(module=module, meta=meta, path=path)
+
+
+def _read_state(path: Path) -> dict[str, torch.Tensor]:
+    import torch
+
+    if path.suffix == ".pth":
+        try:
+            state = torch.load(path, weights_only=True, map_location="cpu")
+        except Exception as exc:  # pickle errors, zip errors, refused globals
+            raise ModelError(
+                f"{path}: not a plain state dict that loads with weights_only=True ({exc}); "
+                "save it with torch.save(model.state_dict(), path)"
+            ) from exc
+        if not isinstance(state, dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+        ):
+            raise ModelError(f"{path}: expected a dict of name -> tensor (a state dict)")
+        return state
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path), device="cpu")
+    except Exception as exc:  # SafetensorError on truncated data
+        raise ModelError(
+            f"{path}: the weights are unreadable ({exc}); the file may be truncated, "
+            "save or download it again"
+        ) from exc
+
+
+def default_normalization(in_channels: int) -> Normalization:
+    """Mean 0, std 1, scale 255 per band: the input is ``pixel / 255``."""
+    return Normalization(mean=(0.0,) * in_channels, std=(1.0,) * in_channels, scale=255.0)

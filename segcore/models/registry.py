@@ -1,0 +1,87 @@
+"""The architecture registry: ``register`` refuses duplicates, ``get`` and ``list_archs``.
+
+An :class:`ArchEntry` carries its own metadata (family, encoders, whether it has
+global context, default tile size, output stride). The built-in entries live in
+:mod:`segcore.models.catalog` and are registered on first use, so importing the
+registry never imports torch.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from segcore.errors import ModelError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+Family = Literal["torchvision", "smp", "tessera"]
+Builder = Callable[..., "nn.Module"]
+
+
+@dataclass(frozen=True)
+class ArchEntry:
+    """One architecture and what Tessera needs to know about it.
+
+    ``builder(*, num_classes, in_channels, encoder=None, pretrained=False, **config)``
+    returns a module whose forward maps (N, in_channels, H, W) to logits
+    (N, num_classes, H, W). ``output_stride`` is the input size multiple the model
+    needs (for the default config); ``depth_key`` names the config key that changes
+    it (stride ``2 ** config[depth_key]``).
+    """
+
+    name: str
+    family: Family
+    description: str
+    builder: Builder
+    encoders: tuple[str, ...] = ()
+    default_encoder: str | None = None
+    global_context: bool = False
+    tile_size: int = 512
+    output_stride: int = 32
+    depth_key: str | None = None
+
+    def stride_for(self, config: Mapping[str, Any]) -> int:
+        """Output stride for a given builder config."""
+        if self.depth_key is not None and self.depth_key in config:
+            return int(2 ** int(config[self.depth_key]))
+        return self.output_stride
+
+
+_REGISTRY: dict[str, ArchEntry] = {}
+_builtins_loaded = False
+
+
+def register(entry: ArchEntry) -> ArchEntry:
+    """Add ``entry``; a second entry with the same name is refused."""
+    if entry.name in _REGISTRY:
+        raise ModelError(f"architecture {entry.name!r} is already registered")
+    _REGISTRY[entry.name] = entry
+    return entry
+
+
+def _load_builtins() -> None:
+    global _builtins_loaded
+    if not _builtins_loaded:
+        _builtins_loaded = True
+        import segcore.models.catalog  # noqa: F401  (registers the built-in entries)
+
+
+def get(name: str) -> ArchEntry:
+    """The entry called ``name``; unknown names raise ModelError with suggestions."""
+    _load_builtins()
+    try:
+        return _REGISTRY[name]
+    except KeyError as exc:
+        close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(close)}?" if close else "see `tessera models list`"
+        raise ModelError(f"unknown architecture {name!r}; {hint}") from exc
+
+
+def list_archs() -> list[ArchEntry]:
+    """Every registered architecture, sorted by name."""
+    _load_builtins()
+    return [_REGISTRY[n] for n in sorted(_REGISTRY)]

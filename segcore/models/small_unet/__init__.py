@@ -1,0 +1,1 @@
+"""A small, fast U-Net for interactive use on CPU."""

@@ -1,0 +1,277 @@
+"""What training reads: images with class maps, from arrays, folders or a project.
+
+A :class:`LabelledImage` pairs an :class:`~segcore.io.source.ImageSource` with a
+function that reads a window of its class map (uint8, UNLABELLED = 255 where
+nobody labelled). Nothing is loaded whole: the dataset reads windows, so memory
+does not grow with the image size.
+
+>>> from segcore.synthetic import make_scene, SCENE_CLASSES
+>>> scene = make_scene(128, 128, seed=1)
+>>> data = data_from_arrays([scene.image], [scene.semantic], classes=SCENE_CLASSES)
+>>> data.images[0].width
+128
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from segcore.errors import TesseraError, TrainingError
+from segcore.io.array import ArraySource
+from segcore.io.source import ImageSource
+from segcore.labels.box import Box
+from segcore.labels.schema import UNLABELLED, ClassInfo, make_classes
+
+if TYPE_CHECKING:
+    from segcore.project import Project
+
+LabelReader = Callable[[int, int, int, int], np.ndarray]
+"""``read(x, y, w, h) -> (h, w) uint8`` class ids; outside the image: UNLABELLED."""
+
+IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp", ".jp2", ".webp", ".dcm")
+
+
+@dataclass(frozen=True)
+class LabelledImage:
+    """One training image: pixels, class map, and recently corrected regions.
+
+    ``corrected`` boxes (level-0 pixels) are weighted up in the loss and sampled
+    more often, so the corrections a user just made count.
+    """
+
+    name: str
+    image: ImageSource
+    labels: LabelReader
+    corrected: tuple[Box, ...] = ()
+    close_labels: Callable[[], None] | None = None
+
+    @property
+    def width(self) -> int:
+        return self.image.width
+
+    @property
+    def height(self) -> int:
+        return self.image.height
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The images to train on and their class list (None: infer ids from the labels)."""
+
+    images: tuple[LabelledImage, ...]
+    classes: tuple[ClassInfo, ...] | None = None
+
+    def close(self) -> None:
+        """Close every image source and label store this data opened."""
+        for item in self.images:
+            item.image.close()
+            if item.close_labels is not None:
+                item.close_labels()
+
+
+def array_labels(mask: np.ndarray) -> LabelReader:
+    """A label reader over an in-memory (h, w) class map; outside it reads UNLABELLED."""
+    if mask.ndim != 2:
+        raise TrainingError(f"a class map must be 2-D (h, w), got shape {mask.shape}")
+    labels = _as_class_map(mask, "array")
+    height, width = labels.shape
+
+    def read(x: int, y: int, w: int, h: int) -> np.ndarray:
+        out = np.full((h, w), UNLABELLED, np.uint8)
+        x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, width), min(y + h, height)
+        if x1 > x0 and y1 > y0:
+            out[y0 - y : y1 - y, x0 - x : x1 - x] = labels[y0:y1, x0:x1]
+        return out
+
+    return read
+
+
+def _as_class_map(mask: np.ndarray, where: str) -> np.ndarray:
+    """Check a class map's values fit uint8 (0..254 classes, 255 unlabelled) and cast."""
+    if mask.dtype == np.uint8:
+        return mask
+    if not np.issubdtype(mask.dtype, np.integer):
+        raise TrainingError(
+            f"{where}: a class map must hold integer class ids, got {mask.dtype}; "
+            "save masks as 8-bit PNG or TIFF with ids 0..254 and 255 for unlabelled"
+        )
+    if mask.size and (int(mask.min()) < 0 or int(mask.max()) > UNLABELLED):
+        raise TrainingError(
+            f"{where}: class ids must lie in 0..254 (255 = unlabelled), found "
+            f"{int(mask.min())}..{int(mask.max())}; an instance mask must be turned into "
+            "classes first (e.g. foreground = id > 0)"
+        )
+    return mask.astype(np.uint8)
+
+
+def data_from_arrays(
+    images: Sequence[np.ndarray],
+    masks: Sequence[np.ndarray],
+    *,
+    classes: Sequence[ClassInfo] | Sequence[str] | None = None,
+    names: Sequence[str] | None = None,
+    corrected: Mapping[int, Sequence[Box]] | None = None,
+) -> TrainingData:
+    """Training data from in-memory images ((h, w) or (h, w, bands)) and class maps.
+
+    ``corrected`` maps an image index to its recently corrected boxes.
+    """
+    if len(images) != len(masks):
+        raise TrainingError(f"got {len(images)} images but {len(masks)} masks")
+    items = []
+    for i, (image, mask) in enumerate(zip(images, masks, strict=True)):
+        name = names[i] if names is not None else f"image {i}"
+        if image.shape[:2] != mask.shape[:2]:
+            raise TrainingError(
+                f"{name}: image is {image.shape[1]}x{image.shape[0]} but its mask is "
+                f"{mask.shape[1]}x{mask.shape[0]}; they must match pixel for pixel"
+            )
+        boxes = tuple((corrected or {}).get(i, ()))
+        items.append(LabelledImage(name, ArraySource(image, name=name), array_labels(mask), boxes))
+    return TrainingData(tuple(items), _classes(classes))
+
+
+def _classes(classes: Sequence[ClassInfo] | Sequence[str] | None) -> tuple[ClassInfo, ...] | None:
+    if classes is None:
+        return None
+    if all(isinstance(c, ClassInfo) for c in classes):
+        return tuple(c for c in classes if isinstance(c, ClassInfo))
+    return tuple(make_classes([str(c) for c in classes]))
+
+
+def source_labels(source: ImageSource, where: str) -> LabelReader:
+    """A label reader over band 0 of an image source holding a class map (a mask file)."""
+
+    def read(x: int, y: int, w: int, h: int) -> np.ndarray:
+        window = source.read_region(0, x, y, w, h)[..., 0]
+        out = _as_class_map(window, where)
+        # read_region fills outside the image with 0, a real class; mark it unlabelled
+        x0, y0 = max(-x, 0), max(-y, 0)
+        x1, y1 = min(source.width - x, w), min(source.height - y, h)
+        if x0 > 0 or y0 > 0 or x1 < w or y1 < h:
+            inside = np.zeros((h, w), bool)
+            inside[y0 : max(y1, y0), x0 : max(x1, x0)] = True
+            out = np.where(inside, out, np.uint8(UNLABELLED))
+        return out
+
+    return read
+
+
+def data_from_folders(
+    images_dir: str | Path,
+    masks_dir: str | Path,
+    *,
+    classes: Sequence[ClassInfo] | Sequence[str] | None = None,
+) -> TrainingData:
+    """Pairs ``images/NAME.ext`` with ``masks/NAME.*`` (same stem, any image format).
+
+    Masks are class maps (0..254, 255 unlabelled). Images without a mask are
+    skipped (they are simply unlabelled); a folder with no pair is an error.
+    """
+    from segcore.io import open_image
+
+    images_dir, masks_dir = Path(images_dir), Path(masks_dir)
+    for folder in (images_dir, masks_dir):
+        if not folder.is_dir():
+            raise TrainingError(f"{folder}: no such folder")
+    masks = {p.stem: p for p in sorted(masks_dir.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+    pairs = [
+        (p, masks[p.stem])
+        for p in sorted(images_dir.iterdir())
+        if p.suffix.lower() in IMAGE_SUFFIXES and p.stem in masks
+    ]
+    if not pairs:
+        raise TrainingError(
+            f"no image in {images_dir} has a mask of the same name in {masks_dir}; "
+            "name them alike (images/a.tif with masks/a.png)"
+        )
+    items: list[LabelledImage] = []
+    try:
+        for image_path, mask_path in pairs:
+            image = open_image(image_path)
+            try:
+                mask = open_image(mask_path)
+            except TesseraError:
+                image.close()
+                raise
+            if (mask.width, mask.height) != (image.width, image.height):
+                image.close()
+                mask.close()
+                raise TrainingError(
+                    f"{mask_path}: mask is {mask.width}x{mask.height} but {image_path.name} is "
+                    f"{image.width}x{image.height}; they must match pixel for pixel"
+                )
+            reader = source_labels(mask, str(mask_path))
+            items.append(LabelledImage(image_path.name, image, reader, (), mask.close))
+    except TesseraError:
+        TrainingData(tuple(items)).close()
+        raise
+    return TrainingData(tuple(items), _classes(classes))
+
+
+def data_from_project(
+    project: Project,
+    *,
+    image_ids: Sequence[str] | None = None,
+    corrected: Mapping[str, Sequence[Box]] | None = None,
+    read_only: bool = True,
+) -> TrainingData:
+    """Every labelled image of an open project (or those in ``image_ids``).
+
+    With ``read_only`` (the GUI's case) label stores are opened a second time,
+    read-only, so training sees the last saved labels while the user goes on
+    editing: save the project before training. Without it (the CLI owns the
+    project) the project's own stores are read. ``corrected`` maps image ids to
+    the boxes corrected since the last training (the GUI knows them).
+    """
+    from segcore.io import open_image
+    from segcore.labels.store import LabelStore
+
+    wanted = set(image_ids) if image_ids is not None else None
+    items: list[LabelledImage] = []
+    try:
+        for entry in project.images:
+            if wanted is not None and entry.id not in wanted:
+                continue
+            if entry.labelled_fraction <= 0 and wanted is None:
+                continue
+            if entry.missing:
+                raise TrainingError(
+                    f"image {entry.id}: {entry.path} is missing; relocate it in the project"
+                )
+            store_path = project.label_store_path(entry.id)
+            if read_only and not store_path.exists():
+                continue
+            store: Any
+            closer: Callable[[], None] | None = None
+            if read_only:
+                store = LabelStore.open(store_path, read_only=True)
+                closer = store.close
+            else:
+                store = project.label_store(entry.id)
+            image = open_image(entry.path)
+            items.append(
+                LabelledImage(
+                    entry.id,
+                    image,
+                    _store_reader(store),
+                    tuple((corrected or {}).get(entry.id, ())),
+                    closer,
+                )
+            )
+    except TesseraError:
+        TrainingData(tuple(items)).close()
+        raise
+    return TrainingData(tuple(items), tuple(project.classes))
+
+
+def _store_reader(store: Any) -> LabelReader:
+    def read(x: int, y: int, w: int, h: int) -> np.ndarray:
+        return np.asarray(store.read("semantic", x, y, w, h), np.uint8)
+
+    return read

@@ -1,0 +1,191 @@
+"""Everything checked and built before the first training step.
+
+Bad input is refused here with a :class:`TrainingError`, before any weight
+changes: no labels, a single labelled class, class ids the model does not
+know, images whose band count differs from the model's input, a tile size the
+model cannot take.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Generator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from segcore.errors import TrainingError
+from segcore.jobs import Progress
+from segcore.labels.schema import ClassInfo
+from segcore.models.meta import ModelMeta, Normalization
+from segcore.training import split as splitting
+from segcore.training.config import TrainConfig
+from segcore.training.data import TrainingData
+from segcore.training.finetune import expand_classes, merged_classes
+from segcore.training.split import Block, Split
+
+
+@dataclass
+class Plan:
+    """The checked inputs of a run: data split, model, metadata and history so far."""
+
+    config: TrainConfig
+    data: TrainingData
+    classes: tuple[ClassInfo, ...]
+    split: Split
+    module: nn.Module
+    meta: ModelMeta
+    previous_history: tuple[dict[str, Any], ...]
+    run: int
+    tile: int
+    steps_per_epoch: int
+    tiles_per_epoch: int
+
+
+def block_size(config: TrainConfig) -> int:
+    """The split block: ``config.block`` or twice the tile, rounded up to whole tiles."""
+    wanted = config.block or 2 * config.tile
+    return -(-wanted // config.tile) * config.tile
+
+
+def prepare(
+    config: TrainConfig,
+    data: TrainingData,
+    model: Any,
+    *,
+    world_size: int = 1,
+) -> Generator[Progress, None, Plan]:
+    """Survey and check the labels, split them, and build or adapt the model.
+
+    ``model`` is None (train ``config.arch`` from scratch), a ``LoadedModel``
+    or the path of a model file (fine-tune it).
+    """
+    config.check()
+    if not data.images:
+        raise TrainingError("no labelled images to train on; label some pixels first")
+    loaded = _load(model)
+    blocks: list[Block] = []
+    block = block_size(config)
+    for i, item in enumerate(data.images):
+        yield Progress(i, len(data.images), f"reading labels of {item.name}")
+        one = TrainingData((item,), data.classes)
+        blocks += [Block(i, b.box, b.counts) for b in splitting.survey(one, block=block)]
+    yield Progress(len(data.images), len(data.images), "labels read")
+    classes = _classes(data, blocks, loaded)
+    splitting.check_labels(blocks, classes, data)
+    bands, dtype = _check_images(data, loaded)
+    split = splitting.split_blocks(blocks, val_fraction=config.val_fraction, seed=config.seed)
+    if loaded is None:
+        module, meta = _new_model(config, data, split, classes, bands, dtype)
+        history: tuple[dict[str, Any], ...] = ()
+        run = 1
+    else:
+        module, meta = expand_classes(copy.deepcopy(loaded[0]), loaded[1], classes)
+        history = meta.history
+        run = 1 + max((int(h.get("run", 1)) for h in history), default=0)
+    _check_tile(config.tile, meta.output_stride)
+    per_epoch = config.tiles_per_epoch or _default_tiles(split, config.tile)
+    per_step = config.batch * world_size
+    per_epoch = max(per_step, -(-per_epoch // per_step) * per_step)
+    return Plan(
+        config,
+        data,
+        classes,
+        split,
+        module,
+        meta,
+        history,
+        run,
+        config.tile,
+        per_epoch // per_step,
+        per_epoch,
+    )
+
+
+def _load(model: Any) -> tuple[nn.Module, ModelMeta] | None:
+    from segcore.models.files import load_model
+
+    if model is None:
+        return None
+    if isinstance(model, str | Path):
+        model = load_model(model)
+    module, meta = getattr(model, "module", None), getattr(model, "meta", None)
+    if not isinstance(module, nn.Module) or not isinstance(meta, ModelMeta):
+        raise TrainingError(f"cannot fine-tune {model!r}: give a model file or a LoadedModel")
+    return module, meta
+
+
+def _classes(
+    data: TrainingData, blocks: list[Block], loaded: tuple[nn.Module, ModelMeta] | None
+) -> tuple[ClassInfo, ...]:
+    if loaded is None:
+        return splitting.resolve_classes(data, blocks)
+    meta = loaded[1]
+    if data.classes is None:
+        # unnamed ids (mask folders): the model's classes; higher ids are refused below
+        return meta.classes
+    return merged_classes(meta.classes, data.classes)
+
+
+def _check_images(
+    data: TrainingData, loaded: tuple[nn.Module, ModelMeta] | None
+) -> tuple[int, np.dtype[Any]]:
+    first = data.images[0].image
+    bands = loaded[1].in_channels if loaded is not None else first.band_count
+    for item in data.images:
+        src = item.image
+        if src.band_count != bands:
+            whose = "the model takes" if loaded is not None else f"{data.images[0].name} has"
+            raise TrainingError(
+                f"{item.name} has {src.band_count} band(s) but {whose} {bands}; "
+                "train on images with the same bands (or a new model for these)"
+            )
+        if loaded is None and src.dtype != first.dtype:
+            raise TrainingError(
+                f"{item.name} has pixel type {src.dtype} but {data.images[0].name} has "
+                f"{first.dtype}; a model is trained on one pixel type"
+            )
+    return bands, first.dtype
+
+
+def _new_model(
+    config: TrainConfig,
+    data: TrainingData,
+    split: Split,
+    classes: tuple[ClassInfo, ...],
+    bands: int,
+    dtype: np.dtype[Any],
+) -> tuple[nn.Module, ModelMeta]:
+    from segcore.models.create import create_model
+    from segcore.models.registry import get
+
+    entry = get(config.arch)
+    _check_tile(config.tile, entry.stride_for(config.arch_config))
+    scale = splitting.dtype_scale(dtype)
+    mean, std = splitting.image_stats(data, split.train, scale=scale)
+    return create_model(
+        config.arch,
+        classes=list(classes),
+        in_channels=bands,
+        encoder=config.encoder,
+        tile_size=max(config.tile, entry.tile_size),
+        normalization=Normalization(mean, std, scale),
+        config=dict(config.arch_config),
+    )
+
+
+def _check_tile(tile: int, stride: int) -> None:
+    if tile % stride:
+        lower, upper = (tile // stride) * stride, -(-tile // stride) * stride
+        raise TrainingError(
+            f"tile {tile} is not a multiple of the model's output stride {stride}; "
+            f"use {lower or upper} or {upper}"
+        )
+
+
+def _default_tiles(split: Split, tile: int) -> int:
+    """As many tiles as cover the training blocks once."""
+    return sum(-(-b.box.w // tile) * -(-b.box.h // tile) for b in split.train)

@@ -1,0 +1,76 @@
+"""Tile layout: cores partition the output, halos and stride alignment hold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from segcore.engine.geometry import Rect, axis_windows, plan_tiles, reflect_index
+from segcore.errors import InferenceError
+
+
+def test_axis_windows_worked_example() -> None:
+    # padded length 208, tile 64, step (64 - 16) = 48; the last tile is shifted to end at 208
+    size, origins, spans = axis_windows(200, 64, 8, 16)
+    assert size == 64
+    assert origins == [0, 48, 96, 144]
+    assert spans == [(0, 56), (56, 104), (104, 152), (152, 200)]
+
+
+def test_small_axis_is_one_tile_of_the_padded_length() -> None:
+    assert axis_windows(20, 64, 8, 16) == (32, [0], [(0, 20)])
+    assert axis_windows(64, 64, 8, 16) == (64, [0], [(0, 64)])
+
+
+@given(
+    length=st.integers(1, 3000),
+    stride=st.sampled_from([1, 2, 8, 16, 32]),
+    halo=st.integers(0, 100),
+    extra=st.integers(1, 8),
+)
+def test_cores_partition_and_respect_halo(length: int, stride: int, halo: int, extra: int) -> None:
+    tile = (-(-2 * halo // stride) + extra) * stride
+    size, origins, spans = axis_windows(length, tile, halo, stride)
+    padded = -(-length // stride) * stride
+    assert spans[0][0] == 0 and spans[-1][1] == length
+    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
+    for o, (a, b) in zip(origins, spans, strict=True):
+        assert o % stride == 0 and o >= 0 and o + size <= padded
+        assert a < b
+        # inner edges keep a halo; image edges coincide with the padded image's edges
+        assert a - o >= halo or o == 0
+        assert o + size - b >= halo or o + size == padded
+
+
+def test_tile_too_small_for_halo_is_refused_with_advice() -> None:
+    with pytest.raises(InferenceError, match="at least 96"):
+        axis_windows(1000, 64, 40, 16)
+
+
+def test_roi_keeps_only_tiles_it_meets_and_clips_cores() -> None:
+    plan = plan_tiles(200, 200, tile=64, halo=8, stride=16, roi=Rect(60, 10, 30, 20))
+    cores = [t.core for t in plan.tiles()]
+    assert cores == [Rect(60, 10, 30, 20)]  # inside the second column's core (56..104)
+    assert plan.tiles()[0].read == Rect(48, 0, 64, 64)
+
+
+def test_roi_outside_image_is_an_error() -> None:
+    with pytest.raises(InferenceError, match="not inside"):
+        plan_tiles(100, 100, tile=64, halo=8, stride=16, roi=Rect(90, 0, 20, 10))
+
+
+def test_mask_keeps_tiles_whose_core_meets_it() -> None:
+    mask = np.zeros((20, 20), bool)  # one mask pixel = 10 x 10 image pixels
+    mask[19, 19] = True
+    plan = plan_tiles(200, 200, tile=64, halo=8, stride=16, mask=mask)
+    assert [(t.row, t.col) for t in plan.tiles()] == [(3, 3)]
+    assert plan.count == 1
+
+
+@given(st.integers(1, 9), st.integers(0, 30))
+def test_reflect_index_matches_numpy_reflect(length: int, pad: int) -> None:
+    expected = np.pad(np.arange(length), pad, mode="reflect")
+    got = reflect_index(np.arange(-pad, length + pad), length)
+    assert got.tolist() == expected.tolist()
