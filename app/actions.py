@@ -38,7 +38,9 @@ def make_action(
     if icon_name:
         action.setIcon(icon(icon_name))
     shortcut = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-    action.setToolTip(f"{tip or text.replace('&', '').rstrip('.')}" + (f" ({shortcut})" if shortcut else ""))
+    action.setToolTip(
+        f"{tip or text.replace('&', '').rstrip('.')}" + (f" ({shortcut})" if shortcut else "")
+    )
     action.setStatusTip(tip)
     action.triggered.connect(lambda _checked=False: slot())
     window.addAction(action)  # shortcuts work even with the menu bar hidden
@@ -100,9 +102,7 @@ def build_menus(w: MainWindow) -> dict[str, QAction]:
     a["cancel"] = make_action(
         w, "&Cancel Run", model.cancel, keys="Ctrl+.", tip="Stop the model run", icon_name="stop"
     )
-    a["shortcuts"] = make_action(
-        w, "&Keyboard Shortcuts", w.show_shortcuts, keys=["F1", "Ctrl+/"]
-    )
+    a["shortcuts"] = make_action(w, "&Keyboard Shortcuts", w.show_shortcuts, keys=["F1", "Ctrl+/"])
     a["about"] = make_action(w, "&About Tessera", w.show_about)
 
     bar = w.menuBar()

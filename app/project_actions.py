@@ -8,7 +8,7 @@ editor the annotation context's. Every committed stroke is already in the
 project's journal, so closing (or a crash) never loses one; Save is a
 checkpoint, and closing the window or the project saves.
 
-The small ``ask_*`` functions are the only dialogs; tests replace them.
+The dialogs are in :mod:`app.project_dialogs`.
 """
 
 from __future__ import annotations
@@ -19,96 +19,31 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QMessageBox
 
 from app import errors
 from app.actions import make_action
 from app.layerset import install_label_layers
+from app.project_dialogs import (
+    DEFAULT_CLASSES,
+    ask_classes,
+    ask_folder,
+    ask_images,
+    ask_locate,
+    ask_project,
+    classes_text,
+    parse_classes,
+)
 from app.session import ImageDocument, load_document
 from app.tools.context import AnnotationContext
 from app.worker import Worker
 from segcore.errors import LabelError, ProjectError, TesseraError
 from segcore.labels.editor import Editor
-from segcore.labels.schema import ClassInfo, make_classes
+from segcore.labels.schema import ClassInfo
 from segcore.project import ImageEntry, Project
 
 if TYPE_CHECKING:
     from app.window import MainWindow
-
-DEFAULT_CLASSES = "background\nobject *"
-FOLDER_FILTER = "Tessera project folder (*)"
-
-
-# -- dialogs (replaced in tests) ---------------------------------------------------
-
-
-def ask_folder(parent: QWidget, title: str) -> Path | None:
-    """A new (or empty) folder for a project."""
-    path, _ = QFileDialog.getSaveFileName(parent, title, "", FOLDER_FILTER)
-    return Path(path) if path else None
-
-
-def ask_project(parent: QWidget) -> Path | None:
-    path, _ = QFileDialog.getOpenFileName(
-        parent, "Open Project", "", "Tessera project (project.json);;All files (*)"
-    )
-    return Path(path).parent if path else None
-
-
-def ask_classes(parent: QWidget, default: str) -> str | None:
-    text, ok = QInputDialog.getMultiLineText(
-        parent,
-        "Classes of the new project",
-        "One class per line. End a name with * for a thing class\n"
-        "(countable objects with instances, e.g. 'cell *').",
-        default,
-    )
-    return text if ok else None
-
-
-def ask_images(parent: QWidget, image_filter: str) -> list[Path]:
-    paths, _ = QFileDialog.getOpenFileNames(parent, "Add Images to Project", "", image_filter)
-    return [Path(p) for p in paths]
-
-
-def ask_locate(parent: QWidget, entry: ImageEntry, image_filter: str) -> Path | None:
-    """Ask the user to find a missing image; None if they decline."""
-    answer = QMessageBox.question(
-        parent,
-        "Image not found",
-        f"The image '{entry.id}' is not at\n{entry.path}\n\nLocate it now?",
-    )
-    if answer != QMessageBox.StandardButton.Yes:
-        return None
-    path, _ = QFileDialog.getOpenFileName(parent, f"Locate {entry.path.name}", "", image_filter)
-    return Path(path) if path else None
-
-
-def parse_classes(text: str, known: Sequence[ClassInfo] = ()) -> list[ClassInfo]:
-    """Classes from one name per line ('cell *' = thing); colours of ``known`` names kept.
-
-    Raises
-    ------
-    LabelError
-        If there is no name, or a name repeats.
-    """
-    names, things = [], set()
-    for line in text.splitlines():
-        name = line.strip()
-        if not name or name.startswith("#"):
-            continue
-        if name.endswith("*"):
-            name = name[:-1].strip()
-            things.add(name)
-        names.append(name)
-    classes = make_classes(names, things)
-    colours = {c.name: c.color for c in known}
-    return [ClassInfo(c.id, c.name, colours.get(c.name, c.color), c.thing) for c in classes]
-
-
-def classes_text(classes: Sequence[ClassInfo]) -> str:
-    return "\n".join(f"{c.name} *" if c.thing else c.name for c in classes)
-
 
 # -- the commands ------------------------------------------------------------------
 
@@ -361,7 +296,7 @@ class ProjectActions(QObject):
             self.window.statusBar().clearMessage()
             errors.report(exc, context=f"open {doc.name}")
             return
-        self._show(image_id, doc, editor)
+        self.show(image_id, doc, editor)
 
     def _adopt(self, doc: ImageDocument) -> None:
         """Make the document on screen the project's first image (no reload)."""
@@ -374,19 +309,20 @@ class ProjectActions(QObject):
             errors.report(exc, context=f"add {doc.name} to the project")
             return
         self.images_changed.emit()
-        self._show(entry.id, doc, editor)
+        self.show(entry.id, doc, editor)
 
-    def _show(self, image_id: str, doc: ImageDocument, editor: Editor) -> None:
+    def show(self, image_id: str, doc: ImageDocument, editor: Editor) -> None:
+        """Put ``doc`` on screen as project image ``image_id``, edited by ``editor``."""
         project = self.project
         assert project is not None
         doc.labels = editor.store
         doc.classes = tuple(project.classes)
         self.image_id = image_id
+        keep = self.ctx.class_id  # the class being painted stays current across images
         self.ctx.attach(image_id, editor)
         self.window.open_document(doc)
-        dock = self.window.classes_dock
-        if dock.current_class is None:
-            dock.select_index(0)
+        if keep is None or not self.ctx.set_class(keep):
+            self.window.classes_dock.select_index(0)
         project.settings["last_image"] = image_id
         self.image_opened.emit(image_id)
 
@@ -412,7 +348,9 @@ class ProjectActions(QObject):
         doc = session.document
         if doc is not None and doc.classes:
             return doc.classes
-        return tuple(session.prediction_classes)
+        if session.prediction_classes:
+            return tuple(session.prediction_classes)
+        return tuple(session.model.meta.classes) if session.model is not None else ()
 
     def _document_changed(self, doc: ImageDocument | None) -> None:
         if self.image_id is not None and (doc is None or self.ctx.editor is None):

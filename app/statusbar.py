@@ -43,11 +43,11 @@ class StatusBar(QStatusBar):
     def __init__(self, canvas: CanvasView, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.canvas = canvas
-        self.position = self._label("", 110, "Pixel column, row under the cursor")
+        self.position = self._label("", 120, "Pixel column, row under the cursor")
         self.coords = self._label("", 0, "Map coordinates (georeferenced images)")
-        self.values = self._label("", 0, "Band values under the cursor")
-        self.labels = self._label("", 0, "Class and instance under the cursor")
-        self.zoom = self._label("", 120, "Zoom (screen pixels per image pixel) and pyramid level")
+        self.values = self._label("", 90, "Band values under the cursor")
+        self.labels = self._label("", 240, "Class and instance under the cursor")
+        self.zoom = self._label("", 110, "Zoom (screen pixels per image pixel) and pyramid level")
         canvas.hovered.connect(self.show_at)
         canvas.view_changed.connect(self.show_zoom)
 

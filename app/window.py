@@ -44,8 +44,14 @@ from app.docks.layers_dock import LayersDock
 from app.docks.model_dock import ModelDock
 from app.docks.navigator_dock import NavigatorDock
 from app.layerset import install_label_layers, install_prediction_layers
-from app.session import SAMPLE_IMAGE, SAMPLE_MODEL, ImageDocument, Session, load_document
-from app.session import synthetic_document
+from app.session import (
+    SAMPLE_IMAGE,
+    SAMPLE_MODEL,
+    ImageDocument,
+    Session,
+    load_document,
+    synthetic_document,
+)
 from app.settings import add_recent, open_settings, recent_files, remove_recent
 from app.tools.install import install_annotation
 from app.worker import Worker, wait_for_jobs

@@ -24,11 +24,12 @@ BLOCK = 512
 POOL = 8
 
 
-def write_big_tiff(path: Path, size: int, *, spec: SceneSpec = SceneSpec()) -> Path:
+def write_big_tiff(path: Path, size: int, *, spec: SceneSpec | None = None) -> Path:
     """Write a ``size`` x ``size`` tiled deflate GeoTIFF with overviews to ``path``."""
     import rasterio
     from affine import Affine
 
+    spec = spec or SceneSpec()
     pool = np.zeros((spec.bands, BLOCK * POOL, BLOCK * POOL), spec.dtype)
     for py in range(0, BLOCK * POOL, BLOCK):  # block by block: render_region is O(window x objects)
         for px in range(0, BLOCK * POOL, BLOCK):

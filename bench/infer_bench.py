@@ -44,9 +44,9 @@ def make_model(path: Path, probe_size: int) -> None:
     """smp U-Net resnet18, 10 classes, random init; receptive field from the probe."""
     import torch
 
+    from segcore.labels.schema import make_classes
     from segcore.models import build_model, probe_model, save_model
     from segcore.models.meta import ModelMeta, Normalization
-    from segcore.labels.schema import make_classes
 
     torch.manual_seed(0)
     module = build_model("unet", num_classes=10, in_channels=3, encoder="resnet18").eval()
@@ -98,7 +98,9 @@ def _normalised(image_path: Path, meta: Any) -> Any:
     return torch.from_numpy(pixels)[None]
 
 
-def child(variant: str, image: Path, model_path: Path, save: Path | None) -> dict[str, Any]:
+def child(
+    variant: str, image: Path, model_path: Path, save: Path | None, tile: int | None
+) -> dict[str, Any]:
     import torch
 
     from segcore.models import load_model
@@ -121,8 +123,12 @@ def child(variant: str, image: Path, model_path: Path, save: Path | None) -> dic
         x = _normalised(image, loaded.meta)
         with torch.inference_mode():
             out = sliding_window_inference(
-                x, roi_size=(512, 512), sw_batch_size=4, predictor=loaded.module,
-                overlap=0.25, mode="gaussian",
+                x,
+                roi_size=(512, 512),
+                sw_batch_size=4,
+                predictor=loaded.module,
+                overlap=0.25,
+                mode="gaussian",
             )
         logits = out[0].numpy()  # type: ignore[index]
     elif variant in ("tessera", "tessera-logits"):
@@ -131,9 +137,10 @@ def child(variant: str, image: Path, model_path: Path, save: Path | None) -> dic
 
         if variant == "tessera":
             out_path = ROOT / f"classes-{image.stem}.tif"
-            result = run_to_end(infer(image, loaded, out_path))
+            result = run_to_end(infer(image, loaded, out_path, options=InferOptions(tile=tile)))
         else:
-            result = run_to_end(infer(image, loaded, options=InferOptions(logits=True)))
+            opts = InferOptions(logits=True, tile=tile)
+            result = run_to_end(infer(image, loaded, options=opts))
             logits = result.logits
         info = {
             "mode": result.mode,
@@ -150,10 +157,30 @@ def child(variant: str, image: Path, model_path: Path, save: Path | None) -> dic
     return {"variant": variant, "seconds": seconds, "rss_mb": peak_rss_mb(), **info}
 
 
-def spawn(variant: str, image: Path, model: Path, save: Path | None = None) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--child", variant, "--image", str(image), "--model", str(model)]
+_DONE: dict[tuple[str, Path], dict[str, Any]] = {}
+
+
+def spawn(
+    variant: str, image: Path, model: Path, save: Path | None = None, tile: int | None = None
+) -> dict[str, Any]:
+    """Run one variant in a fresh process (once per variant and image)."""
+    key = (variant + (f"-{tile}" if tile else ""), image)
+    if key in _DONE and save is None:
+        return _DONE[key]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        variant,
+        "--image",
+        str(image),
+        "--model",
+        str(model),
+    ]
     if save is not None:
         cmd += ["--save", str(save)]
+    if tile is not None:
+        cmd += ["--tile", str(tile)]
     print("running", " ".join(cmd[2:]), file=sys.stderr, flush=True)
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -163,6 +190,7 @@ def spawn(variant: str, image: Path, model: Path, save: Path | None = None) -> d
     result["size"] = side
     result["mpx_s"] = side * side / 1e6 / result["seconds"]
     print(json.dumps(result), file=sys.stderr, flush=True)
+    _DONE[key] = result
     return result
 
 
@@ -186,14 +214,16 @@ def main() -> None:
     parser.add_argument("--image", type=Path)
     parser.add_argument("--model", type=Path)
     parser.add_argument("--save", type=Path)
+    parser.add_argument("--tile", type=int)
     parser.add_argument("--compare", type=int, default=2048, help="size for the 3-way comparison")
     parser.add_argument("--rss", type=int, default=8192, help="size for Tessera vs MONAI RSS")
     parser.add_argument("--scale", default="4096,16384", help="sizes for Tessera's RSS scaling")
     parser.add_argument("--probe-size", type=int, default=1024)
+    parser.add_argument("--lean-tile", type=int, default=1024, help="a low-memory tile to compare")
     parser.add_argument("--only", default="compare,rss,scale")
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.image, args.model, args.save)))
+        print(json.dumps(child(args.child, args.image, args.model, args.save, args.tile)))
         return
     ROOT.mkdir(parents=True, exist_ok=True)
     model = ROOT / "unet-resnet18.safetensors"
@@ -209,11 +239,19 @@ def main() -> None:
         dev_m, diff_m = deviation(ROOT / "monai.npy", ROOT / "whole.npy")
         dev_t, diff_t = deviation(ROOT / "tessera.npy", ROOT / "whole.npy")
         rows.append(f"\n### {args.compare} x {args.compare}, one run\n")
-        rows.append("| variant | Mpx/s | peak RSS (MB) | max abs logit dev. | pixels with another class |")
+        rows.append(
+            "| variant | Mpx/s | peak RSS (MB) | max abs logit dev. | pixels with another class |"
+        )
         rows.append("|---|---|---|---|---|")
         for r, dev, diff in ((whole, 0.0, 0.0), (monai, dev_m, diff_m), (tess, dev_t, diff_t)):
-            name = r["variant"] + (f" ({r['mode']}, tile {r['tile']}, halo {r['halo']}, {r['backend']})" if "mode" in r else "")
-            rows.append(f"| {name} | {r['mpx_s']:.3f} | {r['rss_mb']:.0f} | {dev:.2e} | {diff:.2e} |")
+            name = r["variant"] + (
+                f" ({r['mode']}, tile {r['tile']}, halo {r['halo']}, {r['backend']})"
+                if "mode" in r
+                else ""
+            )
+            rows.append(
+                f"| {name} | {r['mpx_s']:.3f} | {r['rss_mb']:.0f} | {dev:.2e} | {diff:.2e} |"
+            )
         rows.append(
             f"\nratios Tessera / MONAI: throughput {tess['mpx_s'] / monai['mpx_s']:.2f}x, "
             f"peak RSS {tess['rss_mb'] / monai['rss_mb']:.2f}, "
@@ -223,13 +261,19 @@ def main() -> None:
         image = make_image(args.rss)
         monai = spawn("monai", image, model)
         tess = spawn("tessera", image, model)
+        lean = spawn("tessera", image, model, tile=args.lean_tile)
         rows.append(f"\n### {args.rss} x {args.rss}: Tessera vs MONAI\n")
         rows.append("| variant | seconds | Mpx/s | peak RSS (MB) |\n|---|---|---|---|")
-        for r in (monai, tess):
-            rows.append(f"| {r['variant']} | {r['seconds']:.0f} | {r['mpx_s']:.3f} | {r['rss_mb']:.0f} |")
+        for r, name in (
+            (monai, "monai"),
+            (tess, "tessera"),
+            (lean, f"tessera --tile {args.lean_tile}"),
+        ):
+            rows.append(f"| {name} | {r['seconds']:.0f} | {r['mpx_s']:.3f} | {r['rss_mb']:.0f} |")
         rows.append(
             f"\nratios Tessera / MONAI: throughput {tess['mpx_s'] / monai['mpx_s']:.2f}x, "
-            f"peak RSS {tess['rss_mb'] / monai['rss_mb']:.2f}"
+            f"peak RSS {tess['rss_mb'] / monai['rss_mb']:.2f}; with --tile {args.lean_tile}: "
+            f"{lean['mpx_s'] / monai['mpx_s']:.2f}x, {lean['rss_mb'] / monai['rss_mb']:.2f}"
         )
     if "scale" in args.only:
         sizes = [int(s) for s in args.scale.split(",")]
@@ -237,7 +281,9 @@ def main() -> None:
         rows.append("\n### Tessera peak RSS by image size\n")
         rows.append("| size | seconds | Mpx/s | peak RSS (MB) |\n|---|---|---|---|")
         for r in runs:
-            rows.append(f"| {r['size']} | {r['seconds']:.0f} | {r['mpx_s']:.3f} | {r['rss_mb']:.0f} |")
+            rows.append(
+                f"| {r['size']} | {r['seconds']:.0f} | {r['mpx_s']:.3f} | {r['rss_mb']:.0f} |"
+            )
         rows.append(f"\nRSS {sizes[-1]} / {sizes[0]}: {runs[-1]['rss_mb'] / runs[0]['rss_mb']:.2f}")
     print("\n".join(rows))
 

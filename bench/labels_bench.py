@@ -14,10 +14,12 @@ painted across the whole image.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psutil
@@ -46,6 +48,21 @@ class TimedJournal:
         self.bytes.append(self.inner.nbytes - before)
 
 
+class Timings:
+    """Wall-clock and calling-thread CPU time of calls, by name."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, list[float]] = {}
+        self.cpu: dict[str, list[float]] = {}
+
+    def run(self, name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        t0, c0 = time.perf_counter(), time.thread_time()
+        out = fn(*args, **kwargs)
+        self.wall.setdefault(name, []).append(time.perf_counter() - t0)
+        self.cpu.setdefault(name, []).append(time.thread_time() - c0)
+        return out
+
+
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values) * 1000.0, q))
 
@@ -66,21 +83,17 @@ def main() -> None:
         project = Project.create(
             base / "proj", classes=make_classes(["background", "cell"], things={"cell"})
         )
-        t = time.perf_counter()
+        t0 = time.perf_counter()
         project.add_image(base / "image.tif", width=args.size, height=args.size)
         ed = project.editor("image")
-        create_s = time.perf_counter() - t
+        create_s = time.perf_counter() - t0
         journal = TimedJournal(project._journals["image"])
         ed.journal = journal
         store = ed.store
         rss0 = proc.memory_info().rss
 
         # 1. dabs inside strokes (what the canvas does while the mouse moves)
-        wall: list[float] = []
-        cpu: list[float] = []
-        commit: list[float] = []
-        undo: list[float] = []
-        redo: list[float] = []
+        t = Timings()
         rng = np.random.default_rng(0)
         for _ in range(args.strokes):
             x, y = (float(v) for v in rng.integers(2000, args.size - 6000, 2))
@@ -88,34 +101,23 @@ def main() -> None:
             prev = (x, y)
             for i in range(1000):  # 1,000 dabs, 4 px apart, gently curving
                 cur = (x + 4 * i, y + 300 * np.sin(i / 80))
-                t0, c0 = time.perf_counter(), time.thread_time()
-                ed.extend(paint_stroke, [prev, cur], radius=args.radius, paint=ed.paint_for(1))
-                wall.append(time.perf_counter() - t0)
-                cpu.append(time.thread_time() - c0)
+                p = ed.paint_for(1)
+                t.run("dab", ed.extend, paint_stroke, [prev, cur], radius=args.radius, paint=p)
                 prev = cur
-            t0 = time.perf_counter()
-            ed.commit()
-            commit.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            ed.undo()
-            undo.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            ed.redo()
-            redo.append(time.perf_counter() - t0)
+            t.run("commit", ed.commit)
+            t.run("undo", ed.undo)
+            t.run("redo", ed.redo)
             ed.new_instance()
         stroke_journal = list(journal.seconds)
-        stroke_bytes = [b for b in journal.bytes[::3]]  # commit records (not undo/redo)
+        stroke_bytes = list(journal.bytes[::3])  # commit records (not undo/redo)
 
         # 2. a single click-dab as its own action (includes the fsynced journal record)
         # at random places all over the image, with and without idle write-back
         # between clicks (the GUI calls Editor.idle from a timer)
-        single: list[float] = []
-        single_idle: list[float] = []
         for k in range(400):
             cx, cy = (float(v) for v in rng.integers(0, args.size, 2))
-            t0 = time.perf_counter()
-            ed.apply(paint_disk, cx=cx, cy=cy, radius=args.radius, paint=Paint(0))
-            (single_idle if k >= 200 else single).append(time.perf_counter() - t0)
+            name = "click_idle" if k >= 200 else "click"
+            t.run(name, ed.apply, paint_disk, cx=cx, cy=cy, radius=args.radius, paint=Paint(0))
             if k >= 200:
                 ed.idle(0.2)
 
@@ -153,41 +155,29 @@ def main() -> None:
         f"label map {args.size} x {args.size}, brush radius {args.radius:g} px, "
         f"{store.level_count} levels, chunk {store.chunk}"
     )
-    print(f"create + open store: {create_s * 1000:.0f} ms")
+    print(
+        f"create + open store: {create_s * 1000:.0f} ms; load average {os.getloadavg()} "
+        f"on {os.cpu_count()} CPUs"
+    )
     print()
-    print("| measure | p50 | p95 | max |")
-    print("|---|---|---|---|")
+    print("| measure (ms) | wall p50 | wall p95 | wall max | CPU p50 | CPU p95 |")
+    print("|---|---|---|---|---|---|")
+    for key, label in (
+        ("dab", "one dab inside a stroke: store + overviews (+ undo snapshot)"),
+        ("click", "click-dab anywhere as its own action, incl. journal fsync"),
+        ("click_idle", "same, with idle write-back between clicks"),
+        ("commit", "commit of a 1,000-dab stroke (diff, compress, journal fsync)"),
+        ("undo", "undo of a 1,000-dab stroke"),
+        ("redo", "redo of a 1,000-dab stroke"),
+    ):
+        w, c = t.wall[key], t.cpu[key]
+        print(
+            f"| {label} | {pct(w, 50):.2f} | {pct(w, 95):.2f} | {pct(w, 100):.1f} | "
+            f"{pct(c, 50):.2f} | {pct(c, 95):.2f} |"
+        )
     print(
-        f"| dab in a stroke, wall (ms) | {pct(wall, 50):.2f} | {pct(wall, 95):.2f} | "
-        f"{pct(wall, 100):.1f} |"
-    )
-    print(
-        f"| dab in a stroke, CPU of the thread (ms) | {pct(cpu, 50):.2f} | {pct(cpu, 95):.2f} | "
-        f"{pct(cpu, 100):.1f} |"
-    )
-    print(
-        f"| click-dab anywhere as its own action, incl. journal fsync (ms) | "
-        f"{pct(single, 50):.2f} | {pct(single, 95):.2f} | {pct(single, 100):.1f} |"
-    )
-    print(
-        f"| same, with idle write-back between clicks (ms) | {pct(single_idle, 50):.2f} | "
-        f"{pct(single_idle, 95):.2f} | {pct(single_idle, 100):.1f} |"
-    )
-    print(
-        f"| commit of a 1,000-dab stroke (diff + compress + journal) (ms) | "
-        f"{pct(commit, 50):.1f} | {pct(commit, 95):.1f} | {pct(commit, 100):.1f} |"
-    )
-    print(
-        f"| journal append + fsync per stroke (ms) | {pct(stroke_journal, 50):.2f} | "
-        f"{pct(stroke_journal, 95):.2f} | {pct(stroke_journal, 100):.1f} |"
-    )
-    print(
-        f"| undo of a 1,000-dab stroke (ms) | {pct(undo, 50):.1f} | {pct(undo, 95):.1f} | "
-        f"{pct(undo, 100):.1f} |"
-    )
-    print(
-        f"| redo of a 1,000-dab stroke (ms) | {pct(redo, 50):.1f} | {pct(redo, 95):.1f} | "
-        f"{pct(redo, 100):.1f} |"
+        f"| journal append + fsync alone, per stroke | {pct(stroke_journal, 50):.2f} | "
+        f"{pct(stroke_journal, 95):.2f} | {pct(stroke_journal, 100):.1f} | | |"
     )
     print()
     print(f"journal record per 1,000-dab stroke: {np.median(stroke_bytes) / 1024:.0f} KiB (median)")

@@ -52,19 +52,20 @@ class CanvasInput:
     def _tool_event(self: CanvasView, event: QMouseEvent) -> ToolEvent:
         pos = event.position()
         x, y = self.viewport.to_image(pos.x(), pos.y())
-        return ToolEvent(
-            x, y, pos.x(), pos.y(), event.button(), event.buttons(), event.modifiers()
-        )
+        return ToolEvent(x, y, pos.x(), pos.y(), event.button(), event.buttons(), event.modifiers())
 
     # -- mouse ----------------------------------------------------------------
 
     def mousePressEvent(self: CanvasView, event: QMouseEvent) -> None:  # noqa: N802
         self.setFocus()
         pan_button = event.button() == Qt.MouseButton.MiddleButton
-        if not (self._space or pan_button) and self.layers:
-            if self.tool.press(self._tool_event(event)):
-                self._tool_drag = True
-                return
+        if (
+            not (self._space or pan_button)
+            and self.layers
+            and self.tool.press(self._tool_event(event))
+        ):
+            self._tool_drag = True
+            return
         if event.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.MiddleButton):
             self._drag = event.position()
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
@@ -84,9 +85,7 @@ class CanvasInput:
     def mouseReleaseEvent(self: CanvasView, event: QMouseEvent) -> None:  # noqa: N802
         if self._drag is not None:
             self._drag = None
-            self.setCursor(
-                Qt.CursorShape.OpenHandCursor if self._space else self.tool.cursor
-            )
+            self.setCursor(Qt.CursorShape.OpenHandCursor if self._space else self.tool.cursor)
             return
         if self._tool_drag:
             self._tool_drag = False
@@ -116,11 +115,14 @@ class CanvasInput:
 
     def event(self: CanvasView, event: QEvent) -> bool:
         kind = event.type()
-        if kind == QEvent.Type.NativeGesture and isinstance(event, QNativeGestureEvent):
-            if event.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
-                pos = event.position()
-                self.zoom_by(1.0 + event.value(), anchor=(pos.x(), pos.y()))
-                return True
+        if (
+            kind == QEvent.Type.NativeGesture
+            and isinstance(event, QNativeGestureEvent)
+            and event.gestureType() == Qt.NativeGestureType.ZoomNativeGesture
+        ):
+            pos = event.position()
+            self.zoom_by(1.0 + event.value(), anchor=(pos.x(), pos.y()))
+            return True
         if kind == QEvent.Type.Gesture and isinstance(event, QGestureEvent):
             pinch = event.gesture(Qt.GestureType.PinchGesture)
             if isinstance(pinch, QPinchGesture):

@@ -43,7 +43,9 @@ class LabelReader(Protocol):
 
 def _argb(rgb: np.ndarray) -> np.ndarray:
     rgb = rgb.astype(np.uint32)
-    return np.asarray(0xFF000000 | (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2], np.uint32)
+    return np.asarray(
+        0xFF000000 | (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2], np.uint32
+    )
 
 
 def class_table(classes: Sequence[ClassInfo]) -> np.ndarray:
@@ -110,9 +112,7 @@ def render_instance(raw: np.ndarray, outlines: bool) -> np.ndarray:
     return words
 
 
-def render_panoptic(
-    raw: np.ndarray, classes: Sequence[ClassInfo], outlines: bool
-) -> np.ndarray:
+def render_panoptic(raw: np.ndarray, classes: Sequence[ClassInfo], outlines: bool) -> np.ndarray:
     """(h+2, w+2, 2) [class, instance] -> stuff in class colour, things in shades of it."""
     sem, inst = raw[1:-1, 1:-1, 0], raw[1:-1, 1:-1, 1]
     colours = np.zeros((256, 3), np.float64)

@@ -28,16 +28,37 @@ COLORMAPS: tuple[ColormapName, ...] = ("gray", "viridis", "magma", "turbo", "hea
 _ANCHORS: dict[str, list[tuple[int, int, int]]] = {
     "gray": [(0, 0, 0), (255, 255, 255)],
     "viridis": [
-        (68, 1, 84), (71, 45, 123), (59, 82, 139), (44, 114, 142), (33, 145, 140),
-        (40, 174, 128), (94, 201, 98), (173, 220, 48), (253, 231, 37),
+        (68, 1, 84),
+        (71, 45, 123),
+        (59, 82, 139),
+        (44, 114, 142),
+        (33, 145, 140),
+        (40, 174, 128),
+        (94, 201, 98),
+        (173, 220, 48),
+        (253, 231, 37),
     ],  # fmt: skip
     "magma": [
-        (0, 0, 4), (28, 16, 68), (79, 18, 123), (129, 37, 129), (181, 54, 122),
-        (229, 80, 100), (251, 135, 97), (254, 194, 135), (252, 253, 191),
+        (0, 0, 4),
+        (28, 16, 68),
+        (79, 18, 123),
+        (129, 37, 129),
+        (181, 54, 122),
+        (229, 80, 100),
+        (251, 135, 97),
+        (254, 194, 135),
+        (252, 253, 191),
     ],  # fmt: skip
     "turbo": [
-        (48, 18, 59), (70, 107, 227), (40, 187, 236), (49, 242, 153), (162, 252, 60),
-        (237, 208, 58), (251, 128, 34), (208, 47, 5), (122, 4, 3),
+        (48, 18, 59),
+        (70, 107, 227),
+        (40, 187, 236),
+        (49, 242, 153),
+        (162, 252, 60),
+        (237, 208, 58),
+        (251, 128, 34),
+        (208, 47, 5),
+        (122, 4, 3),
     ],  # fmt: skip
     "heat": [(0, 0, 255), (0, 255, 255), (0, 255, 0), (255, 255, 0), (255, 0, 0)],
 }
@@ -196,11 +217,16 @@ def pack_argb(rgb: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
     return np.asarray((a << 24) | (r << 16) | (g << 8) | b, np.uint32)
 
 
-def argb_to_qimage(words: np.ndarray) -> QImage:
-    """(h, w) uint32 premultiplied ARGB words to a QImage that owns its pixels."""
+def argb_to_qimage(words: np.ndarray, *, opaque: bool = False) -> QImage:
+    """(h, w) uint32 premultiplied ARGB words to a QImage that owns its pixels.
+
+    ``opaque`` images use Format_RGB32, which QPainter copies without blending:
+    several times faster to draw than an alpha image that happens to be opaque.
+    """
     words = np.ascontiguousarray(words, np.uint32)
     h, w = words.shape
-    image = QImage(words.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied)
+    fmt = QImage.Format.Format_RGB32 if opaque else QImage.Format.Format_ARGB32_Premultiplied
+    image = QImage(words.data, w, h, 4 * w, fmt)
     return image.copy()  # detach from the numpy buffer
 
 
@@ -219,5 +245,6 @@ def image_to_qimage(pixels: np.ndarray, display: Display, nodata: float | None =
     """Render an image tile: stretched colours, nodata transparent."""
     rgb = to_rgb8(pixels, display)
     mask = nodata_mask(pixels, nodata)
-    alpha = None if mask is None else np.where(mask, 0, 255).astype(np.uint8)
-    return argb_to_qimage(pack_argb(rgb, alpha))
+    if mask is None:
+        return argb_to_qimage(pack_argb(rgb), opaque=True)
+    return argb_to_qimage(pack_argb(rgb, np.where(mask, 0, 255).astype(np.uint8)))

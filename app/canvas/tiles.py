@@ -2,8 +2,9 @@
 
 A tile is a ``TILE`` x ``TILE`` window of one pyramid level of one layer
 (image or overlay), at one slice ``z``. Reading and rendering happen in a
-private :class:`QThreadPool`; the finished tile comes back to the GUI thread
-through a queued signal, and only the GUI thread touches the cache.
+private :class:`~app.canvas.pool.TilePool` (Python threads; see there why not
+QThreadPool); the finished tile comes back to the GUI thread through a queued
+signal, and only the GUI thread touches the cache.
 
 A request captures everything it needs (the layer, its style, the layer's
 generation) on the GUI thread; a worker only checks, under a lock, whether the
@@ -14,15 +15,18 @@ not leave a queue of useless reads behind.
 from __future__ import annotations
 
 import math
+import os
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
+
+from app.canvas.pool import TilePool
 
 if TYPE_CHECKING:
     from app.canvas.layers import TileLayer
@@ -157,8 +161,9 @@ class TileCache:
             if tile is not None:
                 tile.stale = True
 
-    def keys(self) -> Iterator[TileKey]:
-        return iter(list(self._tiles))
+    def snapshot(self) -> list[TileKey]:
+        """Keys of every cached tile, least recently used first (a copy)."""
+        return list(self._tiles)
 
     def clear(self) -> None:
         self._tiles.clear()
@@ -186,12 +191,10 @@ class _Result:
     error: BaseException | None = None
 
 
-class _ReadTile(QRunnable):
+class _ReadTile:
     def __init__(
         self, loader: TileLoader, layer: TileLayer, key: TileKey, style: Hashable, raw: Any
     ) -> None:
-        super().__init__()
-        self.setAutoDelete(True)
         self._loader, self._layer, self._key, self._style = loader, layer, key, style
         self._raw = raw
         self._generation = layer.generation
@@ -215,11 +218,10 @@ class TileLoader(QObject):
     loaded = Signal(object)  # TileKey
     failed = Signal(object, object)  # TileKey, exception
 
-    def __init__(self, cache: TileCache, *, threads: int = 4, parent: QObject | None = None):
+    def __init__(self, cache: TileCache, *, threads: int = 3, parent: QObject | None = None):
         super().__init__(parent)
         self.cache = cache
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(max(1, min(threads, QThreadPool.globalInstance().maxThreadCount())))
+        self.pool = TilePool(max(1, min(threads, os.cpu_count() or 1)))
         self.relay = _Relay(self)
         self.relay.done.connect(self._on_done)
         self._pending: set[tuple[TileKey, Hashable]] = set()
@@ -246,12 +248,12 @@ class TileLoader(QObject):
         tile = self.cache.peek(key)
         if tile is not None and style in tile.images and not tile.stale:
             return
-        self._layers[key.layer] = layer
-        self._pending.add((key, style))
-        with self._lock:
-            self._wanted.add(key)
         raw = tile.raw if tile is not None and not tile.stale else None
-        self.pool.start(_ReadTile(self, layer, key, style, raw).run, priority)
+        self._layers[key.layer] = layer
+        with self._lock:
+            self._wanted.add(key)  # before the job starts: it checks this first
+        if self.pool.start(_ReadTile(self, layer, key, style, raw).run, priority):
+            self._pending.add((key, style))
 
     @property
     def busy(self) -> bool:
@@ -269,10 +271,17 @@ class TileLoader(QObject):
         self.failed_keys = {k for k in self.failed_keys if k.layer != layer}
 
     def wait(self, msecs: int = -1) -> bool:
-        """Block until every queued read has run; True when the pool is idle."""
+        """Skip queued reads, wait for running ones; True when the pool is idle."""
         with self._lock:
             self._wanted = set()
-        return bool(self.pool.waitForDone(msecs))
+        return self.pool.wait(None if msecs < 0 else msecs / 1000)
+
+    def shutdown(self) -> None:
+        """Stop for good: queued reads are dropped and the threads joined."""
+        with self._lock:
+            self._wanted = set()
+        self.pool.shutdown()
+        self._pending.clear()
 
     # -- results (GUI thread) -------------------------------------------------
 
@@ -289,7 +298,5 @@ class TileLoader(QObject):
             return
         if result.raw is None or result.image is None:
             return  # skipped: no longer wanted
-        self.cache.put(
-            result.key, result.raw, layer.halo, result.style, result.image, stale=stale
-        )
+        self.cache.put(result.key, result.raw, layer.halo, result.style, result.image, stale=stale)
         self.loaded.emit(result.key)

@@ -108,7 +108,7 @@ class RectTool(CanvasTool):
         self, a: tuple[float, float], b: tuple[float, float]
     ) -> tuple[int, int, int, int]:
         """Integer (x, y, w, h) spanned by two image points, clipped to the image."""
-        width, height = (self.canvas.image_size if self.canvas is not None else (1 << 31,) * 2)
+        width, height = self.canvas.image_size if self.canvas is not None else (1 << 31,) * 2
         x0, x1 = sorted((min(max(a[0], 0), width), min(max(b[0], 0), width)))
         y0, y1 = sorted((min(max(a[1], 0), height), min(max(b[1], 0), height)))
         x0, y0 = int(x0), int(y0)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QRegion, QResizeEvent
 from PySide6.QtWidgets import QWidget
 
@@ -40,6 +40,7 @@ from app.canvas.viewport import Viewport
 
 BACKGROUND = QColor(38, 40, 44)
 PAINT_HISTORY = 2000  # paint durations kept for the benchmark and the status bar
+REST_MS = 150  # the view counts as resting this long after the last move
 
 
 class CanvasView(CanvasInput, QWidget):
@@ -60,6 +61,7 @@ class CanvasView(CanvasInput, QWidget):
         self.layers: list[TileLayer] = []
         self.thumbnail: QImage | None = None
         self.z = 0
+        self._fitted = False
         self.paint_ms: list[float] = []
         self.frames = 0
         self.setMinimumSize(200, 150)
@@ -68,6 +70,13 @@ class CanvasView(CanvasInput, QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.grabGesture(Qt.GestureType.PinchGesture)
         self.set_tool(CanvasTool())
+        # While the view moves, scaled tiles are drawn nearest-neighbour (about 1 ms a
+        # frame); bilinear filtering costs ~30x more, so it waits until the view rests.
+        self.moving = False
+        self._rest = QTimer(self)
+        self._rest.setSingleShot(True)
+        self._rest.setInterval(REST_MS)
+        self._rest.timeout.connect(self._at_rest)
 
     # -- content --------------------------------------------------------------
 
@@ -84,8 +93,11 @@ class CanvasView(CanvasInput, QWidget):
         """Show a new image (and drop every layer of the previous one); fits it to the view."""
         self.clear()
         self.layers = [layer]
-        self.viewport = Viewport(layer.source.width, layer.source.height, self.width(), self.height())
+        self.viewport = Viewport(
+            layer.source.width, layer.source.height, self.width(), self.height()
+        )
         self.viewport.fit()
+        self._fitted = True
         self.z = 0
         self.refresh_thumbnail(thumbnail)
         self.view_changed.emit()
@@ -149,7 +161,7 @@ class CanvasView(CanvasInput, QWidget):
             return
         x, y, w, h = box
         stale = []
-        for key in self.cache.keys():
+        for key in self.cache.snapshot():
             if key.layer != layer_id:
                 continue
             kx, ky, kw, kh = self._tile_rect(layer, key)
@@ -159,14 +171,15 @@ class CanvasView(CanvasInput, QWidget):
         self.update()
 
     def shutdown(self) -> None:
-        """Stop reading tiles (called when the window closes)."""
-        self.loader.wait()
+        """Stop reading tiles for good and join the threads (the window is closing)."""
+        self.loader.shutdown()
 
     # -- view -----------------------------------------------------------------
 
     def fit(self) -> None:
         self.viewport.fit()
         self._view_moved()
+        self._fitted = True  # stays fitted through resizes until the user zooms or pans
 
     def one_to_one(self) -> None:
         self.viewport.set_zoom(1.0)
@@ -198,13 +211,15 @@ class CanvasView(CanvasInput, QWidget):
         return x, y, max(int(np.ceil(x1)) - x, 0), max(int(np.ceil(y1)) - y, 0)
 
     def _view_moved(self) -> None:
+        self._fitted = False
+        self.moving = True
+        self._rest.start()
         self.update()
         self.view_changed.emit()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt name)
-        first = self.viewport.view_w <= 1
         self.viewport.resize(self.width(), self.height())
-        if first and self.layers:
+        if self._fitted and self.layers:
             self.viewport.fit()
         self.view_changed.emit()
         super().resizeEvent(event)
@@ -231,6 +246,10 @@ class CanvasView(CanvasInput, QWidget):
         return None
 
     # -- painting -------------------------------------------------------------
+
+    def _at_rest(self) -> None:
+        self.moving = False
+        self.update()
 
     def _on_loaded(self, key: TileKey) -> None:
         self.update()
@@ -279,7 +298,7 @@ class CanvasView(CanvasInput, QWidget):
         style = layer.style()
         size = layer.level_size(level)
         scale = level_scale(self.image_size, size)
-        smooth = isinstance(layer, ImageLayer) and vp.zoom * scale[0] < 0.999
+        smooth = isinstance(layer, ImageLayer) and vp.zoom * scale[0] < 0.999 and not self.moving
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
         ready: list[tuple[QRect, QImage]] = []
         missing = QRegion()

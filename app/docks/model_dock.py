@@ -62,6 +62,7 @@ class ModelDock(QDockWidget):
         self.worker: Worker | None = None
         self._eta: Eta | None = None
         self._started = 0.0
+        self._error = False
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -209,10 +210,10 @@ class ModelDock(QDockWidget):
         source, options = doc.source, self.options()
         self.worker = Worker(lambda: model_job(model.path, source, box, options))
         self.worker.yielded.connect(self._progress)
-        self.worker.errored.connect(lambda exc: errors.report(exc, context="run the model"))
+        self.worker.errored.connect(self._failed)
         self.worker.returned.connect(self._done)
         self.worker.finished.connect(self._finished)
-        self._eta, self._started = Eta(), time.monotonic()
+        self._eta, self._started, self._error = Eta(), time.monotonic(), False
         self.progress.setRange(0, 0)  # busy until the first tile (model loading)
         self.eta.setText("Loading the model...")
         self._set_running(True)
@@ -241,6 +242,11 @@ class ModelDock(QDockWidget):
         eta = self._eta.seconds_left(step.done, step.total) if self._eta else None
         self.eta.setText(" · ".join(t for t in (step.message, format_eta(eta)) if t))
 
+    def _failed(self, exc: BaseException) -> None:
+        self._error = True
+        self.eta.setText("Failed")
+        errors.report(exc, context="run the model")
+
     def _done(self, result: object) -> None:
         self.eta.setText(f"Done in {time.monotonic() - self._started:.1f} s")
         self.progress.setValue(self.progress.maximum())
@@ -251,8 +257,11 @@ class ModelDock(QDockWidget):
             self.eta.setText("Cancelled")
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
+        elif self._error:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
         self._set_running(False)
-        self.run_finished.emit(not cancelled)
+        self.run_finished.emit(not cancelled and not self._error)
 
     def _set_running(self, running: bool) -> None:
         ready = self.session.model is not None

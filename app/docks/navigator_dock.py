@@ -48,8 +48,8 @@ class NavigatorView(QWidget):
         sx, sy = target.width() / w, target.height() / h
         view = QRectF(target.x() + x0 * sx, target.y() + y0 * sy, (x1 - x0) * sx, (y1 - y0) * sy)
         painter.setPen(QPen(QColor(255, 210, 0), 2))
-        painter.setBrush(QColor(255, 210, 0, 35))
-        painter.drawRect(view.adjusted(0, 0, -1, -1))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(view.adjusted(1, 1, -1, -1))
         painter.end()
 
     def _move_to(self, pos: QPointF) -> None:

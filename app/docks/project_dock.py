@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -49,7 +49,7 @@ class ProgressDelegate(QStyledItemDelegate):
         if not isinstance(fraction, float):
             super().paint(painter, option, index)
             return
-        rect: QRect = option.rect.adjusted(4, 5, -4, -5)  # type: ignore[attr-defined]
+        rect: QRect = option.rect.adjusted(3, 2, -3, -2)
         painter.save()
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(70, 74, 80))
@@ -62,6 +62,12 @@ class ProgressDelegate(QStyledItemDelegate):
         painter.setPen(QColor(235, 238, 242))
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, percent(fraction))
         painter.restore()
+
+    def sizeHint(  # noqa: N802 (Qt name)
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        hint = super().sizeHint(option, index)
+        return QSize(max(hint.width(), 80), max(hint.height(), 20))
 
 
 def percent(fraction: float) -> str:
@@ -91,7 +97,7 @@ class ProjectDock(QDockWidget):
         self.list.setRootIsDecorated(False)
         self.list.setUniformRowHeights(True)
         self.list.setItemDelegateForColumn(1, ProgressDelegate(self.list))
-        self.list.setColumnWidth(0, 170)
+        self.list.setColumnWidth(0, 140)
         self.list.setToolTip("Double-click an image to open it")
         self.list.itemActivated.connect(self._activated)
         buttons = QHBoxLayout()

@@ -82,7 +82,9 @@ def screen_points(canvas: CanvasView, points: list[Point]) -> QPolygonF:
 
 
 def feedback_pen(color: QColor = FEEDBACK, width: float = 2.0) -> QPen:
-    pen = QPen(color, width)
+    pen = QPen(
+        color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin
+    )
     pen.setCosmetic(True)
     return pen
 

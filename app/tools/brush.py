@@ -80,12 +80,25 @@ class BrushTool(AnnotationTool):
             return True
         return False
 
+    def activate(self, canvas: CanvasView) -> None:
+        super().activate(canvas)
+        canvas.hovered.connect(self._hovered)
+
     def deactivate(self) -> None:
         if self.last is not None:  # switching tools mid-stroke keeps what was drawn
             self.last = None
             self.ctx.commit()
+        if self.canvas is not None:
+            self.canvas.hovered.disconnect(self._hovered)
+            self.canvas.update()
         self.hover = None
         super().deactivate()
+
+    def _hovered(self, where: object) -> None:
+        if where is None and self.hover is not None and self.last is None:
+            self.hover = None  # the cursor left the image: no outline
+            if self.canvas is not None:
+                self.canvas.update()
 
     # -- outline ----------------------------------------------------------------
 

@@ -22,20 +22,20 @@ undo and redo wait for it (the editor has one open action at a time).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from app import errors
 from app.session import ImageDocument
+from app.tools.adapters import LayerImage, LockedStore, PredictionImage
 from app.worker import Worker
 from segcore.errors import LabelError
 from segcore.labels.box import Box
-from segcore.labels.edits.common import Paint
 from segcore.labels.editor import Editor
+from segcore.labels.edits.common import Paint
 from segcore.labels.schema import UNLABELLED, ClassInfo
 
 if TYPE_CHECKING:
@@ -43,83 +43,8 @@ if TYPE_CHECKING:
 
 LABEL_LAYER_IDS = ("semantic", "instance", "panoptic")
 MIN_BRUSH, MAX_BRUSH = 1, 1000
-
-
-class LockedStore:
-    """A label store whose every read and write holds ``lock`` (edits run in a worker).
-
-    Everything else is forwarded unchanged to the wrapped store.
-    """
-
-    def __init__(self, store: Any, lock: threading.RLock) -> None:
-        self._store = store
-        self._lock = lock
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-    def read(self, *args: Any, **kwargs: Any) -> np.ndarray:
-        with self._lock:
-            return self._store.read(*args, **kwargs)  # type: ignore[no-any-return]
-
-    def read_box(self, *args: Any, **kwargs: Any) -> np.ndarray:
-        with self._lock:
-            return self._store.read_box(*args, **kwargs)  # type: ignore[no-any-return]
-
-    def write(self, *args: Any, **kwargs: Any) -> Box:
-        with self._lock:
-            return self._store.write(*args, **kwargs)  # type: ignore[no-any-return]
-
-    def update_overviews(self, *args: Any, **kwargs: Any) -> None:
-        with self._lock:
-            self._store.update_overviews(*args, **kwargs)
-
-    def chunk_arrays(self, cy: int, cx: int) -> tuple[np.ndarray, np.ndarray]:
-        with self._lock:
-            sem, inst = self._store.chunk_arrays(cy, cx)
-            return sem.copy(), inst.copy()
-
-    def next_instance_id(self) -> int:
-        with self._lock:
-            return int(self._store.next_instance_id())
-
-
-class LayerImage:
-    """The open image as an ImageSource whose reads go through the canvas image layer.
-
-    The layer serialises reads of sources that are not thread-safe (GDAL,
-    OpenSlide), so a worker edit reading the image never races the tile threads.
-    """
-
-    def __init__(self, window: MainWindow) -> None:
-        layer = window.canvas.image_layer
-        if layer is None:
-            raise LabelError("no image is open")
-        self._layer = layer
-        self._z = window.canvas.z if layer.has_depth else 0
-        self.source = layer.source
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.source, name)
-
-    def read_region(
-        self, level: int, x: int, y: int, w: int, h: int, *, z: int | None = None
-    ) -> np.ndarray:
-        return self._layer.read(level, x, y, w, h, self._z if z is None else z)
-
-
-class PredictionImage:
-    """The model's class map (band 0, 255 = none) as an ImageSource, for accept-prediction."""
-
-    def __init__(self, prediction: Any, lock: threading.RLock) -> None:
-        self._prediction = prediction
-        self._lock = lock
-        self.width, self.height = prediction.width, prediction.height
-        self.path = Path("prediction")
-
-    def read_region(self, level: int, x: int, y: int, w: int, h: int, **_: Any) -> np.ndarray:
-        with self._lock:
-            return np.asarray(self._prediction.read("semantic", x, y, w, h, level=level))
+IDLE_AFTER_S = 0.5  # no edit for this long: the user paused
+WRITE_BACK_S = 0.03  # disk write-back budget per idle tick (the GUI thread does it)
 
 
 class AnnotationContext(QObject):
@@ -142,7 +67,14 @@ class AnnotationContext(QObject):
         self.tolerance = 16.0  # magic wand, in the image's units
         self._stroke_box = Box.empty()
         self._job: _EditJob | None = None
+        self._last_edit = 0.0
         self.session.document_changed.connect(self._document_changed)
+        # While the user pauses, write cached chunks to disk a little at a time, so a
+        # later brush dab never waits for a chunk eviction to be encoded and written.
+        self._idle = QTimer(self)
+        self._idle.setInterval(250)
+        self._idle.timeout.connect(self._write_back)
+        self._idle.start()
 
     # -- state ----------------------------------------------------------------
 
@@ -174,7 +106,9 @@ class AnnotationContext(QObject):
         """``]`` and ``[``: about 20 % bigger or smaller per step, at least one pixel."""
         size = self.brush_size
         for _ in range(abs(steps)):
-            size = max(size + 1, round(size * 1.2)) if steps > 0 else min(size - 1, round(size / 1.2))
+            size = (
+                max(size + 1, round(size * 1.2)) if steps > 0 else min(size - 1, round(size / 1.2))
+            )
         self.set_brush_size(size)
 
     def set_tolerance(self, value: float) -> None:
@@ -211,6 +145,7 @@ class AnnotationContext(QObject):
         """Edit ``image_id`` with ``editor`` (its store must be the document's labels)."""
         self.detach()
         self.image_id, self.editor = image_id, editor
+        self._idle.start()
         self.editor_changed.emit(editor)
         self.history_changed.emit()
 
@@ -408,10 +343,24 @@ class AnnotationContext(QObject):
         pred = self.session.prediction
         return None if pred is None else PredictionImage(pred, self.lock)
 
+    def _write_back(self) -> None:
+        editor = self.editor
+        if editor is None or editor.in_stroke or self.busy:
+            return
+        if time.monotonic() - self._last_edit < IDLE_AFTER_S:
+            return
+        try:
+            with self.lock:
+                editor.idle(WRITE_BACK_S)
+        except Exception as exc:  # the disk refused; save will say so again, with context
+            self._idle.stop()
+            errors.report(exc, context="write labels to disk")
+
     # -- screen -------------------------------------------------------------------
 
     def changed(self, box: Box) -> None:
         """Labels inside ``box`` changed: read just those tiles again."""
+        self._last_edit = time.monotonic()
         if box.is_empty:
             return
         rect = (box.x, box.y, box.w, box.h)

@@ -18,7 +18,14 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QKeyEvent, QPainter
 
 from app.canvas.tools import ToolEvent
-from app.tools.base import CLOSE_PX, AnnotationTool, Point, draw_polyline, feedback_pen
+from app.tools.base import (
+    CLOSE_PX,
+    AnnotationTool,
+    Point,
+    draw_polyline,
+    feedback_pen,
+    screen_points,
+)
 from segcore.labels.box import Box
 from segcore.labels.edits.paint import paint_lasso, paint_polygon, paint_rectangle
 
@@ -92,13 +99,19 @@ class PolygonTool(AnnotationTool):
     def _near_first(self, event: ToolEvent) -> bool:
         if self.canvas is None:
             return False
-        fx, fy = self.canvas.viewport.to_screen(self.vertices[0][0] + 0.5, self.vertices[0][1] + 0.5)
+        fx, fy = self.canvas.viewport.to_screen(
+            self.vertices[0][0] + 0.5, self.vertices[0][1] + 0.5
+        )
         return math.hypot(event.sx - fx, event.sy - fy) <= CLOSE_PX
 
     def paint(self, painter: QPainter, canvas: CanvasView) -> None:
         if not self.vertices:
             return
         points = self.vertices + ([self.hover] if self.hover is not None else [])
+        if len(points) >= 3:  # a faint preview of what closing would fill
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(255, 210, 0, 45))
+            painter.drawPolygon(screen_points(canvas, points))
         draw_polyline(painter, canvas, points)
         painter.setPen(feedback_pen(QColor(0, 0, 0), 1))
         painter.setBrush(QColor(255, 210, 0))

@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from app.tools.context import AnnotationContext
 
 BACKGROUND_SCRIBBLE = QColor(200, 200, 200)
+# segcore scales the window to [0, 1] before SLIC, so colour distances are below ~1;
+# skimage's usual compactness (10, meant for Lab colour) would make plain squares.
+SLIC_COMPACTNESS = 0.1
+SCRIBBLE_WIDTH = 3.0  # image pixels marked by a scribble (watershed_scribbles' default)
 
 
 class WandTool(ClickTool):
@@ -78,7 +82,10 @@ class SuperpixelTool(ClickTool):
             return
         paint = self.ctx.paint()
         if paint is not None:
-            self.ctx.run("superpixel", superpixel, self.ctx.image_source(), col, row, paint=paint)
+            self.ctx.run(
+                "superpixel", superpixel, self.ctx.image_source(), col, row, paint=paint,
+                compactness=SLIC_COMPACTNESS,
+            )  # fmt: skip
 
 
 class AcceptPredictionTool(ClickTool):
@@ -201,8 +208,9 @@ class WatershedTool(AnnotationTool):
         self.strokes = []
         self.repaint()
         self.ctx.run(
-            "watershed", watershed_scribbles, self.ctx.image_source(), region, scribbles
-        )
+            "watershed", watershed_scribbles, self.ctx.image_source(), region, scribbles,
+            width=SCRIBBLE_WIDTH,
+        )  # fmt: skip
 
     def deactivate(self) -> None:
         self.strokes.clear()
@@ -210,5 +218,6 @@ class WatershedTool(AnnotationTool):
         super().deactivate()
 
     def paint(self, painter: QPainter, canvas: CanvasView) -> None:
+        width = max(3.0, SCRIBBLE_WIDTH * canvas.viewport.zoom)  # as wide as the marker
         for stroke in [*self.strokes, *([self.drawing] if self.drawing else [])]:
-            draw_polyline(painter, canvas, stroke.points, color=stroke.color, width=3)
+            draw_polyline(painter, canvas, stroke.points, color=stroke.color, width=width)

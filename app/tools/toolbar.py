@@ -138,7 +138,8 @@ class AnnotationToolBar(QToolBar):
     def _add_class_picker(self) -> None:
         self.addWidget(QLabel(" Class "))
         self.class_box = QComboBox()
-        self.class_box.setMinimumContentsLength(10)
+        self.class_box.setMinimumContentsLength(14)
+        self.class_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.class_box.setToolTip("<b>Current class</b> (keys 1-9)<br>What the tools paint")
         self.class_box.activated.connect(self.window_.classes_dock.select_index)
         self.addWidget(self.class_box)
@@ -177,6 +178,8 @@ class AnnotationToolBar(QToolBar):
             tool = self.tools[key] = self.specs[key].make(self.ctx)
         self.actions_by_key[key].setChecked(True)
         self.window_.canvas.set_tool(tool)
+        spec = self.specs[key]
+        self.ctx.status(f"{spec.text}: {spec.tip}", 6000)
         return tool
 
     def _new_instance(self) -> None:

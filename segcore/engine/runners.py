@@ -168,6 +168,7 @@ class OnnxRunner:
             providers.insert(0, "CUDAExecutionProvider")
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        options.enable_cpu_mem_arena = False  # the arena keeps its peak; ~25 % more RSS
         source = model if isinstance(model, bytes) else str(model)
         try:
             self._session = ort.InferenceSession(source, options, providers=providers)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from torch import nn
 
 TILE_PER_HALO = 8  # default exact tile >= 8 x halo: the halo then costs < 2x compute
-MAX_DEFAULT_TILE = 2048
+MAX_DEFAULT_TILE = 1536  # peak memory of a big U-Net tile grows ~1 GB per 512 px more
 ONNX_MIN_PIXELS = 16_000_000  # smaller CPU jobs are not worth the ONNX export (~10 s)
 
 

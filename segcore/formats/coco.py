@@ -26,7 +26,7 @@ from segcore.formats.coco_common import (
 )
 from segcore.formats.export import ExportOptions, Writer, scaled
 from segcore.formats.problems import Problems, load_json
-from segcore.formats.segments import crop_polygons, rle_from_crop, scan_segments, segment_mask
+from segcore.formats.segments import edge_polygons, scan_segments, segment_mask, segment_rle
 from segcore.formats.staging import Staging
 from segcore.jobs import Job, Progress
 from segcore.labels.schema import ClassInfo
@@ -58,12 +58,13 @@ class CocoWriter(Writer):
         )
         done = total // 2
         for seg in segments:
-            mask = segment_mask(labels, seg)
             crowd = seg.instance == 0 and seg.class_id in things
             if self.polygons and seg.instance:  # regions stay RLE, as COCO(-Stuff) keeps them
-                shape: Any = crop_polygons(mask, seg.x0, seg.y0, simplify=self.options.simplify)
+                mask = segment_mask(labels, seg)
+                simplify = self.options.simplify
+                shape: Any = edge_polygons(mask, seg.x0, seg.y0, simplify=simplify)
             else:
-                shape = rle_from_crop(mask, seg.x0, seg.y0, height, width)
+                shape = segment_rle(labels, seg, self.options.window)
             self.annotations.append(
                 {
                     "id": len(self.annotations) + 1,

@@ -112,39 +112,88 @@ def segment_mask(labels: LabelReader, seg: Segment) -> NDArray[np.bool_]:
     return np.asarray((classes == seg.class_id) & (instances == seg.instance))
 
 
+class RleBuilder:
+    """COCO RLE counts of a ``height`` x ``width`` mask, fed column strips left to right.
+
+    COCO RLE runs down columns (Fortran order) over the whole image, so a strip
+    of whole columns is one contiguous piece of the sequence: each strip's runs
+    are appended, merging the run that continues across the strip border.
+    Only one strip (padded to full height) is in memory at a time.
+    """
+
+    def __init__(self, height: int, width: int) -> None:
+        self.height, self.width = height, width
+        self.counts: list[int] = [0]  # counts start with a run of zeros
+        self.value = 0  # value of the last run
+        self.columns = 0
+
+    def add_zeros(self, columns: int) -> None:
+        self._extend_run(0, columns * self.height)
+        self.columns += columns
+
+    def _extend_run(self, value: int, length: int) -> None:
+        if length == 0:
+            return
+        if value == self.value:
+            self.counts[-1] += length
+        else:
+            self.counts.append(length)
+            self.value = value
+
+    def add_columns(self, mask: NDArray[np.bool_], y0: int) -> None:
+        """Columns whose rows ``y0 .. y0 + len(mask)`` are ``mask``; other rows are 0."""
+        h, w = mask.shape
+        span = np.zeros((self.height, w), np.uint8)
+        span[y0 : y0 + h] = mask
+        flat = span.ravel(order="F")
+        change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+        runs = np.diff(np.concatenate(([0], change, [flat.size]))).tolist()
+        self._extend_run(int(flat[0]), runs[0])
+        self.counts.extend(runs[1:])
+        if len(runs) > 1:
+            self.value = int(flat[-1])
+        self.columns += w
+
+    def encode(self) -> dict[str, Any]:
+        """The compressed RLE (``counts`` as text), equal to ``pycocotools.mask.encode``."""
+        from pycocotools import mask as mask_util
+
+        self.add_zeros(self.width - self.columns)
+        size = [self.height, self.width]
+        rle = mask_util.frPyObjects({"counts": self.counts, "size": size}, *size)
+        rle["counts"] = rle["counts"].decode("ascii")
+        return dict(rle)
+
+
 def rle_from_crop(
     mask: NDArray[np.bool_], x0: int, y0: int, height: int, width: int
 ) -> dict[str, Any]:
     """COCO compressed RLE of a full ``height`` x ``width`` mask that is zero outside a box.
 
-    COCO RLE runs down columns (Fortran order) over the whole image, so a box
-    at ``(x0, y0)`` covers the column-major span from ``x0 * height`` to
-    ``x1 * height``. Only that span (box columns padded to full height) is
-    materialised; pycocotools compresses the counts. Result equals
-    ``pycocotools.mask.encode`` of the full mask.
+    Equals ``pycocotools.mask.encode`` of the full mask; only the box's columns
+    (padded to full height) are materialised.
     """
-    from pycocotools import mask as mask_util
+    builder = RleBuilder(height, width)
+    builder.add_zeros(x0)
+    builder.add_columns(mask, y0)
+    return builder.encode()
 
-    h, w = mask.shape
-    span = np.zeros((height, w), np.uint8)
-    span[y0 : y0 + h] = mask
-    flat = span.ravel(order="F")
-    change = np.flatnonzero(np.diff(flat)) + 1
-    edges = np.concatenate(([0], change, [flat.size]))
-    runs = np.diff(edges)
-    counts = runs.tolist()
-    if flat[0]:
-        counts.insert(0, 0)  # RLE starts with a run of zeros
-    counts[0] += x0 * height
-    tail = (width - x0 - w) * height
-    if tail:
-        if len(counts) % 2 == 1:  # last run is zeros: extend it
-            counts[-1] += tail
-        else:
-            counts.append(tail)
-    rle = mask_util.frPyObjects({"counts": counts, "size": [height, width]}, height, width)
-    rle["counts"] = rle["counts"].decode("ascii")
-    return dict(rle)
+
+def segment_rle(labels: LabelReader, seg: Segment, window: int) -> dict[str, Any]:
+    """COCO RLE of a segment, read in column strips of about ``window**2`` pixels.
+
+    A stuff region can span the whole image; strips keep memory bounded.
+    """
+    builder = RleBuilder(labels.height, labels.width)
+    builder.add_zeros(seg.x0)
+    step = max(1, window * window // max(labels.height, 1))
+    h = seg.y1 - seg.y0
+    for x in range(seg.x0, seg.x1, step):
+        w = min(step, seg.x1 - x)
+        classes = labels.read("semantic", x, seg.y0, w, h)
+        instances = labels.read("instance", x, seg.y0, w, h)
+        builder.add_columns((classes == seg.class_id) & (instances == seg.instance), seg.y0)
+    return builder.encode()
 
 
 def crop_polygons(
@@ -169,4 +218,27 @@ def crop_polygons(
         if len(points) < 3:  # a one-pixel-wide line or a single pixel: repeat its points
             points = np.resize(points, (3, 2))
         out.append(points.ravel().tolist())
+    return out
+
+
+def edge_polygons(
+    mask: NDArray[np.bool_], x0: int, y0: int, *, simplify: float = 0.0
+) -> list[list[float]]:
+    """Outer outlines along pixel edges, as flat ``[x1, y1, ...]`` lists in image pixels.
+
+    Vertices are pixel corners (COCO's convention: pixel ``(x, y)`` covers
+    ``[x, x + 1] x [y, y + 1]``), traced by ``rasterio.features.shapes``, so
+    pycocotools rasterises them back to exactly the same pixels for shapes
+    without holes (holes cannot be written as COCO polygons).
+    """
+    import shapely
+    from rasterio.features import shapes
+
+    offset = (1.0, 0.0, float(x0), 0.0, 1.0, float(y0))
+    out: list[list[float]] = []
+    for geom, _ in shapes(mask.astype(np.uint8), mask=mask, connectivity=4, transform=offset):
+        ring = shapely.geometry.shape(geom).exterior
+        if simplify > 0:
+            ring = ring.simplify(simplify)
+        out.append([float(v) for xy in list(ring.coords)[:-1] for v in xy])
     return out

@@ -90,6 +90,7 @@ class BaseSource(ABC):
         self._layout = layout
         self._metadata = metadata
         self._dtype = check_dtype(path, layout.dtype)
+        self._nodata = _usable_nodata(layout.nodata, self._dtype)
         w0 = layout.sizes[0][0]
         h0 = layout.sizes[0][1]
         self._downsamples = layout.downsamples or tuple(
@@ -129,7 +130,7 @@ class BaseSource(ABC):
 
     @property
     def nodata(self) -> float | None:
-        return self._layout.nodata
+        return self._nodata
 
     @property
     def depth(self) -> int:
@@ -255,6 +256,16 @@ class BaseSource(ABC):
     def _check_level(self, level: int) -> None:
         if not 0 <= level < self.level_count:
             raise SourceError(self._path, f"level {level} out of range 0..{self.level_count - 1}")
+
+
+def _usable_nodata(nodata: float | None, dtype: np.dtype[Any]) -> float | None:
+    """``nodata`` if pixels of ``dtype`` can hold it, else None (e.g. -9999 in uint8)."""
+    if nodata is None or dtype.kind == "f":
+        return nodata
+    if not float(nodata).is_integer():
+        return None
+    info = np.iinfo(dtype)
+    return nodata if info.min <= nodata <= info.max else None
 
 
 class ThreadHandles(Generic[T]):

@@ -22,7 +22,7 @@ def open_image(path: str | Path, *, axis: int = 2) -> ImageSource:
 
     The reader is chosen from the file's first bytes (PNG, JPEG, BMP, GIF,
     WebP, TIFF/BigTIFF, DICOM, NIfTI, zarr, JPEG2000, VRT); anything else is
-    offered to openslide and then to GDAL. Images larger than
+    offered to openslide, GDAL and Pillow in turn. Images larger than
     :data:`PYRAMID_ABOVE` pixels that carry no pyramid of their own get lazy
     levels computed region by region and cached on disk (see
     :mod:`segcore.io.pyramid`).
@@ -95,19 +95,25 @@ def _open(path: Path, axis: int) -> BaseSource:
         from segcore.io.slide import SlideSource
 
         return SlideSource(path)
-    # JPEG2000, VRT and whatever else GDAL knows.
-    from segcore.io.raster import RasterSource
+    # JPEG2000, VRT and whatever else GDAL knows; then Pillow (TGA, PPM, ICO, ...).
+    from segcore.io.raster import NotARaster, RasterSource
 
     try:
         return RasterSource(path)
-    except SourceError as exc:
-        if kind is Kind.OTHER:
-            reason = (
-                "not a recognised image format: no known signature, and neither openslide "
-                f"nor GDAL can read it ({exc.reason})"
-            )
-            raise SourceError(path, reason) from exc
-        raise
+    except NotARaster as exc:
+        if kind is not Kind.OTHER:
+            raise
+        gdal_reason = exc.reason
+    from segcore.io.plain import NotAPicture, PlainSource
+
+    try:
+        return PlainSource(path)
+    except NotAPicture as exc:
+        reason = (
+            "not a recognised image format: no known signature, and neither openslide, "
+            f"GDAL nor Pillow can read it ({gdal_reason})"
+        )
+        raise SourceError(path, reason) from exc
 
 
 def _open_tiff(path: Path) -> BaseSource:

@@ -37,6 +37,10 @@ _CONVERT = {"1": "L", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB"}
 _BYTES_PER_PIXEL = {"I;16": 2, "I;16B": 2, "I;16L": 2, "I": 4, "F": 4}
 
 
+class NotAPicture(SourceError):
+    """Pillow does not recognise the file at all."""
+
+
 class PlainSource(BaseSource):
     """A PNG/JPEG/BMP/GIF/WebP image held in memory after one decode."""
 
@@ -76,7 +80,8 @@ def _decode(path: Path) -> tuple[np.ndarray, str, dict[str, Any]]:
             path, f"header claims an enormous image, refused as a decompression bomb ({exc})"
         ) from exc
     except UnidentifiedImageError as exc:
-        raise SourceError(path, "not an image Pillow can read (unknown or corrupt header)") from exc
+        reason = "not an image Pillow can read (unknown or corrupt header)"
+        raise NotAPicture(path, reason) from exc
     except OSError as exc:
         raise SourceError(path, f"cannot open the image: {exc}") from exc
     with image:

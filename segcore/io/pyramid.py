@@ -241,7 +241,9 @@ class LazyPyramid(BaseSource):
                 pass  # no cache yet, or an unreadable one: start afresh
             except OSError as exc:
                 raise SourceError(
-                    self.path, f"cannot write the pyramid cache {self._cache_dir}: {exc}"
+                    self.path,
+                    f"cannot write the pyramid cache {self._cache_dir}: {exc}; "
+                    "set TESSERA_CACHE_DIR to a writable folder",
                 ) from exc
         fill = self.nodata if self.nodata is not None else 0
         return zarr.create_array(

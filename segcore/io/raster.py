@@ -28,6 +28,10 @@ from segcore.io.source import SourceMetadata
 os.environ.setdefault("GDAL_CACHEMAX", "128")
 
 
+class NotARaster(SourceError):
+    """GDAL does not recognise the file at all (as opposed to refusing its content)."""
+
+
 class RasterSource(BaseSource):
     """A raster GDAL can open; levels are its overviews."""
 
@@ -45,7 +49,7 @@ class RasterSource(BaseSource):
         except SourceError:
             raise
         except Exception as exc:
-            raise SourceError(path, f"GDAL cannot read it: {_first_line(exc)}") from exc
+            raise NotARaster(path, f"GDAL cannot read it: {_first_line(exc)}") from exc
         # Keep only overviews that really shrink (some drivers list odd ones).
         levels = [sizes[0]]
         self._overview_index = [-1]

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from segcore.errors import LabelError
 from segcore.labels.box import Box, chunk_box
 
 Key = tuple[str, int, int]  # (array name, chunk row, chunk column)
@@ -84,7 +85,14 @@ class ChunkCache:
         if self._root is not None and not (self._root / name / "c" / str(cy) / str(cx)).exists():
             data = np.full((box.h, box.w), arr.fill_value, dtype=arr.dtype)
         else:
-            data = np.array(arr[box.y : box.y1, box.x : box.x1], copy=True)
+            try:
+                data = np.array(arr[box.y : box.y1, box.x : box.x1], copy=True)
+            except Exception as exc:  # codec errors of a damaged chunk file, of any type
+                where = self._root / name / "c" / str(cy) / str(cx) if self._root else name
+                raise LabelError(
+                    f"label chunk {where} cannot be read ({exc}); the file is damaged: "
+                    "restore the label store from a backup or delete that chunk file"
+                ) from exc
         self._chunks[key] = data
         self._bytes += data.nbytes
         if self._on_load is not None:

@@ -70,6 +70,7 @@ class Editor:
         self.journal = journal
         self.history = History(max_bytes=history_bytes)
         self.current_instance = NO_INSTANCE
+        self._instance_class: int | None = None  # class the current instance was painted with
         self._tx: Transaction | None = None
 
     # -- painting values -------------------------------------------------------
@@ -81,17 +82,20 @@ class Editor:
     def new_instance(self) -> int:
         """Start a new instance: the next free id becomes the current one."""
         self.current_instance = self.store.next_instance_id()
+        self._instance_class = None
         return self.current_instance
 
     def paint_for(self, class_id: int) -> Paint:
         """What painting ``class_id`` writes: a thing class extends the current
-        instance (starting one if none), a stuff class clears instance ids."""
+        instance (starting one if there is none or it belongs to another class),
+        a stuff class clears instance ids."""
         if class_id != UNLABELLED and class_id not in self.classes:
             raise LabelError(f"class id {class_id} is not one of {sorted(self.classes)}")
         if class_id == UNLABELLED or not self.is_thing(class_id):
             return Paint(class_id, NO_INSTANCE)
-        if self.current_instance == NO_INSTANCE:
+        if self.current_instance == NO_INSTANCE or self._instance_class not in (None, class_id):
             self.new_instance()
+        self._instance_class = class_id
         return Paint(class_id, self.current_instance)
 
     def select(self, x: int, y: int) -> tuple[int, int]:
@@ -101,6 +105,7 @@ class Editor:
         inst = int(self.store.read("instance", x, y, 1, 1)[0, 0])
         if inst != NO_INSTANCE:
             self.current_instance = inst
+            self._instance_class = cls
         return cls, inst
 
     # -- transactions ----------------------------------------------------------
@@ -120,7 +125,10 @@ class Editor:
     def extend(
         self, fn: Callable[Concatenate[LabelStore, P], Box], *args: P.args, **kwargs: P.kwargs
     ) -> Box:
-        """Run one edit inside the open action; visible at once, not yet committed."""
+        """Run one edit inside the open action; visible at once, not yet committed.
+
+        If the edit raises, the whole open action is rolled back and closed.
+        """
         if self._tx is None:
             raise LabelError("no action is open; call begin() first")
         try:

@@ -15,7 +15,6 @@ writes them and fsyncs the chunk files.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -29,12 +28,12 @@ from segcore.labels import overviews
 from segcore.labels.box import Box
 from segcore.labels.chunkcache import ChunkCache
 from segcore.labels.schema import NO_INSTANCE, UNLABELLED
+from segcore.labels.storemeta import FORMAT_VERSION, fsync_path, member, read_meta
 
 Layer = Literal["semantic", "instance"]
 LAYERS: tuple[Layer, Layer] = ("semantic", "instance")
 DTYPES = {"semantic": np.uint8, "instance": np.uint32}
 FILLS = {"semantic": UNLABELLED, "instance": NO_INSTANCE}
-FORMAT_VERSION = 1
 DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 
 
@@ -58,7 +57,7 @@ class LabelStore:
     """
 
     def __init__(self, path: Path, group: Any, *, read_only: bool, cache_bytes: int) -> None:
-        meta = _read_meta(path, group)
+        meta = read_meta(path, group)
         self.path = path
         self._group = group
         self.read_only = read_only
@@ -74,15 +73,21 @@ class LabelStore:
         for layer in LAYERS:
             for level, (w, h) in enumerate(self._sizes):
                 name = f"{layer}/{level}"
-                arr = _member(path, group, name)
+                arr = member(path, group, name)
                 if tuple(arr.shape) != (h, w):
                     raise LabelError(
                         f"label store {path}: array {name} is {arr.shape[1]}x{arr.shape[0]}, "
                         f"expected {w}x{h}; the store is damaged, restore it from a backup"
                     )
                 arrays[name] = arr
-        self._counts_array = _member(path, group, "labelled_per_chunk")
-        self._counts = np.asarray(self._counts_array[...], dtype=np.int64)
+        self._counts_array = member(path, group, "labelled_per_chunk")
+        try:
+            self._counts = np.asarray(self._counts_array[...], dtype=np.int64)
+        except Exception as exc:  # a damaged chunk file; zarr raises codec-specific types
+            raise LabelError(
+                f"label store {path}: labelled_per_chunk cannot be read ({exc}); "
+                "restore the store from a backup"
+            ) from exc
         self._cache = ChunkCache(
             arrays, chunk=self.chunk, max_bytes=cache_bytes, on_load=self._loaded, root=path
         )
@@ -252,11 +257,12 @@ class LabelStore:
             )
         if self.recorder is not None:
             self.recorder.before_write(self, box)
-        touched = self._cache.write(f"{layer}/0", x, y, array)
         if layer == "semantic":
-            for cy, cx in touched:
-                self._recount(cy, cx)
+            old = self._cache.read("semantic/0", box, UNLABELLED)
+            self._cache.write("semantic/0", x, y, array)
+            self._count_change(box, old, array)
         elif array.size:
+            self._cache.write("instance/0", x, y, array)
             self._max_instance = max(self._max_instance, int(array.max()))
         if overviews:
             self.update_overviews([box], layers=(layer,))
@@ -362,10 +368,10 @@ class LabelStore:
         for f in files:
             dirs.add(f.parent)
             if f.is_file():
-                _fsync_path(f, os.O_RDONLY)
+                fsync_path(f, os.O_RDONLY)
         for d in dirs:
             if d.is_dir():
-                _fsync_path(d, os.O_RDONLY)
+                fsync_path(d, os.O_RDONLY)
         self._cache.written.clear()
 
     # -- internals ------------------------------------------------------------
@@ -374,9 +380,15 @@ class LabelStore:
         if name == "semantic/0":
             self._counts[cy, cx] = int(np.count_nonzero(data != UNLABELLED))
 
-    def _recount(self, cy: int, cx: int) -> None:
-        data = self._cache.chunk("semantic/0", cy, cx)
-        self._counts[cy, cx] = int(np.count_nonzero(data != UNLABELLED))
+    def _count_change(self, box: Box, old: np.ndarray, new: np.ndarray) -> None:
+        """Update per-chunk labelled counts from a window's old and new values."""
+        c = self.chunk
+        for cy, cx in box.chunks(c):
+            part = box.intersect(Box(cx * c, cy * c, c, c))
+            sl = part.slices(box)
+            gained = np.count_nonzero(new[sl] != UNLABELLED)
+            lost = np.count_nonzero(old[sl] != UNLABELLED)
+            self._counts[cy, cx] += int(gained) - int(lost)
 
     def _check_layer(self, layer: str) -> None:
         if layer not in LAYERS:
@@ -387,54 +399,3 @@ class LabelStore:
             raise LabelError(
                 f"label store {self.path} has levels 0..{len(self._sizes) - 1}, not {level}"
             )
-
-
-def _fsync_path(path: Path, flags: int) -> None:
-    fd = os.open(path, flags)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _member(path: Path, group: Any, name: str) -> Any:
-    try:
-        return group[name]
-    except Exception as exc:  # KeyError, or zarr's errors for damaged metadata
-        raise LabelError(
-            f"label store {path} has no readable array {name!r}; the store is damaged, "
-            "restore it from a backup"
-        ) from exc
-
-
-def _read_meta(path: Path, group: Any) -> dict[str, Any]:
-    meta = group.attrs.get("tessera")
-    if not isinstance(meta, dict) or meta.get("kind") != "label_store":
-        raise LabelError(f"{path} is a zarr group but not a Tessera label store")
-    version = meta.get("version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise LabelError(
-            f"label store {path} has format version {version!r}; this Tessera reads "
-            f"up to {FORMAT_VERSION}: update Tessera to open it"
-        )
-    for key in ("width", "height", "chunk", "overview_limit", "levels", "max_instance"):
-        value = meta.get(key)
-        if not isinstance(value, int) or value < 0 or (key != "max_instance" and value < 1):
-            raise LabelError(
-                f"label store {path}: attribute {key!r} is {value!r}, expected a positive "
-                "integer; the store's zarr.json is damaged"
-            )
-    return dict(meta)
-
-
-def read_meta_file(path: str | Path) -> dict[str, Any]:
-    """The ``tessera`` attributes of a store without opening its arrays."""
-    path = Path(path)
-    try:
-        doc = json.loads((path / "zarr.json").read_text())
-        meta = doc["attributes"]["tessera"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise LabelError(f"cannot read label store metadata {path / 'zarr.json'}: {exc}") from exc
-    if not isinstance(meta, dict):
-        raise LabelError(f"label store metadata in {path / 'zarr.json'} is not an object")
-    return meta

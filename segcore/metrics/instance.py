@@ -2,7 +2,7 @@
 
 Ground truth and predictions are label maps (class map + instance map). Each
 object becomes a COCO annotation whose mask is RLE-encoded from its bounding
-box only (see :func:`segcore.formats.segments.rle_from_crop`); thing pixels
+box, in column strips (see :func:`segcore.formats.segments.segment_rle`); thing pixels
 without an instance in the ground truth become ``iscrowd`` regions, which
 COCOeval ignores matches against, as in COCO.
 """
@@ -17,7 +17,7 @@ from typing import Any
 
 from segcore.errors import LabelError
 from segcore.formats.base import LabelReader
-from segcore.formats.segments import rle_from_crop, scan_segments, segment_mask
+from segcore.formats.segments import scan_segments, segment_rle
 from segcore.jobs import run_to_end
 
 STAT_NAMES = (
@@ -46,12 +46,11 @@ def _annotations(
         crowd = seg.instance == 0
         if crowd and (not crowds or seg.class_id not in things):
             continue
-        mask = segment_mask(labels, seg)
         anns.append(
             {
                 "image_id": image_id,
                 "category_id": seg.class_id + 1,
-                "segmentation": rle_from_crop(mask, seg.x0, seg.y0, labels.height, labels.width),
+                "segmentation": segment_rle(labels, seg, window),
                 "area": float(seg.area),
                 "bbox": [float(v) for v in seg.bbox],
                 "iscrowd": int(crowd),

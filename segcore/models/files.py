@@ -60,7 +60,10 @@ def save_model(path: str | Path, module: nn.Module, meta: ModelMeta) -> Path:
     # clone: safetensors refuses tensors that share storage (tied weights, views)
     tensors = {k: v.detach().to("cpu").clone().contiguous() for k, v in module.state_dict().items()}
     header = json.dumps(meta.to_json())
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot write there ({exc}); check that the folder exists") from exc
     os.close(fd)
     tmp = Path(tmp_name)
     try:

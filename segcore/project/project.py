@@ -26,9 +26,9 @@ from segcore.errors import LabelError, ProjectError, TesseraError
 from segcore.labels.editor import Editor
 from segcore.labels.schema import ClassInfo
 from segcore.labels.store import LabelStore
-from segcore.project import manifest
+from segcore.project import lock, manifest
 from segcore.project.atomic import atomic_write_json, disk_error
-from segcore.project.journal import Journal
+from segcore.project.journal import MAGIC, Journal
 from segcore.project.manifest import FILE_NAME, ImageRecord, Manifest
 
 ImageState = Literal["ok", "missing"]
@@ -59,6 +59,7 @@ class Project:
     """An open project folder. Create with :meth:`create`, open with :meth:`open`."""
 
     def __init__(self, root: Path, data: Manifest) -> None:
+        self._lock_fd = lock.acquire(root)
         self.root = root
         self._data = data
         self._stores: dict[str, LabelStore] = {}
@@ -96,7 +97,11 @@ class Project:
         except OSError as exc:
             raise disk_error(root, exc, what="creating the project") from exc
         project = cls(root, data)
-        atomic_write_json(root / FILE_NAME, data.to_json())
+        try:
+            atomic_write_json(root / FILE_NAME, data.to_json())
+        except ProjectError:
+            project.close(save=False)
+            raise
         return project
 
     @classmethod
@@ -115,12 +120,19 @@ class Project:
         root = Path(directory).absolute()
         data = manifest.load(root / FILE_NAME)
         project = cls(root, data)
-        for sub in ("labels", "journal", "models"):
-            (root / sub).mkdir(exist_ok=True)
-        for rec in data.images:
-            jpath = project._journal_path(rec.id)
-            if jpath.is_file() and jpath.stat().st_size > len(b"TSRJNL1\n"):
-                project.label_store(rec.id)  # opening replays the journal
+        try:
+            for sub in ("labels", "journal", "models"):
+                (root / sub).mkdir(exist_ok=True)
+            for rec in data.images:
+                jpath = project._journal_path(rec.id)
+                if jpath.is_file() and jpath.stat().st_size > len(MAGIC):
+                    project.label_store(rec.id)  # opening replays the journal
+        except OSError as exc:
+            project.close(save=False)
+            raise ProjectError(f"cannot open project {root}: {exc}") from exc
+        except TesseraError:
+            project.close(save=False)
+            raise
         return project
 
     # -- images ----------------------------------------------------------------
@@ -245,6 +257,9 @@ class Project:
             If the disk refuses (e.g. full); the last save stays intact and no
             committed edit is lost (it remains in the journal).
         """
+        for image_id, ed in self._editors.items():
+            if ed.in_stroke:
+                raise ProjectError(f"cannot save while a stroke is being drawn on {image_id}")
         for image_id, store in self._stores.items():
             try:
                 store.flush()
@@ -289,7 +304,10 @@ class Project:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         open_ids = list(self._stores)
+        new_lock = lock.acquire(new_root)
         self._close_handles()
+        lock.release(self._lock_fd)
+        self._lock_fd = new_lock
         self.root, self._data = new_root, moved
         for image_id in open_ids:
             self.label_store(image_id)
@@ -302,8 +320,12 @@ class Project:
         """Close the project; without ``save`` the journals keep the unsaved edits."""
         if save:
             self.save()
-        self._close_handles()
-        self._editors.clear()
+        try:
+            self._close_handles()
+        finally:
+            self._editors.clear()
+            lock.release(self._lock_fd)
+            self._lock_fd = -1
 
     # -- internals -------------------------------------------------------------
 

@@ -99,6 +99,19 @@ def unwrap(module: nn.Module) -> nn.Module:
     return inner if isinstance(inner, nn.Module) else module
 
 
+def sync_buffers(module: nn.Module, info: DistInfo) -> None:
+    """Copy rank 0's buffers (BatchNorm running statistics) to every rank.
+
+    DDP broadcasts them before each forward pass, but the last training step
+    leaves every rank with its own statistics; validation and the saved model
+    must use the same ones everywhere.
+    """
+    if info.world_size == 1:
+        return
+    for buffer in module.buffers():
+        dist.broadcast(buffer.data, src=0)
+
+
 def all_sum(values: torch.Tensor, info: DistInfo, device: torch.device) -> torch.Tensor:
     """Element-wise sum over all processes, returned on the CPU (NCCL reduces on the GPU)."""
     out = values.detach().to(device, copy=True)

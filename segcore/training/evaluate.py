@@ -49,7 +49,7 @@ def mean_iou(conf: np.ndarray) -> float:
 def predict_probabilities(
     module: nn.Module, meta: ModelMeta, pixels: np.ndarray, *, device: str = "cpu"
 ) -> torch.Tensor:
-    """Softmax probabilities (C, h, w) of a small (h, w, bands) image, in one pass.
+    """Softmax probabilities (C, h, w) of a small (h, w[, bands]) image, in one pass.
 
     The image is padded (reflect) to a multiple of the model's output stride and
     the padding cut off again. For large images use the tiled inference engine.
@@ -59,6 +59,8 @@ def predict_probabilities(
 
     from segcore.training.dataset import normalise, to_tensor
 
+    if pixels.ndim == 2:
+        pixels = pixels[..., None]
     h, w = pixels.shape[:2]
     stride = meta.output_stride
     image = normalise(to_tensor(pixels, meta.normalization.scale), meta.normalization)

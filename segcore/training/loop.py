@@ -277,6 +277,7 @@ def _validate(
     """Score this rank's share of the validation tiles; sum confusion over ranks."""
     n = len(plan.classes)
     conf = np.zeros((n, n), np.int64)
+    ddp.sync_buffers(module, info)
     module.eval()
     mine = list(range(info.rank, len(val), info.world_size))
     with torch.no_grad():

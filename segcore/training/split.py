@@ -126,8 +126,9 @@ def _first_image_with(blocks: Sequence[Block], class_id: int, data: TrainingData
 def split_blocks(blocks: Sequence[Block], *, val_fraction: float, seed: int) -> Split:
     """Assign whole blocks to validation (about ``val_fraction`` of them) or training.
 
-    Tries a few seeded shuffles and keeps the first whose training side still
-    holds every labelled class, so a rare class is not only in validation.
+    Tries 64 seeded shuffles and keeps the one whose training side holds the
+    largest share of its worst-kept class (a stratified split by region), so a
+    class that clusters in one corner of the image is not left to validation.
     """
     if not 0.0 <= val_fraction < 1.0:
         raise TrainingError(f"validation fraction must be in [0, 1), got {val_fraction}")
@@ -136,14 +137,16 @@ def split_blocks(blocks: Sequence[Block], *, val_fraction: float, seed: int) -> 
         n_val = min(max(n_val, 1), len(blocks) - 1)
     if n_val == 0:
         return Split(tuple(blocks), tuple(blocks), held_out=False)
-    all_classes = _total(blocks) > 0
+    total = _total(blocks)
+    present = total > 0
+    counts = np.stack([b.counts for b in blocks])
     rng = np.random.default_rng(seed)
-    order = np.arange(len(blocks))
-    for _ in range(32):
-        order = rng.permutation(len(blocks))
-        train = [blocks[i] for i in order[n_val:]]
-        if np.array_equal(_total(train) > 0, all_classes):
-            break
+    order, best = np.arange(len(blocks)), -1.0
+    for _ in range(64):
+        candidate = rng.permutation(len(blocks))
+        kept = float((counts[candidate[n_val:]].sum(0)[present] / total[present]).min())
+        if kept > best:
+            order, best = candidate, kept
     val = sorted(order[:n_val].tolist())
     train_idx = sorted(order[n_val:].tolist())
     return Split(tuple(blocks[i] for i in train_idx), tuple(blocks[i] for i in val), held_out=True)

@@ -91,9 +91,7 @@ def labels(window: MainWindow) -> tuple[np.ndarray, np.ndarray]:
     editor = window.annotation.ctx.editor
     assert editor is not None
     store = editor.store
-    return store.read("semantic", 0, 0, WIDTH, HEIGHT), store.read(
-        "instance", 0, 0, WIDTH, HEIGHT
-    )
+    return store.read("semantic", 0, 0, WIDTH, HEIGHT), store.read("instance", 0, 0, WIDTH, HEIGHT)
 
 
 def wait_idle(qtbot: Any, window: MainWindow) -> None:

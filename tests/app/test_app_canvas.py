@@ -187,12 +187,12 @@ def test_only_visible_tiles_of_the_matching_level_are_read(qtbot) -> None:  # ty
     qtbot.waitExposed(view)
     view.set_image(ImageLayer(ArraySource(big), Display((0,), (0,), (255,))), big[::16, ::16, None])
     settle(qtbot, view)
-    levels = {k.level for k in view.cache.keys()}
+    levels = {k.level for k in view.cache.snapshot()}
     assert levels == {3}  # fit zoom 0.073: level 3 (downsample 8) is the coarsest still sharp
     view.one_to_one()
     view.center_on(3000, 3000)
     settle(qtbot, view)
-    level0 = {(k.tx, k.ty) for k in view.cache.keys() if k.level == 0}
+    level0 = {(k.tx, k.ty) for k in view.cache.snapshot() if k.level == 0}
     # 400 x 300 view around (3000, 3000) meets tiles 5..6 x 5..6, plus one ring of prefetch
     assert level0 <= {(tx, ty) for tx in range(4, 8) for ty in range(4, 8)}
     assert {(5, 5), (6, 5), (5, 6), (6, 6)} <= level0

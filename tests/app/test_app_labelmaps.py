@@ -37,8 +37,13 @@ def test_array_labels_overviews_are_nearest() -> None:
 @settings(max_examples=40, deadline=None)
 @given(
     writes=st.lists(
-        st.tuples(st.integers(-20, 700), st.integers(-20, 500), st.integers(1, 300),
-                  st.integers(1, 300), st.integers(0, 9)),  # fmt: skip
+        st.tuples(
+            st.integers(-20, 700),
+            st.integers(-20, 500),
+            st.integers(1, 300),
+            st.integers(1, 300),
+            st.integers(0, 9),
+        ),  # fmt: skip
         min_size=1,
         max_size=5,
     )

@@ -63,7 +63,9 @@ def test_model_dock_shows_the_model(qtbot, window: MainWindow, rgb_model: Path) 
     assert dock.run_button.isEnabled()
 
 
-def test_run_on_visible_area_streams_tiles_onto_the_canvas(qtbot, window: MainWindow, rgb_model: Path) -> None:  # type: ignore[no-untyped-def]
+def test_run_on_visible_area_streams_tiles_onto_the_canvas(
+    qtbot, window: MainWindow, rgb_model: Path
+) -> None:  # type: ignore[no-untyped-def]
     open_image(window, 200)
     dock = window.model_dock
     dock.open_model(rgb_model)
@@ -86,7 +88,6 @@ def test_run_on_visible_area_streams_tiles_onto_the_canvas(qtbot, window: MainWi
     shot = window.canvas.grab().toImage()
     x, y = (int(v) for v in window.canvas.viewport.to_screen(100.5, 100.5))
     colour = shot.pixelColor(x, y)
-    expected = pred.classes_colour if False else None  # noqa: F841
     cls = int(classes[100, 100])
     assert (colour.red(), colour.green(), colour.blue()) == layer.classes[cls].color
 
@@ -119,7 +120,9 @@ def test_cancel_mid_run(qtbot, window: MainWindow, rgb_model: Path) -> None:  # 
     dock.tile.setValue(64)
     dock.batch.setValue(1)
     dock.run("image")
-    qtbot.waitUntil(lambda: dock.progress.maximum() > 0 and dock.progress.value() >= 2, timeout=60_000)
+    qtbot.waitUntil(
+        lambda: dock.progress.maximum() > 0 and dock.progress.value() >= 2, timeout=60_000
+    )
     with qtbot.waitSignal(dock.run_finished, timeout=30_000) as finished:
         dock.cancel()
     assert finished.args == [False]
@@ -129,7 +132,9 @@ def test_cancel_mid_run(qtbot, window: MainWindow, rgb_model: Path) -> None:  # 
     assert 0 < (sem != UNLABELLED).mean() < 1  # some tiles arrived, not all
 
 
-def test_band_mismatch_is_a_dialog(qtbot, window: MainWindow, rgb_model: Path, dialogs: list[str]) -> None:  # type: ignore[no-untyped-def]
+def test_band_mismatch_is_a_dialog(
+    qtbot, window: MainWindow, rgb_model: Path, dialogs: list[str]
+) -> None:  # type: ignore[no-untyped-def]
     open_image(window, 64, bands=1)
     window.model_dock.open_model(rgb_model)
     window.model_dock.run("view")
@@ -138,7 +143,9 @@ def test_band_mismatch_is_a_dialog(qtbot, window: MainWindow, rgb_model: Path, d
     assert window.session.prediction is None
 
 
-def test_bad_model_file_is_a_dialog(qtbot, window: MainWindow, tmp_path: Path, dialogs: list[str]) -> None:  # type: ignore[no-untyped-def]
+def test_bad_model_file_is_a_dialog(
+    qtbot, window: MainWindow, tmp_path: Path, dialogs: list[str]
+) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "broken.safetensors"
     bad.write_bytes(b"\x00" * 100)
     assert not window.model_dock.open_model(bad)
@@ -157,3 +164,16 @@ def test_closing_the_window_during_a_run_cancels_it(qtbot, rgb_model: Path) -> N
     qtbot.waitUntil(lambda: win.model_dock.progress.value() >= 1, timeout=60_000)
     win.close()
     assert not win.model_dock.is_running
+
+
+def test_a_failing_run_is_a_dialog(qtbot, window: MainWindow, rgb_model: Path, dialogs: list[str]) -> None:  # type: ignore[no-untyped-def]
+    open_image(window, 128)
+    dock = window.model_dock
+    dock.open_model(rgb_model)
+    dock.device.addItem("cuda:99")  # no such device on any machine that runs the tests
+    dock.device.setCurrentText("cuda:99")
+    with qtbot.waitSignal(dock.run_finished, timeout=60_000) as finished:
+        dock.run("view")
+    assert finished.args == [False]
+    assert len(dialogs) == 1 and dialogs[0].startswith("Could not run the model")
+    assert dock.eta.text() == "Failed" and dock.run_button.isEnabled()

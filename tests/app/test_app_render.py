@@ -79,7 +79,9 @@ def test_percentiles_skip_nodata() -> None:
 
 def test_default_display() -> None:
     rgb8 = np.zeros((4, 4, 3), np.uint8)
-    assert default_display(rgb8, dtype=np.dtype(np.uint8)) == Display((0, 1, 2), (0,) * 3, (255,) * 3)
+    assert default_display(rgb8, dtype=np.dtype(np.uint8)) == Display(
+        (0, 1, 2), (0,) * 3, (255,) * 3
+    )
     grey16 = np.arange(100, dtype=np.uint16).reshape(10, 10, 1)
     shown = default_display(grey16, dtype=np.dtype(np.uint16))
     assert shown.bands == (0,) and shown.low[0] == pytest.approx(1.98)

@@ -29,9 +29,9 @@ def window(qtbot) -> MainWindow:  # type: ignore[no-untyped-def]
 
 def open_and_wait(qtbot, window: MainWindow, path: Path | str) -> None:  # type: ignore[no-untyped-def]
     window.open_path(path)
-    qtbot.waitUntil(lambda: window._open_worker is not None and not window._open_worker.is_running,
-                    timeout=20_000)  # fmt: skip
-    qtbot.waitUntil(lambda: window.session.document is not None or window.statusBar().currentMessage() == "", timeout=5000)  # fmt: skip
+    worker = window._open_worker
+    qtbot.waitUntil(lambda: worker is not None and not worker.is_running, timeout=20_000)
+    qtbot.wait(20)  # let the queued returned / errored signal arrive
 
 
 @pytest.mark.parametrize(
@@ -74,7 +74,9 @@ def test_georeferenced_status_bar(qtbot, window: MainWindow, sample) -> None:  #
     assert status.position.text() == "x 10, y 20"
     meta = window.session.document.source.metadata  # type: ignore[union-attr]
     a, b, c, d, e, f = meta.transform  # type: ignore[misc]
-    assert status.coords.text() == f"{a * 10 + b * 20 + c:.2f}, {d * 10 + e * 20 + f:.2f} (EPSG:32616)"
+    assert (
+        status.coords.text() == f"{a * 10 + b * 20 + c:.2f}, {d * 10 + e * 20 + f:.2f} (EPSG:32616)"
+    )
     value = window.session.document.source.read_region(0, 10, 20, 1, 1)[0, 0, 0]  # type: ignore[union-attr]
     assert status.values.text() == str(value)
     canvas.hovered.emit(None)
@@ -139,9 +141,8 @@ def test_recent_files_and_layout_persist(qtbot, sample, settings_file: Path) -> 
 
 
 def test_layers_dock_toggles_overlays(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    from segcore.synthetic import SCENE_CLASSES, make_scene
-
     from app.labelmaps import ArrayLabels
+    from segcore.synthetic import SCENE_CLASSES, make_scene
 
     scene = make_scene(256, 256, seed=4)
     doc = document_for(ArraySource(scene.image), labels=ArrayLabels(scene.semantic, scene.instance),
@@ -185,7 +186,8 @@ def test_display_panel_changes_bands_and_stretch(qtbot, window: MainWindow) -> N
 
 
 def test_dicom_window_presets(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    ct = ArraySource(np.full((32, 32), -500, np.int16), metadata=SourceMetadata("dicom", modality="CT", window=(40.0, 400.0)))  # fmt: skip
+    meta = SourceMetadata("dicom", modality="CT", window=(40.0, 400.0))
+    ct = ArraySource(np.full((32, 32), -500, np.int16), metadata=meta)
     window.open_document(document_for(ct))
     assert window.canvas.image_layer.display.low == (-160.0,)  # type: ignore[union-attr]
     window.layers_dock.select("image")
@@ -209,7 +211,9 @@ def test_help_dialogs(qtbot, window: MainWindow, dialogs: list[str], monkeypatch
     from app import dialogs as dialog_module
 
     shown: list[int] = []
-    monkeypatch.setattr(dialog_module.ShortcutsDialog, "exec", lambda self: shown.append(self.table.rowCount()))
+    monkeypatch.setattr(
+        dialog_module.ShortcutsDialog, "exec", lambda self: shown.append(self.table.rowCount())
+    )
     window.actions_by_name["shortcuts"].trigger()
     assert shown and shown[0] > 15
     window.actions_by_name["about"].trigger()

@@ -154,6 +154,17 @@ def test_magic_wand_takes_the_bright_square(win: MainWindow, qtbot: Any):
     np.testing.assert_array_equal(labels(win)[0], expected)
 
 
+def test_grabcut_box_takes_the_object(win: MainWindow, qtbot: Any):
+    use(win, "grabcut", CELL)
+    drag(qtbot, win, [(16, 6), (39, 29)])
+    wait_idle(qtbot, win)
+    sem, inst = labels(win)
+    expected = empty()
+    expected[10:26, 20:36] = CELL
+    np.testing.assert_array_equal(sem, expected)
+    assert len(np.unique(inst[10:26, 20:36])) == 1 and inst[10, 20] != 0
+
+
 def test_undo_redo_shortcuts(win: MainWindow, qtbot: Any):
     use(win, "rectangle", DEBRIS)
     drag(qtbot, win, [(1, 1), (3, 3)])
@@ -257,20 +268,19 @@ def test_watershed_scribbles_and_superpixel(win: MainWindow, qtbot: Any):
     qtbot.mouseRelease(canvas, right, Qt.KeyboardModifier.NoModifier, at(win, 50, 35))
     qtbot.keyClick(canvas, Qt.Key.Key_Return)
     wait_idle(qtbot, win)
-    from scipy import ndimage
-
-    square = np.zeros((HEIGHT, WIDTH), bool)
-    square[10:26, 20:36] = True
-    # The Sobel ridge is the two pixel rings either side of the edge; the object's basin
-    # takes the outer one too: the square grown by one 4-connected step.
-    grown = ndimage.binary_dilation(square)
-    np.testing.assert_array_equal(labels(win)[0] == DEBRIS, grown)
+    expected = empty()
+    expected[10:26, 20:36] = DEBRIS
+    # The square's corner pixels lie on the Sobel ridges of two edges at once; the
+    # background's basin reaches them first.
+    expected[[10, 10, 25, 25], [20, 35, 20, 35]] = UNLABELLED
+    np.testing.assert_array_equal(labels(win)[0], expected)
     use(win, "superpixel", BACKGROUND)
     click(qtbot, win, 2, 45)
     wait_idle(qtbot, win)
     sem = labels(win)[0]
     assert sem[45, 2] == BACKGROUND
-    assert (sem[10:26, 20:36] == DEBRIS).all()  # the bright square is another superpixel
+    assert 4 <= int((sem == BACKGROUND).sum()) <= 64  # one small superpixel of the corner
+    assert (sem[11:25, 21:35] == DEBRIS).all()  # the bright square is another superpixel
 
 
 def test_accept_prediction_copies_the_segment(win: MainWindow, qtbot: Any):
@@ -298,3 +308,75 @@ def test_tools_are_disabled_without_a_project_image(qtbot: Any):
     assert not window.annotation.actions["undo"].isEnabled()
     assert window.annotation.ctx.ready() is None
     assert "project" in window.statusBar().currentMessage()
+
+
+def test_a_journal_failure_rolls_the_stroke_back_with_a_dialog(
+    win: MainWindow, qtbot: Any, monkeypatch: pytest.MonkeyPatch, dialogs: list[str]
+):
+    from segcore.errors import ProjectError
+
+    editor = ctx_of(win).editor
+    assert editor is not None and editor.journal is not None
+
+    def full(record: object) -> None:
+        raise ProjectError("disk full while writing the journal; free space")
+
+    monkeypatch.setattr(editor.journal, "append", full)
+    use(win, "brush", DEBRIS)
+    drag(qtbot, win, [(5, 5), (9, 5)])
+    np.testing.assert_array_equal(labels(win)[0], empty())  # nothing unsaved stays on screen
+    assert any("disk full" in text for text in dialogs)
+    assert not editor.in_stroke and not editor.can_undo
+
+
+def test_a_failing_worker_edit_is_cancelled_with_a_dialog(
+    win: MainWindow, qtbot: Any, dialogs: list[str]
+):
+    session = win.session
+    session.new_prediction(())
+    session.add_prediction(0, 0, np.full((HEIGHT, WIDTH), 7, np.uint8), None)  # unknown class
+    use(win, "accept")
+    click(qtbot, win, 3, 3)
+    wait_idle(qtbot, win)
+    np.testing.assert_array_equal(labels(win)[0], empty())
+    assert any("class id 7" in text for text in dialogs)
+    assert not ctx_of(win).editor.in_stroke  # type: ignore[union-attr]
+    use(win, "rectangle", DEBRIS)  # and the next edit works
+    drag(qtbot, win, [(0, 0), (0, 0)])
+    wait_idle(qtbot, win)
+    assert labels(win)[0][0, 0] == DEBRIS
+
+
+def test_stroke_is_on_the_canvas_before_release_and_outline_follows_zoom(
+    win: MainWindow, qtbot: Any
+):
+    from app_helpers import pixel, settle
+
+    from app.tools.brush import BrushTool
+
+    use(win, "brush", DEBRIS)
+    ctx_of(win).set_brush_size(6)
+    canvas = win.canvas
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     at(win, 8, 30))  # fmt: skip
+    qtbot.mouseMove(canvas, at(win, 40, 30))
+    settle(qtbot, canvas)
+    shot = canvas.grab().toImage()
+    painted, untouched = (
+        pixel(shot, *at(win, 24, 30).toTuple()),
+        pixel(shot, *at(win, 24, 40).toTuple()),
+    )
+    debris = ctx_of(win).class_info(DEBRIS).color  # type: ignore[union-attr]
+    # The Labels layer is drawn at opacity 0.5 over the image (grey 20).
+    blended = [0.5 * c + 0.5 * 20 for c in debris]
+    assert max(abs(p - q) for p, q in zip(painted, blended, strict=True)) <= 2
+    assert untouched == (20, 20, 20)
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       at(win, 40, 30))  # fmt: skip
+    tool = canvas.tool
+    assert isinstance(tool, BrushTool)
+    small = tool._outline_rect(canvas)
+    canvas.viewport.zoom *= 2
+    large = tool._outline_rect(canvas)
+    assert small is not None and large is not None
+    assert large.width() - 8 == 2 * (small.width() - 8)  # radius x zoom (+ 4 px margin)

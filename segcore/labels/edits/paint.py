@@ -39,11 +39,11 @@ def check_points(points: Sequence[Point], least: int, what: str) -> np.ndarray:
 
 def segment_mask(window: Box, a: np.ndarray, b: np.ndarray, radius: float) -> np.ndarray:
     """Pixels of ``window`` whose centre is within ``radius`` of segment a-b."""
-    ys, xs = np.mgrid[window.y : window.y1, window.x : window.x1]
+    ys, xs = np.ogrid[window.y : window.y1, window.x : window.x1]
     d = b - a
     length2 = float(d @ d)
     if length2 == 0:
-        t = np.zeros(xs.shape)
+        t: np.ndarray | float = 0.0
     else:
         t = np.clip(((xs - a[0]) * d[0] + (ys - a[1]) * d[1]) / length2, 0.0, 1.0)
     dx = xs - (a[0] + t * d[0])

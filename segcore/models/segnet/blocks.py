@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -29,3 +30,15 @@ class EncoderStage(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         pooled, indices = self.pool(self.convs(x))
         return pooled, indices
+
+
+class MaxUnpool(nn.Module):
+    """2x2 max-unpooling with given indices: ``nn.MaxUnpool2d(2, stride=2)`` semantics.
+
+    Written as a call of ``F.max_unpool2d`` because torch 2.15 can neither script
+    ``nn.MaxUnpool2d`` (an internal assert on its kernel size) nor trace it with
+    dynamic shapes; the functional form scripts fine, so SegNet exports to TorchScript.
+    """
+
+    def forward(self, x: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        return F.max_unpool2d(x, indices, kernel_size=2, stride=2)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from segcore.models.segnet.blocks import conv_stack
+from segcore.models.segnet.blocks import MaxUnpool, conv_stack
 
 
 class DecoderStage(nn.Module):
@@ -19,7 +19,7 @@ class DecoderStage(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, convs: int) -> None:
         super().__init__()
-        self.unpool = nn.MaxUnpool2d(2, stride=2)
+        self.unpool = MaxUnpool()
         self.convs = nn.Sequential(
             conv_stack(in_channels, in_channels, convs - 1) if convs > 1 else nn.Identity(),
             conv_stack(in_channels, out_channels, 1),

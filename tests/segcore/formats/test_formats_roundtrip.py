@@ -85,12 +85,5 @@ def test_outline_formats_keep_solid_shapes(fmt: str) -> None:
     classes[20:28, 2:10] = 1  # a pond
     names, image = round_trip(fmt, classes, instances)
     assert {c.name for c in names} >= {"ground", "water", "car", "person"}
-    if fmt == "coco-polygons":
-        # pycocotools rasterises polygons on pixel corners: objects lose part of their border
-        for k, cls in ((7, 2), (9, 3)):
-            mine = instances == k
-            got = image.classes == cls
-            assert (mine & got).sum() / (mine | got).sum() > 0.7
-    else:
-        assert np.array_equal(image.classes, classes)
-        assert same_instances(image.instances, instances)
+    assert np.array_equal(image.classes, classes)
+    assert same_instances(image.instances, instances)

@@ -124,3 +124,15 @@ def test_truncated_tiff_is_a_source_error(tmp_path: Path) -> None:
     path.write_bytes(data[:12])
     with pytest.raises(SourceError, match="cut.tif"):
         open_image(path)
+
+
+def test_rgba_16bit_and_planar_tiffs(tmp_path: Path) -> None:
+    rgba = ramp(9, 11, 4, "uint16")
+    tifffile.imwrite(tmp_path / "rgba.tif", rgba, photometric="rgb", extrasamples=["unassalpha"])
+    src = open_image(tmp_path / "rgba.tif")
+    assert src.band_names == ("red", "green", "blue", "alpha") and src.dtype == np.uint16
+    np.testing.assert_array_equal(src.read_region(0, 0, 0, 11, 9), rgba)
+    planar = np.moveaxis(ramp(9, 11, 3), -1, 0)  # stored band by band (S, Y, X)
+    tifffile.imwrite(tmp_path / "planar.tif", planar, photometric="rgb", planarconfig="separate")
+    src = open_image(tmp_path / "planar.tif")
+    np.testing.assert_array_equal(src.read_region(0, 2, 3, 5, 4), ramp(9, 11, 3)[3:7, 2:7])

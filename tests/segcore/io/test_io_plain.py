@@ -144,3 +144,12 @@ def test_png_over_the_decode_limit_is_refused_before_decoding(
     monkeypatch.setattr(base.check_size, "__defaults__", (1000,))
     with pytest.raises(SourceError, match="big.png.*30000 B|big.png.*29.3 KiB"):
         open_image(path)
+
+
+def test_formats_without_magic_fall_back_to_pillow(tmp_path: Path) -> None:
+    pixels = _ramp(6, 5, 3)
+    path = tmp_path / "old.tga"  # TGA has no signature and GDAL cannot read it
+    Image.fromarray(pixels).save(path)
+    src = open_image(path)
+    assert src.metadata.format == "tga"
+    np.testing.assert_array_equal(src.read_region(0, 0, 0, 5, 6), pixels)

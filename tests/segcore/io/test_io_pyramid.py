@@ -14,6 +14,7 @@ import tifffile
 from io_helpers import ramp
 from PIL import Image
 
+from segcore.errors import SourceError
 from segcore.io import open_image
 from segcore.io.bigtiff import TiffSource
 from segcore.io.pyramid import LazyPyramid, halve
@@ -151,3 +152,16 @@ def test_volumes_get_per_plane_levels(tmp_path: Path, z: int) -> None:
     np.testing.assert_array_equal(
         src.read_region(1, 0, 0, 600, 550, z=z)[..., 0], halve(volume[z][..., None], None)[..., 0]
     )
+
+
+def test_unwritable_cache_is_a_source_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should go")
+    monkeypatch.setenv("TESSERA_CACHE_DIR", str(blocker))
+    path, _ = _tiled(tmp_path)
+    src = open_image(path)
+    assert src.read_region(0, 0, 0, 8, 8).shape == (8, 8, 2)  # level 0 needs no cache
+    with pytest.raises(SourceError, match="tiled.tif: cannot write the pyramid cache"):
+        src.read_region(1, 0, 0, 8, 8)

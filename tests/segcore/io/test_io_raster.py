@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+from affine import Affine
 from io_helpers import ramp, write_geotiff
 from rasterio.windows import Window
 
@@ -113,7 +114,8 @@ def test_complex_pixels_are_refused(tmp_path: Path) -> None:
 def test_huge_tiles_are_refused_without_reading(tmp_path: Path) -> None:
     path = tmp_path / "tiles.tif"
     profile = {"driver": "GTiff", "width": 16384, "height": 16384, "count": 2, "dtype": "uint8"}
-    profile |= {"crs": "EPSG:4326", "tiled": True, "blockxsize": 16384, "blockysize": 16384}
+    profile |= {"crs": "EPSG:4326", "transform": Affine(1e-4, 0, 0, 0, -1e-4, 0)}
+    profile |= {"tiled": True, "blockxsize": 16384, "blockysize": 16384}
     with rasterio.open(path, "w", sparse_ok=True, **profile):
         pass  # nothing written: the tiles stay sparse
     with pytest.raises(SourceError, match="tiles.tif: one 16384x16384 storage block"):
@@ -132,3 +134,13 @@ def test_parallel_reads_match_serial_reads(sample) -> None:  # type: ignore[no-u
     src.close()
     with pytest.raises(SourceError, match="sample_geotiff.tif: the image was closed"):
         src.read_region(0, 0, 0, 10, 10)
+
+
+def test_nodata_the_pixel_type_cannot_hold_is_ignored(tmp_path: Path) -> None:
+    import tifffile
+
+    path = tmp_path / "odd_nodata.tif"  # rasterio refuses to write this; GDAL reads it
+    tifffile.imwrite(path, ramp(4, 4, 1)[..., 0], extratags=[(42113, "s", 0, "-9999", True)])
+    src = open_image(path)
+    assert src.nodata is None
+    assert src.read_region(0, 2, 2, 4, 4)[3, 3, 0] == 0

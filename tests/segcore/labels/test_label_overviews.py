@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from label_helpers import StoreFactory, maps
@@ -21,6 +22,18 @@ def test_mode_rules() -> None:
     )
     # majority 1; 3-vs-255 tie -> 3; all distinct -> smallest; 7 appears 3 times
     assert mode_2x2(block).tolist() == [[1, 3, 4, 7]]
+
+
+@pytest.mark.parametrize("size", [10, 130])  # the small-block and the large-block code
+def test_mode_matches_a_plain_count(size: int) -> None:
+    rng = np.random.default_rng(size)
+    block = rng.choice(np.array([0, 1, 2, 255], np.uint8), (size, size))
+    expected = np.empty((size // 2, size // 2), np.uint8)
+    for r in range(size // 2):
+        for c in range(size // 2):
+            vals = block[2 * r : 2 * r + 2, 2 * c : 2 * c + 2].ravel().tolist()
+            expected[r, c] = min(set(vals), key=lambda v: (-vals.count(v), v))
+    np.testing.assert_array_equal(mode_2x2(block), expected)
 
 
 def test_odd_edge_repeats() -> None:

@@ -128,3 +128,13 @@ def test_write_back_puts_edits_on_disk_before_flush(new_store: StoreFactory) -> 
     reader = LabelStore.open(s.path, read_only=True)
     assert reader.read("semantic", 8, 8, 2, 2).tolist() == [[3, 3], [3, 3]]
     assert reader.read("semantic", 4, 4, 1, 1, level=1)[0, 0] == 3
+
+
+def test_damaged_chunk_file(new_store: StoreFactory) -> None:
+    s = new_store(16, 16)
+    s.write("semantic", 0, 0, np.zeros((4, 4), np.uint8))
+    s.flush()
+    chunk = s.path / "semantic" / "0" / "c" / "0" / "0"
+    chunk.write_bytes(b"garbage")
+    with pytest.raises(LabelError, match=r"semantic/0/c/0/0 cannot be read"):
+        LabelStore.open(s.path).read("semantic", 0, 0, 2, 2)

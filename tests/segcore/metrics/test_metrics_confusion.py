@@ -104,3 +104,39 @@ def test_chunks_add_up_to_the_whole(data: tuple[np.ndarray, np.ndarray], cut: in
     labelled = gt != 255
     assert whole.matrix.sum() == labelled.sum()
     assert np.trace(whole.matrix[:, :4]) == (pred == gt)[labelled].sum()
+
+
+def test_compare_job_over_windows_equals_one_update() -> None:
+    from segcore.formats.base import ArrayLabels
+    from segcore.io.array import ArraySource
+    from segcore.jobs import run_to_end
+    from segcore.labels.schema import make_classes
+    from segcore.metrics.compare import SourceLabels, compare_semantic
+
+    rng = np.random.default_rng(3)
+    gt = rng.integers(0, 3, (37, 41)).astype(np.uint8)
+    gt[:5] = 255
+    pred = rng.integers(0, 3, (37, 41)).astype(np.uint8)
+    classes = make_classes(["a", "b", "c"])
+    steps = []
+    job = compare_semantic(
+        SourceLabels(ArraySource(pred), classes), ArrayLabels(gt, classes), window=10
+    )
+    cm = run_to_end(job, steps.append)
+    ref = ConfusionMatrix(3)
+    ref.update(pred, gt)
+    assert np.array_equal(cm.matrix, ref.matrix)
+    assert steps[-1].done == steps[-1].total == 37 * 41 and len(steps) == 20
+
+
+def test_compare_refuses_other_sizes() -> None:
+    from segcore.formats.base import ArrayLabels
+    from segcore.jobs import run_to_end
+    from segcore.labels.schema import make_classes
+    from segcore.metrics.compare import compare_semantic
+
+    classes = make_classes(["a"])
+    a = ArrayLabels(np.zeros((3, 3), np.uint8), classes)
+    b = ArrayLabels(np.zeros((3, 4), np.uint8), classes)
+    with pytest.raises(LabelError, match="3 x 3 but the labels are 4 x 3"):
+        run_to_end(compare_semantic(a, b))

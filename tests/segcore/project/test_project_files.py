@@ -35,7 +35,11 @@ def test_create_add_label_save_reopen(tmp_path: Path) -> None:
     second = p.add_image(_image(tmp_path / "data" / "slide_one.tif"), width=10, height=10)
     assert second.id == "slide_one"
     ed = p.editor("slide-one")
-    ed.apply(paint_rectangle, Box(0, 0, 30, 20), paint=ed.paint_for(1))
+    ed.begin("brush")
+    with pytest.raises(ProjectError, match="being drawn"):
+        p.save()
+    ed.extend(paint_rectangle, Box(0, 0, 30, 20), paint=ed.paint_for(1))
+    ed.commit()
     assert p.image("slide-one").labelled_fraction == 600 / 60_000
     p.save()
     doc = json.loads((tmp_path / "proj" / "project.json").read_text())
@@ -103,13 +107,24 @@ def test_save_as_copies_labels_and_continues_there(tmp_path: Path) -> None:
     assert ed.undo() is not None and ed.undo() is not None  # history survives save as
     ed.redo()
     p.close()
-    two = Project.open(tmp_path / "deeper" / "two").label_store("x")
-    assert two.read("semantic", 10, 10, 1, 1)[0, 0] == 0
-    one = Project.open(tmp_path / "one").label_store("x")
-    assert one.read("semantic", 10, 10, 1, 1)[0, 0] == 0
-    assert one.read("semantic", 30, 30, 1, 1)[0, 0] == 255
+    two = Project.open(tmp_path / "deeper" / "two")
+    assert two.label_store("x").read("semantic", 10, 10, 1, 1)[0, 0] == 0
+    two.close()
+    one = Project.open(tmp_path / "one")
+    store = one.label_store("x")
+    assert store.read("semantic", 10, 10, 1, 1)[0, 0] == 0
+    assert store.read("semantic", 30, 30, 1, 1)[0, 0] == 255
     with pytest.raises(ProjectError, match="not an empty folder"):
-        Project.open(tmp_path / "one").save_as(tmp_path / "deeper")
+        one.save_as(tmp_path / "deeper")
+    one.close()
+
+
+def test_one_process_at_a_time(tmp_path: Path) -> None:
+    p = Project.create(tmp_path / "proj", classes=CLASSES)
+    with pytest.raises(ProjectError, match="already open in another Tessera"):
+        Project.open(tmp_path / "proj")
+    p.close()
+    Project.open(tmp_path / "proj").close()
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from segcore.errors import ProjectError
 from segcore.labels.editor import Editor
@@ -70,3 +73,44 @@ def test_not_a_journal(tmp_path: Path) -> None:
     with pytest.raises(ProjectError, match="not a Tessera journal"):
         Journal.open(path)
     assert path.read_bytes() == b"something else entirely"
+
+
+actions = st.lists(
+    st.tuples(
+        st.sampled_from(["paint", "paint", "undo", "redo"]),
+        st.integers(0, 39),
+        st.integers(0, 29),
+        st.integers(0, 6),
+        st.sampled_from([0, 1]),
+    ),
+    min_size=1,
+    max_size=10,
+)
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(actions)
+def test_replay_equals_the_live_session(tmp_path: Path, steps: list) -> None:  # type: ignore[type-arg]
+    run = Path(tempfile.mkdtemp(dir=tmp_path))  # examples may repeat: a fresh folder each
+    live = LabelStore.create(run / "live.zarr", width=40, height=30, chunk=16, overview_limit=8)
+    journal = Journal.open(run / "j.journal")
+    ed = Editor(live, classes=CLASSES, journal=journal)
+    for kind, x, y, r, cls in steps:
+        if kind == "paint":
+            ed.apply(paint_disk, cx=x, cy=y, radius=r, paint=ed.paint_for(cls))
+        elif kind == "undo":
+            ed.undo()
+        else:
+            ed.redo()
+    journal.close()
+    fresh = LabelStore.create(run / "fresh.zarr", width=40, height=30, chunk=16, overview_limit=8)
+    Journal.open(run / "j.journal").replay(fresh)
+    for level in range(live.level_count):
+        w, h = live.level_size(level)
+        for layer in ("semantic", "instance"):
+            np.testing.assert_array_equal(
+                live.read(layer, 0, 0, w, h, level=level),
+                fresh.read(layer, 0, 0, w, h, level=level),
+            )

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import pytest
+
+from segcore.errors import ModelError
+from segcore.models import get, list_archs
+from segcore.models.build import build_model
+from segcore.models.registry import ArchEntry, register
+
+EXPECTED = {
+    "fcn_resnet50",
+    "fcn_resnet101",
+    "deeplabv3_resnet50",
+    "deeplabv3_resnet101",
+    "deeplabv3_mobilenet_v3_large",
+    "lraspp_mobilenet_v3_large",
+    "unet",
+    "unetplusplus",
+    "fpn",
+    "pspnet",
+    "deeplabv3plus",
+    "segformer",
+    "upernet",
+    "segnet",
+    "resunet",
+    "small_unet",
+}
+
+
+def test_every_architecture_of_the_issue_is_registered() -> None:
+    names = [e.name for e in list_archs()]
+    assert set(names) == EXPECTED
+    assert names == sorted(names)
+
+
+def test_entries_carry_metadata() -> None:
+    assert get("pspnet").global_context
+    assert not get("unet").global_context
+    assert get("unet").family == "smp"
+    assert {"resnet18", "resnet34", "resnet50", "mobilenet_v2", "efficientnet-b0"} <= set(
+        get("unet").encoders
+    )
+    assert get("small_unet").output_stride == 8
+    assert get("fcn_resnet50").encoders == ()
+
+
+def test_register_refuses_duplicates() -> None:
+    entry = get("small_unet")
+    with pytest.raises(ModelError, match="already registered"):
+        register(entry)
+
+
+def test_register_accepts_a_new_name() -> None:
+    from segcore.models import registry
+
+    entry = ArchEntry("test_only_arch", "tessera", "x", builder=get("small_unet").builder)
+    try:
+        register(entry)
+        assert get("test_only_arch") is entry
+    finally:
+        registry._REGISTRY.pop("test_only_arch")
+
+
+def test_unknown_name_suggests_nearest() -> None:
+    with pytest.raises(ModelError, match="did you mean small_unet") as err:
+        get("smal_unet")
+    assert "'smal_unet'" in str(err.value)
+    with pytest.raises(ModelError, match="tessera models list"):
+        get("zzzzzz")
+
+
+def test_unknown_encoder_suggests_nearest() -> None:
+    with pytest.raises(ModelError, match="did you mean resnet18"):
+        build_model("unet", num_classes=2, in_channels=3, encoder="resnet-18")
+
+
+def test_encoder_on_fixed_backbone_is_refused() -> None:
+    with pytest.raises(ModelError, match="no encoder choice"):
+        build_model("small_unet", num_classes=2, in_channels=3, encoder="resnet18")
+
+
+def test_bad_counts_and_config_are_model_errors() -> None:
+    with pytest.raises(ModelError, match="must be >= 1"):
+        build_model("small_unet", num_classes=0, in_channels=3)
+    with pytest.raises(ModelError, match="cannot build small_unet"):
+        build_model("small_unet", num_classes=2, in_channels=3, config={"depth": 3})

@@ -1,0 +1,74 @@
+"""``tessera train`` on folders and on a project; bad input exits 2 with one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from segcore.cli import main
+from segcore.labels.schema import make_classes
+from segcore.models.files import load_model
+from segcore.project import Project
+from segcore.synthetic import make_scene
+
+FAST = ["--epochs", "1", "--tile", "32", "--batch", "4", "--tiles-per-epoch", "8"]
+FAST += ["--threads", "1"]
+
+
+def _folders(tmp_path: Path, mask: np.ndarray | None = None) -> tuple[Path, Path]:
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir()
+    masks.mkdir()
+    scene = make_scene(64, 64, seed=18)
+    Image.fromarray(scene.image).save(images / "a.png")
+    Image.fromarray(scene.semantic if mask is None else mask).save(masks / "a.png")
+    Image.fromarray(scene.image).save(images / "unlabelled.png")  # no mask: skipped
+    return images, masks
+
+
+def test_train_on_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    images, masks = _folders(tmp_path)
+    out = tmp_path / "m.safetensors"
+    code = main(["train", "--images", str(images), "--masks", str(masks), *FAST, "-o", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "best validation mIoU" in captured.out and f"saved {out}" in captured.out
+    assert "IoU" in captured.out and "epoch 1" in captured.err and "100%" in captured.err
+    meta = load_model(out).meta
+    # ids 0..4 are labelled; without --classes they are named "class 0" ..
+    assert [c.name for c in meta.classes] == [f"class {i}" for i in range(5)]
+    assert len(meta.history) == 1
+
+
+def test_train_on_a_project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scene = make_scene(64, 64, seed=18)
+    Image.fromarray(scene.image).save(tmp_path / "scene.png")
+    names = ["grass", "water", "road", "building", "tree"]
+    project = Project.create(tmp_path / "proj", classes=make_classes(names))
+    entry = project.add_image(tmp_path / "scene.png")
+    sparse = np.full((64, 64), 255, np.uint8)
+    sparse[::4] = scene.semantic[::4]  # every fourth row labelled
+    project.label_store(entry.id).write("semantic", 0, 0, sparse)
+    project.save()
+    project.close()
+    out = tmp_path / "m.safetensors"
+    code = main(["train", "--project", str(tmp_path / "proj"), *FAST, "--quiet", "-o", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.err == ""
+    assert [c.name for c in load_model(out).meta.classes] == names
+
+
+def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = str(tmp_path / "m.safetensors")
+    assert main(["train", "--images", str(tmp_path), *FAST, "-o", out]) == 2
+    assert "give --project DIR, or --images DIR with --masks DIR" in capsys.readouterr().err
+    images, masks = _folders(tmp_path, mask=np.ones((64, 64), np.uint8))
+    assert main(["train", "--images", str(images), "--masks", str(masks), "-o", out]) == 2
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("tessera train: only one class is labelled") and "Traceback" not in err
+    assert not Path(out).exists()
