@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
@@ -12,6 +14,9 @@ from PySide6.QtWidgets import QApplication
 
 import app
 from app import errors
+
+if TYPE_CHECKING:
+    from app.window import MainWindow
 
 
 def parse_args(args: Sequence[str]) -> argparse.Namespace:
@@ -75,21 +80,74 @@ def make_application() -> QApplication:
     return qapp
 
 
-def run_app(args: list[str]) -> int:
-    """Create the window, open what the command line names (or the sample), run the loop."""
+class EarlyOpen:
+    """Opens the command line's image in a worker while the window is still being built.
+
+    Its outcome waits here until :meth:`attach` names the window (queued signals
+    only arrive once the event loop runs, after the window exists anyway).
+    """
+
+    def __init__(self, path: Path) -> None:
+        from app.session import load_document
+        from app.worker import Worker
+
+        self.path = path
+        self.window: MainWindow | None = None
+        self.outcome: tuple[bool, Any] | None = None
+        self.worker = Worker(lambda: load_document(path))
+        self.worker.returned.connect(lambda doc: self._arrived((True, doc)))
+        self.worker.errored.connect(lambda exc: self._arrived((False, exc)))
+        self.worker.start()
+
+    def attach(self, window: MainWindow) -> None:
+        self.window = window
+        window.opening(self.path, self.worker)
+        self._deliver()
+
+    def _arrived(self, outcome: tuple[bool, Any]) -> None:
+        self.outcome = outcome
+        self._deliver()
+
+    def _deliver(self) -> None:
+        if self.window is None or self.outcome is None:
+            return
+        ok, value = self.outcome
+        self.outcome = None
+        if ok:
+            self.window.document_opened(self.path, value)
+        else:
+            self.window.open_failed(self.path, value)
+
+
+def launch(args: list[str]) -> MainWindow:
+    """Parse ``args``, show the main window and start opening what they name."""
     options = parse_args(args)
-    qapp = make_application()
+    make_application()
+    image = Path(options.image) if options.image else None
+    early = None
+    if image is not None and image.suffix.lower() not in (".safetensors", ".onnx", ".pth"):
+        early = EarlyOpen(image)  # reading starts while the widgets are built
     from app.window import MainWindow
 
     window = MainWindow()
     errors.install(window)
     window.show()
-    if options.image:
-        window.open_path(options.image)
+    if early is not None:
+        early.attach(window)
+    elif image is not None:
+        window.open_path(image)
     elif options.synthetic:
         window.open_synthetic()
     else:
         window.open_sample()
     if options.model:
         window.model_dock.open_model(options.model)
-    return int(qapp.exec())
+    return window
+
+
+def run_app(args: list[str]) -> int:
+    """Create the window, open what the command line names (or the sample), run the loop."""
+    window = launch(args)  # held here: the window lives as long as the event loop
+    code = int(QApplication.instance().exec())  # type: ignore[union-attr]
+    window.deleteLater()
+    return code

@@ -1,5 +1,5 @@
-"""Project commands: File > New / Open / Save / Save As / Close Project, Add Images,
-next and previous image, and Edit > Undo / Redo.
+"""Project commands: New / Open / Save / Save As / Close Project, Add Images,
+next and previous image (their menu entries are made in :mod:`app.tools.install`).
 
 :class:`ProjectActions` owns the open :class:`segcore.project.Project` (also
 set as ``window.session.project``) and opens its images: the image file is read
@@ -18,11 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
 from app import errors
-from app.actions import make_action
 from app.layerset import install_label_layers
 from app.project_dialogs import (
     DEFAULT_CLASSES,
@@ -93,7 +91,8 @@ class ProjectActions(QObject):
         doc = w.session.document
         if doc is not None and doc.path is not None and doc.path.is_file():
             self._adopt(doc)
-        w.statusBar().showMessage(f"Created project {project.name} in {project.root}", 5000)
+        hint = "" if project.images else "; add images with File > Add Images to Project"
+        w.statusBar().showMessage(f"Created project {project.name} in {project.root}{hint}", 8000)
         return project
 
     def open_project(self, directory: Path | None = None) -> Project | None:
@@ -118,6 +117,10 @@ class ProjectActions(QObject):
         ids = [e.id for e in project.images]
         if ids:
             self.open_image(last if last in ids else ids[0])
+        else:
+            self.window.statusBar().showMessage(
+                "The project has no images yet: File > Add Images to Project", 8000
+            )
         return project
 
     def save(self) -> bool:
@@ -158,7 +161,18 @@ class ProjectActions(QObject):
             errors.report(exc, context="save the project as")
             return False
         if doc is not None and self.image_id is not None:
-            install_label_layers(self.window.canvas, doc)  # over the moved store
+            canvas = self.window.canvas
+            looks = {}
+            for layer_id in ("semantic", "instance", "panoptic"):
+                old_layer = canvas.layer(layer_id)
+                if old_layer is not None:
+                    looks[layer_id] = (old_layer.visible, old_layer.opacity, old_layer.outlines)
+            install_label_layers(canvas, doc)  # over the moved store, looking as before
+            for layer_id, (visible, opacity, outlines) in looks.items():
+                new_layer = canvas.layer(layer_id)
+                if new_layer is not None:
+                    new_layer.visible, new_layer.opacity = visible, opacity
+                    new_layer.outlines = outlines
             self.window.layers_dock.refresh()
         self.project_changed.emit(project)
         self.window.statusBar().showMessage(f"Saved as {project.root}", 3000)
@@ -356,73 +370,3 @@ class ProjectActions(QObject):
         if self.image_id is not None and (doc is None or self.ctx.editor is None):
             self.image_id = None
             self.image_opened.emit("")
-
-
-# -- menus ---------------------------------------------------------------------------
-
-
-def install_project_actions(window: MainWindow, projects: ProjectActions) -> dict[str, QAction]:
-    """File menu project commands and Edit > Undo / Redo; returns them by name."""
-    ctx = projects.ctx
-    a: dict[str, QAction] = {}
-    w = window
-    a["new_project"] = make_action(
-        w, "&New Project...", projects.new_project, keys="Ctrl+Shift+N",
-        tip="Create a project folder; the open image becomes its first image",
-    )  # fmt: skip
-    a["open_project"] = make_action(
-        w, "Open &Project...", projects.open_project, keys="Ctrl+Shift+O",
-        tip="Open a project folder (its project.json)",
-    )  # fmt: skip
-    a["save_project"] = make_action(
-        w, "&Save Project", projects.save, keys=QKeySequence.StandardKey.Save,
-        tip="Save labels and project (every stroke is already safe in the journal)",
-    )  # fmt: skip
-    a["save_project_as"] = make_action(
-        w, "Save Project &As...", projects.save_as, keys=QKeySequence.StandardKey.SaveAs,
-        tip="Copy the project to a new folder and continue there",
-    )  # fmt: skip
-    a["close_project"] = make_action(w, "Close P&roject", projects.close_project)
-    a["add_images"] = make_action(
-        w, "Add &Images to Project...", projects.add_images, tip="Add image files to the project"
-    )
-    a["next_image"] = make_action(
-        w, "Ne&xt Image", lambda: projects.step_image(1), keys="Alt+Right",
-        tip="Open the next image of the project",
-    )  # fmt: skip
-    a["prev_image"] = make_action(
-        w, "Pre&vious Image", lambda: projects.step_image(-1), keys="Alt+Left",
-        tip="Open the previous image of the project",
-    )  # fmt: skip
-    a["undo"] = make_action(w, "&Undo", ctx.undo, keys="Ctrl+Z", tip="Undo the last edit")
-    a["redo"] = make_action(
-        w, "&Redo", ctx.redo, keys=["Ctrl+Shift+Z", "Ctrl+Y"], tip="Redo the last undone edit"
-    )
-
-    file_menu = w.menus["file"]
-    first = file_menu.actions()[0] if file_menu.actions() else None
-    project_items = [a[k] for k in ("new_project", "open_project", "save_project",
-                                    "save_project_as", "close_project")]  # fmt: skip
-    file_menu.insertActions(first, project_items)  # type: ignore[arg-type]
-    file_menu.insertSeparator(first)  # type: ignore[arg-type]
-    file_menu.insertActions(first, [a["add_images"], a["prev_image"], a["next_image"]])  # type: ignore[arg-type]
-    file_menu.insertSeparator(first)  # type: ignore[arg-type]
-    edit = w.menus["edit"]
-    top = edit.actions()[0] if edit.actions() else None
-    edit.insertActions(top, [a["undo"], a["redo"]])  # type: ignore[arg-type]
-    edit.insertSeparator(top)  # type: ignore[arg-type]
-
-    def refresh() -> None:
-        editor, has_project = ctx.editor, projects.project is not None
-        a["undo"].setEnabled(editor is not None and editor.can_undo)
-        a["redo"].setEnabled(editor is not None and editor.can_redo)
-        for key in ("save_project", "save_project_as", "close_project", "add_images",
-                    "next_image", "prev_image"):  # fmt: skip
-            a[key].setEnabled(has_project)
-
-    ctx.history_changed.connect(refresh)
-    ctx.editor_changed.connect(lambda _e: refresh())
-    projects.project_changed.connect(lambda _p: refresh())
-    window.session.document_changed.connect(projects._document_changed)
-    refresh()
-    return a

@@ -43,6 +43,7 @@ from app.docks.classes_dock import ClassesDock
 from app.docks.layers_dock import LayersDock
 from app.docks.model_dock import ModelDock
 from app.docks.navigator_dock import NavigatorDock
+from app.io_actions import install as install_io
 from app.layerset import install_label_layers, install_prediction_layers
 from app.session import (
     SAMPLE_IMAGE,
@@ -54,6 +55,7 @@ from app.session import (
 )
 from app.settings import add_recent, open_settings, recent_files, remove_recent
 from app.tools.install import install_annotation
+from app.training_actions import install as install_training
 from app.worker import Worker, wait_for_jobs
 
 IMAGE_FILTER = (
@@ -122,6 +124,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._refresh_recent()
         self.annotation = install_annotation(self)  # tools, project dock, project menus
+        self.io = install_io(self)  # File > Export / Import Labels, Metrics dock
+        self.training_dock = install_training(self)  # Training dock, Model > Train...
         self._restore_layout()
 
     # -- extension points -----------------------------------------------------
@@ -166,23 +170,28 @@ class MainWindow(QMainWindow):
             return None
         if self._open_worker is not None and self._open_worker.is_running:
             self._open_worker.close()
-        self.statusBar().showMessage(f"Opening {path.name}...")
-
-        def opened(doc: ImageDocument) -> None:
-            self.open_document(doc)
-            self._refresh_recent(add_recent(self.settings, path))
-
-        def failed(exc: BaseException) -> None:
-            self.statusBar().clearMessage()
-            if not path.exists():
-                self._refresh_recent(remove_recent(self.settings, str(path)))
-            errors.report(exc, context=f"open {path.name}")
-
         worker = Worker(lambda: load_document(path))
-        worker.returned.connect(opened)
-        worker.errored.connect(failed)
+        worker.returned.connect(lambda doc: self.document_opened(path, doc))
+        worker.errored.connect(lambda exc: self.open_failed(path, exc))
+        return self.opening(path, worker.start())
+
+    def opening(self, path: Path, worker: Worker) -> Worker:
+        """Note that ``worker`` is opening ``path`` (closed if another open starts)."""
         self._open_worker = worker
-        return worker.start()
+        if worker.is_running:
+            self.statusBar().showMessage(f"Opening {path.name}...")
+        return worker
+
+    def document_opened(self, path: Path, doc: ImageDocument) -> None:
+        """A file finished opening: show it and put it first in the recent files."""
+        self.open_document(doc)
+        self._refresh_recent(add_recent(self.settings, path))
+
+    def open_failed(self, path: Path, exc: BaseException) -> None:
+        self.statusBar().clearMessage()
+        if not path.exists():
+            self._refresh_recent(remove_recent(self.settings, str(path)))
+        errors.report(exc, context=f"open {path.name}")
 
     def open_document(self, doc: ImageDocument) -> None:
         self.session.set_document(doc)
@@ -214,6 +223,7 @@ class MainWindow(QMainWindow):
     # -- reacting to the session ----------------------------------------------
 
     def _document_changed(self, doc: ImageDocument | None) -> None:
+        self.model_dock.shutdown()  # a run on the old image stops before that image closes
         self.statusBar().clearMessage()
         self._failed_layers.clear()
         if doc is None:

@@ -157,16 +157,17 @@ def child(
     return {"variant": variant, "seconds": seconds, "rss_mb": peak_rss_mb(), **info}
 
 
-_DONE: dict[tuple[str, Path], dict[str, Any]] = {}
+RESULTS = ROOT / "results.json"  # finished runs, reused unless --fresh
 
 
 def spawn(
     variant: str, image: Path, model: Path, save: Path | None = None, tile: int | None = None
 ) -> dict[str, Any]:
     """Run one variant in a fresh process (once per variant and image)."""
-    key = (variant + (f"-{tile}" if tile else ""), image)
-    if key in _DONE and save is None:
-        return _DONE[key]
+    key = f"{variant}{f'-{tile}' if tile else ''}@{image.name}"
+    done_runs = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    if key in done_runs and (save is None or save.exists()):
+        return dict(done_runs[key])
     cmd = [
         sys.executable,
         __file__,
@@ -190,7 +191,9 @@ def spawn(
     result["size"] = side
     result["mpx_s"] = side * side / 1e6 / result["seconds"]
     print(json.dumps(result), file=sys.stderr, flush=True)
-    _DONE[key] = result
+    done_runs = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    done_runs[key] = result
+    RESULTS.write_text(json.dumps(done_runs, indent=1))
     return result
 
 
@@ -219,6 +222,7 @@ def main() -> None:
     parser.add_argument("--rss", type=int, default=8192, help="size for Tessera vs MONAI RSS")
     parser.add_argument("--scale", default="4096,16384", help="sizes for Tessera's RSS scaling")
     parser.add_argument("--probe-size", type=int, default=1024)
+    parser.add_argument("--fresh", action="store_true", help="forget earlier runs")
     parser.add_argument("--lean-tile", type=int, default=1024, help="a low-memory tile to compare")
     parser.add_argument("--only", default="compare,rss,scale")
     args = parser.parse_args()
@@ -226,6 +230,8 @@ def main() -> None:
         print(json.dumps(child(args.child, args.image, args.model, args.save, args.tile)))
         return
     ROOT.mkdir(parents=True, exist_ok=True)
+    if args.fresh:
+        RESULTS.unlink(missing_ok=True)
     model = ROOT / "unet-resnet18.safetensors"
     if not model.exists():
         make_model(model, args.probe_size)

@@ -129,7 +129,7 @@ class CanvasInput:
                 centre = self.mapFromGlobal(pinch.centerPoint().toPoint())
                 self.zoom_by(pinch.scaleFactor(), anchor=(centre.x(), centre.y()))
                 return True
-        return bool(super().event(event))  # type: ignore[misc]
+        return bool(super().event(event))
 
     # -- keys -----------------------------------------------------------------
 
@@ -155,7 +155,7 @@ class CanvasInput:
         elif key in moves and self.layers:
             self.pan_by(*moves[Qt.Key(key)])
         else:
-            super().keyPressEvent(event)  # type: ignore[misc]  # propagate
+            super().keyPressEvent(event)  # propagate
 
     def keyReleaseEvent(self: CanvasView, event: QKeyEvent) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
@@ -163,4 +163,4 @@ class CanvasInput:
             if self._drag is None:
                 self.setCursor(self.tool.cursor)
             return
-        super().keyReleaseEvent(event)  # type: ignore[misc]
+        super().keyReleaseEvent(event)

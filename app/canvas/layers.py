@@ -84,8 +84,9 @@ class TileLayer(ABC):
 class ImageLayer(TileLayer):
     """The image of an :class:`ImageSource`, through a :class:`Display`.
 
-    Reads are serialised with a lock unless the source says ``thread_safe``:
-    GDAL and OpenSlide handles must not be used by two threads at once.
+    segcore's readers are safe to call from several threads (GDAL handles are
+    per thread, other libraries are locked inside the reader); any other
+    ImageSource is read under a lock unless it says ``thread_safe = True``.
     """
 
     has_depth = True
@@ -95,7 +96,7 @@ class ImageLayer(TileLayer):
         super().__init__("image", source.path.name or "image")
         self.source = source
         self.display = display
-        self._lock = None if getattr(source, "thread_safe", False) else threading.Lock()
+        self._lock = None if _thread_safe(source) else threading.Lock()
         self._sizes = [source.level_size(i) for i in range(len(source.level_downsamples))]
 
     @property
@@ -125,6 +126,15 @@ class ImageLayer(TileLayer):
         if len(values) == 1:
             return _fmt(values[0])
         return " ".join(f"{n}={_fmt(v)}" for n, v in zip(names, values, strict=False))
+
+
+def _thread_safe(source: ImageSource) -> bool:
+    from segcore.io.array import ArraySource
+    from segcore.io.base import BaseSource
+
+    return isinstance(source, BaseSource | ArraySource) or bool(
+        getattr(source, "thread_safe", False)
+    )
 
 
 def _fmt(v: Any) -> str:

@@ -62,20 +62,20 @@ class DisplayPanel(QWidget):
         self.gamma.setRange(20, 400)
         self.gamma.setValue(100)
         self.gamma.setToolTip("Gamma (1.0 in the middle): left darkens, right brightens mid-tones")
-        self.window = QComboBox()
-        self.window.setToolTip("Window / level presets (CT in Hounsfield units)")
-        self.window.addItem("Percentile stretch")
-        self.window.addItems(list(WINDOW_PRESETS))
+        self.window_preset = QComboBox()
+        self.window_preset.setToolTip("Window / level presets (CT in Hounsfield units)")
+        self.window_preset.addItem("Percentile stretch")
+        self.window_preset.addItems(list(WINDOW_PRESETS))
         form.addRow("Mode", self.mode)
         form.addRow("Bands", bands_row)
         form.addRow("Colour map", self.colormap)
         form.addRow("Stretch %", stretch_row)
         form.addRow("Gamma", self.gamma)
-        form.addRow("Window", self.window)
+        form.addRow("Window", self.window_preset)
         for signal in (
             self.mode.currentIndexChanged,
             self.colormap.currentIndexChanged,
-            self.window.currentIndexChanged,
+            self.window_preset.currentIndexChanged,
             *(b.currentIndexChanged for b in self.band_boxes),
         ):
             signal.connect(self._changed)
@@ -125,13 +125,13 @@ class DisplayPanel(QWidget):
         full = all(lo == 0 for lo in display.low) and all(hi == 255 for hi in display.high)
         self.low_pct.setValue(0.0 if full else 2.0)
         self.high_pct.setValue(100.0 if full else 98.0)
-        self.window.clear()
-        self.window.addItem("Percentile stretch")
+        self.window_preset.clear()
+        self.window_preset.addItem("Percentile stretch")
         if file_window is not None:
-            self.window.addItem("From file")
-        self.window.addItems(list(WINDOW_PRESETS))
+            self.window_preset.addItem("From file")
+        self.window_preset.addItems(list(WINDOW_PRESETS))
         if file_window is not None:
-            self.window.setCurrentText("From file")
+            self.window_preset.setCurrentText("From file")
         self._sync_enabled()
         self._updating = False
 
@@ -140,7 +140,7 @@ class DisplayPanel(QWidget):
         for box in self.band_boxes[1:]:
             box.setVisible(rgb)
         self.colormap.setEnabled(not rgb)
-        percentile = self.window.currentText() == "Percentile stretch"
+        percentile = self.window_preset.currentText() == "Percentile stretch"
         self.low_pct.setEnabled(percentile)
         self.high_pct.setEnabled(percentile)
 
@@ -151,7 +151,7 @@ class DisplayPanel(QWidget):
         bands = tuple(max(b.currentIndex(), 0) for b in boxes)
         gamma = self.gamma.value() / 100.0
         colormap = self.colormap.currentText() or "gray"
-        choice = self.window.currentText()
+        choice = self.window_preset.currentText()
         base = Display(bands, (0.0,) * len(bands), (1.0,) * len(bands), gamma, colormap)  # type: ignore[arg-type]
         if choice == "From file" and self.file_window is not None:
             return base.with_window(*self.file_window)

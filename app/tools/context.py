@@ -136,6 +136,24 @@ class AnnotationContext(QObject):
                 return True
         return False
 
+    def new_instance(self) -> int | None:
+        """Key N: the next strokes of a thing class draw a new object."""
+        if self.editor is None:
+            self.ready()  # says why nothing happens
+            return None
+        return self.editor.new_instance()
+
+    def use_instance(self, col: int, row: int) -> tuple[int, int]:
+        """Select, Eyedropper: the object at a pixel becomes current (strokes extend it),
+        and its class the current class. Returns (class id, instance id)."""
+        if self.editor is None:
+            return UNLABELLED, 0
+        with self.lock:
+            class_id, instance_id = self.editor.select(col, row)
+        if class_id != UNLABELLED:
+            self.set_class(class_id)
+        return class_id, instance_id
+
     def status(self, text: str, msecs: int = 4000) -> None:
         self.window.statusBar().showMessage(text, msecs)
 
@@ -189,6 +207,7 @@ class AnnotationContext(QObject):
         try:
             if new_instance and editor.is_thing(class_id):
                 editor.new_instance()
+            # A thing class extends the current object, or starts one if it has another class.
             return editor.paint_for(class_id)
         except LabelError as exc:
             errors.report(exc, context="pick the class to paint")

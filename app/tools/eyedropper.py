@@ -25,7 +25,7 @@ class EyedropperTool(ClickTool):
             self.ctx.status(f"Class {class_id} is not one of the project's classes")
             return
         if instance_id != NO_INSTANCE:
-            editor.current_instance = instance_id
+            self.ctx.use_instance(col, row)
         info = self.ctx.class_info(class_id)
         name = info.name if info is not None else str(class_id)
         extra = f", instance {instance_id}" if instance_id != NO_INSTANCE else ""

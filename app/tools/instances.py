@@ -46,9 +46,7 @@ class SelectTool(ClickTool):
         if instance_id == NO_INSTANCE:
             self.ctx.status("No object here")
             return
-        with self.ctx.lock:
-            editor.select(col, row)
-        self.ctx.set_class(class_id)
+        self.ctx.use_instance(col, row)
         self.ctx.status(f"Selected {_describe(self.ctx, class_id, instance_id)}")
 
 

@@ -183,12 +183,9 @@ class AnnotationToolBar(QToolBar):
         return tool
 
     def _new_instance(self) -> None:
-        editor = self.ctx.editor
-        if editor is None:
-            self.ctx.ready()
-            return
-        instance_id = editor.new_instance()
-        self.ctx.status(f"New instance #{instance_id}: the next strokes draw a new object")
+        instance_id = self.ctx.new_instance()
+        if instance_id is not None:
+            self.ctx.status(f"New instance #{instance_id}: the next strokes draw a new object")
 
     def _editor_changed(self, editor: object) -> None:
         enabled = editor is not None

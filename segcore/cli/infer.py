@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -78,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
         raise InferenceError(f"--workers must be at least 1, got {options.workers}")
     job = infer(args.image, args.model, args.output, options=options)
     bar = ProgressBar(sys.stderr)
+    main_thread = threading.current_thread() is threading.main_thread()
+    # so that `kill` cleans up like Ctrl-C does
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
     try:
         while True:
             try:
@@ -89,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         job.close()
         bar.end()
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     mpx = result.pixels / 1e6
     print(
         f"wrote {result.output}: {result.roi.w} x {result.roi.h} = {mpx:.1f} Mpx in "
@@ -100,6 +107,10 @@ def run(args: argparse.Namespace) -> int:
     if result.score_output is not None:
         print(f"wrote {result.score_output}", file=sys.stderr)
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 class ProgressBar:

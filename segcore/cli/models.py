@@ -3,7 +3,8 @@
 Examples::
 
     tessera models list
-    tessera models new --arch small_unet --classes background,cell --in-channels 1 -o cells.safetensors
+    tessera models new --arch small_unet --classes background,cell --in-channels 1 \
+        -o cells.safetensors
     tessera models export cells.safetensors --format onnx -o cells.onnx
     tessera models info cells.safetensors
 """

@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     from torch import nn
 
 TILE_PER_HALO = 8  # default exact tile >= 8 x halo: the halo then costs < 2x compute
+MIN_DEFAULT_TILE = 1024  # per-tile overheads dominate below this
 MAX_DEFAULT_TILE = 1536  # peak memory of a big U-Net tile grows ~1 GB per 512 px more
-ONNX_MIN_PIXELS = 16_000_000  # smaller CPU jobs are not worth the ONNX export (~10 s)
+ONNX_MIN_PIXELS = 4_000_000  # tile pixels; below this the ONNX export (~10 s) does not pay
 
 
 class ModelLike(Protocol):
@@ -149,7 +150,8 @@ def _tile_and_halo(
     if mode == "exact":
         assert meta.receptive_field is not None
         halo = meta.receptive_field if options.halo is None else options.halo
-        auto_tile = min(max(meta.tile_size, TILE_PER_HALO * halo), MAX_DEFAULT_TILE)
+        auto_tile = max(meta.tile_size, TILE_PER_HALO * halo, MIN_DEFAULT_TILE)
+        auto_tile = min(auto_tile, MAX_DEFAULT_TILE)
         auto_tile = max(auto_tile, 2 * halo + 2 * stride)
         tile = options.tile or round_up(auto_tile, stride)
     else:

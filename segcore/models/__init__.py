@@ -9,13 +9,23 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from segcore.models.build import build_model
-    from segcore.models.create import create_model, reprobe
-    from segcore.models.files import LoadedModel, load_model, read_meta, read_onnx_meta, save_model
-    from segcore.models.meta import ModelMeta, Normalization
-    from segcore.models.probe import ProbeResult, probe_model
-    from segcore.models.registry import ArchEntry, get, list_archs, register
+if TYPE_CHECKING:  # the names below, for type checkers; imported lazily at run time
+    from segcore.models.build import build_model as build_model
+    from segcore.models.create import create_model as create_model
+    from segcore.models.create import reprobe as reprobe
+    from segcore.models.files import LoadedModel as LoadedModel
+    from segcore.models.files import load_model as load_model
+    from segcore.models.files import read_meta as read_meta
+    from segcore.models.files import read_onnx_meta as read_onnx_meta
+    from segcore.models.files import save_model as save_model
+    from segcore.models.meta import ModelMeta as ModelMeta
+    from segcore.models.meta import Normalization as Normalization
+    from segcore.models.probe import ProbeResult as ProbeResult
+    from segcore.models.probe import probe_model as probe_model
+    from segcore.models.registry import ArchEntry as ArchEntry
+    from segcore.models.registry import get as get
+    from segcore.models.registry import list_archs as list_archs
+    from segcore.models.registry import register as register
 
 _WHERE = {
     "build_model": "segcore.models.build",

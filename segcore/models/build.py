@@ -26,9 +26,8 @@ def resolve_encoder(entry: ArchEntry, encoder: str | None) -> str | None:
     if encoder not in entry.encoders:
         close = difflib.get_close_matches(encoder, entry.encoders, n=3, cutoff=0.4)
         hint = f"did you mean {', '.join(close)}? " if close else ""
-        raise ModelError(
-            f"{entry.name} has no encoder {encoder!r}; {hint}choose one of {', '.join(entry.encoders)}"
-        )
+        choices = ", ".join(entry.encoders)
+        raise ModelError(f"{entry.name} has no encoder {encoder!r}; {hint}choose one of {choices}")
     return encoder
 
 

@@ -90,7 +90,7 @@ def export_torchscript(loaded: LoadedModel, path: str | Path) -> Path:
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer and TorchScript deprecation warnings
         try:
-            compiled = torch.jit.trace(loaded.module, x)
+            compiled = torch.jit.trace(loaded.module, x)  # type: ignore[no-untyped-call]
         except Exception as trace_exc:  # the tracer raises many kinds; try scripting
             try:
                 compiled = torch.jit.script(loaded.module)

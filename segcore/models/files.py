@@ -63,7 +63,9 @@ def save_model(path: str | Path, module: nn.Module, meta: ModelMeta) -> Path:
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise ModelError(f"{path}: cannot write there ({exc}); check that the folder exists") from exc
+        raise ModelError(
+            f"{path}: cannot write there ({exc}); check that the folder exists"
+        ) from exc
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -193,29 +195,57 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> Loade
     device
         Where to put the module, e.g. ``"cpu"`` or ``"cuda"``.
     """
-    from segcore.models.build import build_from_meta
-
     path = Path(path)
     meta = read_meta(path)
     state = _read_state(path)
-    try:
-        module = build_from_meta(meta)
-    except ModelError as exc:
-        raise ModelError(f"{path}: {exc}") from exc
-    try:
-        module.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        first = str(exc).splitlines()[0:3]
-        raise ModelError(
-            f"{path}: its tensors do not fit architecture {meta.arch!r} "
-            f"({' '.join(first)[:300]}); the file and its metadata disagree, re-export the model"
-        ) from exc
+    module = _module_with_state(path, meta, state)
     try:
         module.to(device)
     except (RuntimeError, AssertionError) as exc:
         raise ModelError(f"{path}: cannot move the model to {device} ({exc})") from exc
     module.eval()
     return LoadedModel(module=module, meta=meta, path=path)
+
+
+def _module_with_state(path: Path, meta: ModelMeta, state: dict[str, torch.Tensor]) -> nn.Module:
+    """Build the architecture and load ``state`` into it.
+
+    The module is first built on the ``meta`` device and the loaded tensors are
+    assigned, which skips random initialisation (seconds for a ResNet-101). A
+    module that cannot be built that way, or keeps tensors that are not in the
+    file, is built normally.
+    """
+    import torch
+
+    from segcore.models.build import build_from_meta
+
+    # weights stored in half precision run as float32, like copying into a built module
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    module: nn.Module | None
+    try:
+        with torch.device("meta"):
+            module = build_from_meta(meta)
+    except Exception:  # a builder that needs real tensors, or a bad meta: see below
+        module = None
+    try:
+        if module is not None:
+            module.load_state_dict(state, strict=True, assign=True)
+            tensors = [*module.parameters(), *module.buffers()]
+            if any(t.is_meta for t in tensors):
+                module = None
+        if module is None:
+            try:
+                module = build_from_meta(meta)
+            except ModelError as exc:
+                raise ModelError(f"{path}: {exc}") from exc
+            module.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0:3]
+        raise ModelError(
+            f"{path}: its tensors do not fit architecture {meta.arch!r} "
+            f"({' '.join(first)[:300]}); the file and its metadata disagree, re-export the model"
+        ) from exc
+    return module
 
 
 def _read_state(path: Path) -> dict[str, torch.Tensor]:

@@ -24,11 +24,10 @@ def replace_first_conv(model: nn.Module, in_channels: int, *, pretrained: bool) 
     the three input channels, repeated and scaled by ``3 / in_channels`` so the
     activation scale stays the same (the usual trick for multispectral inputs).
     """
-    for name, conv in model.named_modules():
-        if isinstance(conv, nn.Conv2d):
-            break
-    else:
+    found = next(((n, m) for n, m in model.named_modules() if isinstance(m, nn.Conv2d)), None)
+    if found is None:
         raise ValueError("model has no Conv2d to adapt")
+    name, conv = found
     if conv.in_channels == in_channels:
         return
     new = nn.Conv2d(

@@ -128,7 +128,9 @@ def probe_model(
     start = time.perf_counter()
     s = int(output_stride)
     if global_context:
-        return ProbeResult(None, False, s, tolerance, "global context (registry): blended inference")
+        return ProbeResult(
+            None, False, s, tolerance, "global context (registry): blended inference"
+        )
     model = copy.deepcopy(module).to("cpu", torch.float32).eval()
     for p in model.parameters():
         p.requires_grad_(False)
@@ -140,8 +142,9 @@ def probe_model(
         if found is not None or size * 2 > max_size:
             break
         size *= 2
+    radii: tuple[tuple[float, int], ...] = ()
     if found is None:
-        rf, exact, radii = None, False, ()
+        rf, exact = None, False
         reason = (
             f"output depends on pixels {size // 2 - 2 * s} px away (global context or a "
             f"receptive field larger than the {size} px probe): blended inference"

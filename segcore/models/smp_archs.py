@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-
 from segcore.errors import ModelError
 from segcore.models.pretrained import smp_encoder_state
 
@@ -55,7 +54,7 @@ def build_smp(
         raise ModelError(f"{name} with encoder {encoder}: {exc}") from exc
     if pretrained:
         assert encoder is not None
-        encoder_module = model.encoder
+        encoder_module: Any = model.encoder
         encoder_module.load_state_dict(smp_encoder_state(encoder))
         if in_channels != 3:
             encoder_module.set_in_channels(in_channels, pretrained=True)

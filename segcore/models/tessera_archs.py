@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-
 from segcore.errors import ModelError
 
 if TYPE_CHECKING:

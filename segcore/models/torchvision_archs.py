@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-
 from segcore.errors import ModelError
 from segcore.models.pretrained import fetch_torchvision
 

@@ -213,7 +213,9 @@ def _fit(
             break
         record = _validate(module, val, plan, epoch, losses, lr, start, info, device, use_amp)
         history.append(record)
-        if record.val_miou > best.miou + 1e-9:
+        # ties go to the later epoch: sparse labels often score 1.0 early and the
+        # model keeps improving on the pixels nobody labelled
+        if record.val_miou >= best.miou:
             best = _Best(record.val_miou, epoch, _copy_state(module))
             stale = 0
             _save(config, info, module, _with_history(meta, plan, history))

@@ -43,11 +43,13 @@ def make_window(qtbot: Any) -> MainWindow:
     return window
 
 
-def open_project(qtbot: Any, window: MainWindow, tmp_path: Path) -> Path:
+def open_project(
+    qtbot: Any, window: MainWindow, tmp_path: Path, classes: list[ClassInfo] = CLASSES
+) -> Path:
     """New project in tmp_path/proj with one image; waits until it is editable."""
     image = write_image(tmp_path / "cells.tif")
     projects = window.annotation.projects
-    assert projects.new_project(tmp_path / "proj", classes=CLASSES) is not None
+    assert projects.new_project(tmp_path / "proj", classes=classes) is not None
     projects.add_images([image])
     wait_editor(qtbot, window)
     return tmp_path / "proj"

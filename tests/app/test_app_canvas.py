@@ -219,3 +219,17 @@ def test_empty_canvas_paints_a_hint(qtbot) -> None:  # type: ignore[no-untyped-d
     view.resize(300, 200)
     shot = view.grab().toImage()
     assert pixel(shot, 2, 2) == (BACKGROUND.red(), BACKGROUND.green(), BACKGROUND.blue())
+
+
+def test_pinch_gesture_zooms_at_its_centre(qtbot, canvas: CanvasView) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QNativeGestureEvent, QPointingDevice
+
+    before = canvas.viewport.to_image(100, 50)
+    event = QNativeGestureEvent(
+        Qt.NativeGestureType.ZoomNativeGesture, QPointingDevice.primaryPointingDevice(), 2,
+        QPointF(100, 50), QPointF(100, 50), QPointF(canvas.mapToGlobal(QPoint(100, 50))),
+        0.5, QPointF(0, 0),
+    )  # fmt: skip
+    QApplication.sendEvent(canvas, event)
+    assert canvas.viewport.zoom == pytest.approx(1.5)
+    assert canvas.viewport.to_image(100, 50) == pytest.approx(before)

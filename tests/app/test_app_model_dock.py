@@ -166,7 +166,9 @@ def test_closing_the_window_during_a_run_cancels_it(qtbot, rgb_model: Path) -> N
     assert not win.model_dock.is_running
 
 
-def test_a_failing_run_is_a_dialog(qtbot, window: MainWindow, rgb_model: Path, dialogs: list[str]) -> None:  # type: ignore[no-untyped-def]
+def test_a_failing_run_is_a_dialog(
+    qtbot, window: MainWindow, rgb_model: Path, dialogs: list[str]
+) -> None:  # type: ignore[no-untyped-def]
     open_image(window, 128)
     dock = window.model_dock
     dock.open_model(rgb_model)
@@ -177,3 +179,17 @@ def test_a_failing_run_is_a_dialog(qtbot, window: MainWindow, rgb_model: Path, d
     assert finished.args == [False]
     assert len(dialogs) == 1 and dialogs[0].startswith("Could not run the model")
     assert dock.eta.text() == "Failed" and dock.run_button.isEnabled()
+
+
+def test_opening_another_image_during_a_run_cancels_it(qtbot, window: MainWindow, rgb_model: Path, dialogs: list[str]) -> None:  # type: ignore[no-untyped-def]
+    open_image(window, 1024)
+    dock = window.model_dock
+    dock.open_model(rgb_model)
+    dock.tile.setValue(64)
+    dock.run("image")
+    qtbot.waitUntil(lambda: dock.progress.value() >= 1, timeout=60_000)
+    open_image(window, 64)
+    assert not dock.is_running
+    qtbot.wait(50)
+    assert dialogs == []  # stopped before its image closed: no read error
+    assert window.session.prediction is None and window.canvas.layer("prediction") is None

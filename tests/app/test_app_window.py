@@ -191,7 +191,7 @@ def test_dicom_window_presets(qtbot, window: MainWindow) -> None:  # type: ignor
     window.open_document(document_for(ct))
     assert window.canvas.image_layer.display.low == (-160.0,)  # type: ignore[union-attr]
     window.layers_dock.select("image")
-    window.layers_dock.display.window.setCurrentText("Lung")
+    window.layers_dock.display.window_preset.setCurrentText("Lung")
     assert window.canvas.image_layer.display.low == (-1350.0,)  # type: ignore[union-attr]
 
 
@@ -225,3 +225,40 @@ def test_close_image(qtbot, window: MainWindow) -> None:  # type: ignore[no-unty
     window.close_image()
     assert window.session.document is None and window.canvas.layers == []
     assert window.windowTitle() == "Tessera"
+
+
+def test_launch_opens_the_command_line_image(qtbot, sample) -> None:  # type: ignore[no-untyped-def]
+    from app.main import launch
+
+    path = sample("nuclei_image")
+    window = launch([str(path)])
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.session.document is not None, timeout=20_000)
+    assert window.session.document.path == path  # type: ignore[union-attr]
+    assert [a.text() for a in window.recent_menu.actions()] == [str(path.resolve())]
+
+
+def test_launch_with_a_bad_path_shows_a_dialog(qtbot, tmp_path: Path, dialogs: list[str]) -> None:  # type: ignore[no-untyped-def]
+    from app.main import launch
+
+    window = launch([str(tmp_path / "nothing.tif")])
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: len(dialogs) == 1, timeout=20_000)
+    assert dialogs[0].startswith("Could not open nothing.tif")
+    assert window.session.document is None
+
+
+def test_launch_without_arguments_opens_the_sample_and_its_model(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from app.main import launch
+    from app.session import SAMPLE_IMAGE, SAMPLE_MODEL
+
+    window = launch([])
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.session.document is not None, timeout=20_000)
+    if SAMPLE_IMAGE.is_file():
+        assert window.session.document.path == SAMPLE_IMAGE  # type: ignore[union-attr]
+    else:  # no bundled sample: a synthetic scene with its labels
+        assert window.canvas.layer("semantic") is not None
+    if SAMPLE_MODEL.is_file():
+        qtbot.waitUntil(lambda: window.session.model is not None, timeout=10_000)
+        assert window.model_dock.run_button.isEnabled()

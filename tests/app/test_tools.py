@@ -369,7 +369,7 @@ def test_stroke_is_on_the_canvas_before_release_and_outline_follows_zoom(
     debris = ctx_of(win).class_info(DEBRIS).color  # type: ignore[union-attr]
     # The Labels layer is drawn at opacity 0.5 over the image (grey 20).
     blended = [0.5 * c + 0.5 * 20 for c in debris]
-    assert max(abs(p - q) for p, q in zip(painted, blended, strict=True)) <= 2
+    assert max(abs(p - q) for p, q in zip(painted, blended, strict=True)) <= 2, (painted, blended)
     assert untouched == (20, 20, 20)
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                        at(win, 40, 30))  # fmt: skip
@@ -380,3 +380,30 @@ def test_stroke_is_on_the_canvas_before_release_and_outline_follows_zoom(
     large = tool._outline_rect(canvas)
     assert small is not None and large is not None
     assert large.width() - 8 == 2 * (small.width() - 8)  # radius x zoom (+ 4 px margin)
+
+
+def test_another_thing_class_starts_another_object(qtbot: Any, tmp_path: Path):
+    from annotate_helpers import wait_editor
+
+    from segcore.labels.schema import make_classes
+
+    window = make_window(qtbot)
+    open_project(
+        qtbot, window, tmp_path, make_classes(["bg", "cell", "nucleus"], {"cell", "nucleus"})
+    )
+    wait_editor(qtbot, window)
+    use(window, "brush", 1)
+    ctx_of(window).set_brush_size(1)
+    drag(qtbot, window, [(2, 2), (4, 2)])
+    drag(qtbot, window, [(2, 3), (4, 3)])  # same class: the same object
+    use(window, "brush", 2)
+    drag(qtbot, window, [(2, 6), (4, 6)])  # another thing class: a new object
+    inst = labels(window)[1]
+    assert inst[2, 2] == inst[3, 4] != 0
+    assert inst[6, 2] not in (0, inst[2, 2])
+    use(window, "select")
+    click(qtbot, window, 3, 2)  # back to the cell: its class and object become current
+    assert ctx_of(window).class_id == 1
+    use(window, "brush")
+    drag(qtbot, window, [(2, 4), (4, 4)])
+    assert labels(window)[1][4, 3] == inst[2, 2]

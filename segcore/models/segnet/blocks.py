@@ -41,4 +41,4 @@ class MaxUnpool(nn.Module):
     """
 
     def forward(self, x: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
-        return F.max_unpool2d(x, indices, kernel_size=2, stride=2)
+        return F.max_unpool2d(x, indices, kernel_size=[2, 2], stride=[2, 2])

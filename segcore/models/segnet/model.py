@@ -34,7 +34,8 @@ class SegNet(nn.Module):
         self.output_stride = 2 ** len(channels)
         ins = [in_channels, *channels[:-1]]
         self.encoder = nn.ModuleList(
-            EncoderStage(c_in, c_out, n) for c_in, c_out, n in zip(ins, channels, convs, strict=True)
+            EncoderStage(c_in, c_out, n)
+            for c_in, c_out, n in zip(ins, channels, convs, strict=True)
         )
         # decoder mirrors the encoder; the last stage ends at channels[0]
         outs = [channels[0], *channels[:-1]]

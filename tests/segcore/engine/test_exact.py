@@ -34,7 +34,7 @@ def _run(model: Loaded, image: np.ndarray, **options: object) -> np.ndarray:
 def test_tiny_net_shapes(height: int, width: int, tiles: int) -> None:
     model = tiny()
     image = make_scene(height, width, seed=3).image
-    opts = InferOptions(logits=True, mode="exact", backend="torch", device="cpu")
+    opts = InferOptions(logits=True, mode="exact", backend="torch", device="cpu", tile=48)
     result = run_to_end(infer(ArraySource(image), model, options=opts))
     assert result.tiles == tiles
     assert result.logits is not None
@@ -61,8 +61,8 @@ def test_models_match_a_whole_image_pass(arch: str, height: int, width: int, til
 def test_region_of_interest_equals_the_crop_of_the_full_result() -> None:
     model = tiny()
     image = make_scene(90, 120, seed=2).image
-    full = _run(model, image)
-    part = _run(model, image, roi=(33, 17, 50, 41))
+    full = _run(model, image, tile=48)
+    part = _run(model, image, tile=48, roi=(33, 17, 50, 41))
     np.testing.assert_allclose(part, full[:, 17:58, 33:83], atol=1e-5)
 
 

@@ -17,11 +17,11 @@ from segcore.io.array import ArraySource
 from segcore.jobs import run_to_end
 from segcore.synthetic import make_scene, write_geotiff
 
-OPTS = InferOptions(device="cpu", backend="torch", tile=32)
+OPTS = InferOptions(device="cpu", backend="torch", tile=64)
 
 
 def _in_memory(model: Loaded, image: np.ndarray, **kw: object) -> np.ndarray:
-    opts = InferOptions(device="cpu", backend="torch", tile=32, **kw)  # type: ignore[arg-type]
+    opts = InferOptions(device="cpu", backend="torch", tile=64, **kw)  # type: ignore[arg-type]
     labels = run_to_end(infer(ArraySource(image), model, options=opts)).labels
     assert labels is not None
     return labels
@@ -71,13 +71,13 @@ def test_confidence_and_entropy_maps(tmp_path: Path) -> None:
     model = tiny()
     image = make_scene(64, 80, seed=1).image
     conf_path = tmp_path / "conf.tif"
-    opts = InferOptions(device="cpu", score="confidence", score_path=conf_path, tile=32)
+    opts = InferOptions(device="cpu", score="confidence", score_path=conf_path, tile=64)
     result = run_to_end(infer(ArraySource(image), model, tmp_path / "c.tif", options=opts))
     assert result.score_output == conf_path
     conf = tifffile.imread(conf_path)
     # the top class of 3 has probability >= 1/3
     assert conf.shape == (64, 80) and conf.min() >= 85
-    opts = InferOptions(device="cpu", score="entropy", logits=True, tile=32)
+    opts = InferOptions(device="cpu", score="entropy", logits=True, tile=64)
     res = run_to_end(infer(ArraySource(image), model, options=opts))
     assert res.logits is not None and res.score is not None
     p = np.exp(res.logits - res.logits.max(0))

@@ -1,0 +1,265 @@
+"""File > Export Labels...: choose a format and a folder, watch progress, cancel.
+
+The export itself is :func:`segcore.formats.export.export`, run in a
+:class:`~app.worker.Worker`. Cancel closes the job, which deletes every file
+it had written (outputs appear under their names only when all are done).
+Label reads hold the document's labels lock, so painting while an export runs
+is safe.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import errors
+from app.worker import Worker
+from segcore.formats.base import ExportItem
+from segcore.labels.schema import ClassInfo
+
+if TYPE_CHECKING:
+    from app.window import MainWindow
+
+CURRENT, PROJECT = "Current image", "All project images"
+
+
+class LockedLabels:
+    """A label reader whose reads hold ``lock`` (and that carries the class list)."""
+
+    def __init__(
+        self, source: Any, width: int, height: int, classes: list[ClassInfo], lock: threading.RLock
+    ) -> None:
+        self.source, self.width, self.height = source, width, height
+        self._classes, self.lock = classes, lock
+
+    @property
+    def classes(self) -> list[ClassInfo]:
+        return list(self._classes)
+
+    def read(self, layer: Any, x: int, y: int, w: int, h: int) -> NDArray[Any]:
+        w, h = min(w, self.width - x), min(h, self.height - y)
+        with self.lock:
+            return np.asarray(self.source.read(layer, x, y, w, h))
+
+
+def items_job(window: MainWindow, scope: str) -> Callable[[], list[ExportItem]]:
+    """Capture what to export now (GUI thread); the returned function builds the items."""
+    session = window.session
+    project, doc = session.project, session.document
+    projects = window.annotation.projects
+    lock = doc.labels_lock if doc is not None else threading.RLock()
+    if scope == PROJECT or (project is not None and projects.image_id is not None):
+        if project is None:
+            raise ValueError("no project is open")
+        ids = None if scope == PROJECT else [projects.image_id]
+
+        def from_project() -> list[ExportItem]:
+            from segcore.formats.project_io import project_items
+
+            items = project_items(project, ids)
+            return [replace(i, labels=_locked(i.labels, lock)) for i in items]
+
+        return from_project
+    if doc is None or doc.labels is None:
+        raise ValueError("the image on screen has no labels")
+    w, h = doc.size
+    meta = doc.source.metadata
+    stem = Path(doc.name).stem
+    classes = list(doc.classes)
+    item = ExportItem(
+        stem,
+        LockedLabels(doc.labels, w, h, classes, lock),
+        image_file=doc.path.name if doc.path is not None else "",
+        crs=meta.crs,
+        transform=tuple(meta.transform) if meta.transform is not None else None,  # type: ignore[arg-type]
+    )
+    return lambda: [item]
+
+
+def _locked(labels: Any, lock: threading.RLock) -> LockedLabels:
+    return LockedLabels(labels, labels.width, labels.height, labels.classes, lock)
+
+
+class ExportDialog(QDialog):
+    """Format, scope and folder; Export runs the job, Cancel stops it and removes its files."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        from segcore.formats.registry import list_formats
+
+        self.main = window
+        self.setWindowTitle("Export Labels")
+        self.worker: Worker | None = None
+        self.paths: list[Path] = []
+        self.cancelled = False
+        self.formats = list_formats()
+
+        form = QFormLayout()
+        self.format = QComboBox()
+        for fmt in self.formats:
+            self.format.addItem(f"{fmt.name} - {fmt.description}", fmt.name)
+        self.scope = QComboBox()
+        self.scope.addItems([CURRENT, PROJECT])
+        self.folder = QLineEdit()
+        browse = QPushButton("Browse...")
+        browse.clicked.connect(self.browse)
+        row = QHBoxLayout()
+        row.addWidget(self.folder, 1)
+        row.addWidget(browse)
+        folder_row = QWidget()
+        folder_row.setLayout(row)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.simplify = QDoubleSpinBox()
+        self.simplify.setRange(0.0, 20.0)
+        self.simplify.setSingleStep(0.5)
+        self.simplify.setSuffix(" px")
+        self.simplify.setToolTip("Polygon simplification tolerance (0 keeps every vertex)")
+        form.addRow("Format", self.format)
+        form.addRow("Images", self.scope)
+        form.addRow("Folder", folder_row)
+        form.addRow("Simplify polygons", self.simplify)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.export_button = QPushButton("Export")
+        self.export_button.setDefault(True)
+        self.export_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Close")
+        self.cancel_button.clicked.connect(self.cancel_or_close)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.export_button)
+        buttons.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        layout.addLayout(buttons)
+        self.format.currentIndexChanged.connect(self._format_changed)
+        self._format_changed()
+        self.refresh_scope()
+
+    def refresh_scope(self) -> None:
+        """Offer "All project images" only when a project is open."""
+        has_project = self.main.session.project is not None
+        self.scope.model().item(1).setEnabled(has_project)  # type: ignore[attr-defined]
+        if not has_project:
+            self.scope.setCurrentIndex(0)
+
+    def _format_changed(self) -> None:
+        fmt = self.formats[self.format.currentIndex()]
+        self.simplify.setEnabled(fmt.fidelity == "outline" or fmt.kind == "vector")
+
+    def browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export to Folder", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+
+    def choose(self, format_name: str, folder: Path, *, scope: str = CURRENT) -> None:
+        """Set the fields (tests and scripts)."""
+        self.format.setCurrentIndex(self.format.findData(format_name))
+        self.folder.setText(str(folder))
+        self.scope.setCurrentText(scope)
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    def start(self) -> Worker | None:
+        """Start exporting with the chosen settings; None (with a message) if it cannot."""
+        from segcore.formats.export import ExportOptions, export
+
+        if self.running:
+            return None
+        text = self.folder.text().strip()
+        if not text:
+            self.message.setText("Choose a folder to export to.")
+            return None
+        try:
+            make_items = items_job(self.main, self.scope.currentText())
+        except ValueError as exc:
+            self.message.setText(f"Nothing to export: {exc}.")
+            return None
+        annotation = getattr(self.main, "annotation", None)
+        if annotation is not None:
+            annotation.ctx.finish_job()  # a running edit lands before the export reads
+        name = str(self.format.currentData())
+        out_dir = Path(text)
+        options = ExportOptions(simplify=self.simplify.value())
+
+        def job() -> Any:
+            return (yield from export(make_items(), name, out_dir, options=options))
+
+        worker = Worker(job)
+        worker.yielded.connect(self._progress)
+        worker.returned.connect(self._done)
+        worker.errored.connect(self._failed)
+        worker.finished.connect(self._ended)
+        self.worker, self.paths, self.cancelled = worker, [], False
+        self.progress.setValue(0)
+        self.message.setText(f"Exporting {name} to {out_dir}...")
+        self.export_button.setEnabled(False)
+        self.cancel_button.setText("Cancel")
+        return worker.start()
+
+    def cancel_or_close(self) -> None:
+        if self.worker is None:
+            self.close()
+            return
+        self.cancelled = True
+        self.worker.close()
+        self.message.setText("Cancelling...")
+
+    def shutdown(self) -> None:
+        """Cancel a running export and wait for its files to be removed."""
+        worker = self.worker
+        if worker is not None:
+            self.cancelled = True
+            worker.close()
+            worker.wait(30)
+
+    def _progress(self, step: Any) -> None:
+        self.progress.setValue(int(step.fraction * 1000))
+        if step.message:
+            self.message.setText(step.message)
+
+    def _done(self, paths: list[Path]) -> None:
+        self.paths = list(paths)
+        self.progress.setValue(1000)
+        folder = self.folder.text()
+        self.message.setText(f"Wrote {len(self.paths)} file(s) to {folder}")
+        self.main.statusBar().showMessage(f"Exported {len(self.paths)} file(s) to {folder}", 8000)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.message.setText("The export failed; nothing was written.")
+        errors.report(exc, context="export the labels")
+
+    def _ended(self) -> None:
+        self.worker = None
+        self.export_button.setEnabled(True)
+        self.cancel_button.setText("Close")
+        if self.cancelled:
+            self.progress.setValue(0)
+            self.message.setText("Cancelled; nothing was written.")

@@ -1,0 +1,288 @@
+"""File > Import Labels...: read a dataset into the open project.
+
+Two worker steps with a question between them, all through
+:mod:`segcore.formats`: ``import_labels`` reads and checks the files; if some
+classes are not in the project by name, :class:`ClassMappingDialog` asks what
+each becomes (a project class, or dropped); then ``import_into_project``
+writes the labels (all or nothing: a failure leaves the project as it was).
+While it writes, the image on screen is not editable and its labels lock is
+held, so tile reads wait rather than see half an import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import errors
+from app.worker import Worker
+from segcore.labels.schema import ClassInfo
+
+if TYPE_CHECKING:
+    from app.window import MainWindow
+    from segcore.formats.base import Imported
+    from segcore.formats.project_io import ImportReport
+
+DROP = "(drop these labels)"
+LABEL_LAYERS = ("semantic", "instance", "panoptic")
+
+
+class ClassMappingDialog(QDialog):
+    """One row per imported class the project lacks: which project class it becomes."""
+
+    def __init__(
+        self, names: Sequence[str], classes: Sequence[ClassInfo], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Map Imported Classes")
+        layout = QVBoxLayout(self)
+        note = QLabel("These dataset classes are not in the project. Choose what each becomes:")
+        note.setWordWrap(True)
+        layout.addWidget(note)
+        form = QFormLayout()
+        self.combos: dict[str, QComboBox] = {}
+        targets = [c.name for c in classes]
+        lowered = {t.lower(): t for t in targets}
+        for name in names:
+            combo = QComboBox()
+            combo.addItems([*targets, DROP])
+            # A case-only difference is probably the same class; otherwise drop by default.
+            combo.setCurrentText(lowered.get(name.lower(), DROP))
+            form.addRow(name, combo)
+            self.combos[name] = combo
+        layout.addLayout(form)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def choose(self, name: str, target: str | None) -> None:
+        """Map ``name`` to project class ``target`` (None: drop)."""
+        self.combos[name].setCurrentText(DROP if target is None else target)
+
+    def mapping(self) -> dict[str, str | None]:
+        return {
+            name: None if combo.currentText() == DROP else combo.currentText()
+            for name, combo in self.combos.items()
+        }
+
+
+class ImportDialog(QDialog):
+    """Format, file or folder, merge or replace; Import reads, asks, then writes."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        from segcore.formats.registry import list_formats
+
+        self.main = window
+        self.setWindowTitle("Import Labels")
+        self.worker: Worker | None = None
+        self.report: ImportReport | None = None
+        self.formats = list_formats()
+        self._paused: tuple[Any, Any] | None = None  # (image id, editor) detached while writing
+
+        form = QFormLayout()
+        self.format = QComboBox()
+        for fmt in self.formats:
+            self.format.addItem(f"{fmt.name} - {fmt.description}", fmt.name)
+        self.path = QLineEdit()
+        self.path.setPlaceholderText("dataset folder or file (COCO JSON, GeoJSON...)")
+        file_button, folder_button = QPushButton("File..."), QPushButton("Folder...")
+        file_button.clicked.connect(self.browse_file)
+        folder_button.clicked.connect(self.browse_folder)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        for w in (self.path, file_button, folder_button):
+            row.addWidget(w, 1 if w is self.path else 0)
+        path_row = QWidget()
+        path_row.setLayout(row)
+        self.merge = QCheckBox("Keep my labels where the dataset has none")
+        form.addRow("Format", self.format)
+        form.addRow("Labels", path_row)
+        form.addRow("", self.merge)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)  # busy: the readers report no progress
+        self.progress.hide()
+        self.message = QLabel("Images are matched by file name; classes by name.")
+        self.message.setWordWrap(True)
+        self.import_button = QPushButton("Import")
+        self.import_button.setDefault(True)
+        self.import_button.clicked.connect(self.start)
+        self.close_button = QPushButton("Close")
+        self.close_button.clicked.connect(self.close)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.import_button)
+        buttons.addWidget(self.close_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        layout.addLayout(buttons)
+
+    def browse_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Labels File", self.path.text())
+        if path:
+            self.path.setText(path)
+
+    def browse_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Labels Folder", self.path.text())
+        if path:
+            self.path.setText(path)
+
+    def choose(self, format_name: str, path: Path, *, merge: bool = False) -> None:
+        """Set the fields (tests and scripts)."""
+        self.format.setCurrentIndex(self.format.findData(format_name))
+        self.path.setText(str(path))
+        self.merge.setChecked(merge)
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    # -- step 1: read --------------------------------------------------------------
+
+    def start(self) -> Worker | None:
+        """Read and check the dataset in a worker; None (with a message) if it cannot start."""
+        from segcore.formats.registry import import_labels
+
+        if self.running:
+            return None
+        if self.main.session.project is None:
+            self.message.setText("Open or create a project first (File > New Project...).")
+            return None
+        text = self.path.text().strip()
+        if not text:
+            self.message.setText("Choose the labels file or folder to import.")
+            return None
+        name, path = str(self.format.currentData()), Path(text)
+        context = self._grid()
+        self.report = None
+        return self._run(lambda: import_labels(name, path, **context), self._read, "Reading...")
+
+    def _grid(self) -> dict[str, Any]:
+        """The open image's grid, for formats that need one (vector polygons)."""
+        doc = self.main.session.document
+        if doc is None:
+            return {}
+        meta = doc.source.metadata
+        w, h = doc.size
+        transform = tuple(meta.transform) if meta.transform is not None else None
+        return {"width": w, "height": h, "transform": transform, "crs": meta.crs}
+
+    # -- step 2: ask, then write ------------------------------------------------------
+
+    def _read(self, imported: Imported) -> None:
+        from segcore.formats.project_io import classes_to_map
+
+        project = self.main.session.project
+        if project is None:
+            self.message.setText("The project was closed; nothing was imported.")
+            return
+        mapping: dict[str, str | None] = {}
+        names = classes_to_map(imported, project.classes)
+        if names:
+            ask = ClassMappingDialog(names, project.classes, self)
+            if ask.exec() != QDialog.DialogCode.Accepted:
+                self.message.setText("Import cancelled; nothing was written.")
+                return
+            mapping = ask.mapping()
+        self.write(imported, mapping)
+
+    def write(self, imported: Imported, mapping: dict[str, str | None]) -> Worker | None:
+        """Write ``imported`` into the project in a worker (the screen image is paused)."""
+        from segcore.formats.project_io import import_into_project
+
+        project = self.main.session.project
+        if project is None:
+            return None
+        ctx = self.main.annotation.ctx
+        if ctx.editor is not None:
+            self._paused = (ctx.image_id, ctx.editor)
+            ctx.detach()
+        lock = ctx.lock
+        merge = self.merge.isChecked()
+
+        def job() -> ImportReport:
+            with lock:
+                return import_into_project(project, imported, mapping=mapping, merge=merge)
+
+        return self._run(job, self._written, "Writing labels...")
+
+    def _written(self, report: ImportReport) -> None:
+        self.report = report
+        n = len(report.images)
+        self.message.setText(
+            f"Imported {n} image(s), {report.labelled_pixels:,} labelled pixels: "
+            + ", ".join(sorted(report.images))
+        )
+        self.main.annotation.projects.images_changed.emit()
+        self.main.statusBar().showMessage(f"Imported labels of {n} image(s)", 8000)
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    def _run(self, job: Any, then: Any, text: str) -> Worker:
+        worker = Worker(job)
+        worker.returned.connect(then)
+        worker.errored.connect(self._failed)
+        worker.finished.connect(lambda: self._ended(worker))
+        self.worker = worker
+        self.message.setText(text)
+        self.progress.show()
+        self.import_button.setEnabled(False)
+        return worker.start()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.message.setText("Nothing was imported; the project is as it was.")
+        errors.report(exc, context="import the labels")
+
+    def _ended(self, worker: Worker) -> None:
+        if self.worker is not worker:
+            return  # the read step ended after the write step began
+        self.worker = None
+        self.progress.hide()
+        self.import_button.setEnabled(True)
+        self._resume()
+
+    def _resume(self) -> None:
+        """Re-attach the paused editor and re-read the labels on screen."""
+        paused, self._paused = self._paused, None
+        if paused is None:
+            return
+        image_id, editor = paused
+        window = self.main
+        doc = window.session.document
+        if doc is None or window.annotation.projects.image_id != image_id:
+            return
+        if doc.labels is editor.store:
+            window.annotation.ctx.attach(image_id, editor)
+        w, h = doc.size
+        for layer_id in LABEL_LAYERS:
+            window.canvas.invalidate(layer_id, (0, 0, w, h))
+        window.session.labels_changed.emit(None)
+
+    def shutdown(self) -> None:
+        worker = self.worker
+        if worker is not None:
+            worker.close()
+            worker.wait(30)

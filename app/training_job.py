@@ -1,0 +1,158 @@
+"""The jobs the Training dock starts, and what they read (no widgets).
+
+:func:`training_job` wraps :func:`segcore.training.train`: it gathers the
+training data in the worker thread (opening label stores and image files can
+be slow), trains, and closes what it opened. :func:`ranking_job` loads the
+current model and ranks the tiles of the open image by uncertainty
+(:func:`segcore.training.rank_uncertain_tiles`). Inputs are captured on the
+GUI thread as plain values (:class:`DataSpec`); results come back through the
+worker's signals.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from segcore.errors import TrainingError
+from segcore.jobs import Job
+from segcore.labels.schema import UNLABELLED, ClassInfo
+
+if TYPE_CHECKING:
+    from app.session import ImageDocument
+    from segcore.io.source import ImageSource
+    from segcore.training import TrainConfig, TrainingData, TrainResult, UncertainTile
+
+# Ranking scores every tile of the image at full resolution; past this many pixels
+# it works on a coarser pyramid level (a few seconds instead of minutes on a CPU).
+MAX_RANK_PIXELS = 16_000_000
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Where training reads labels: the open project, or the open document's labels."""
+
+    project: Any = None  # segcore.project.Project
+    document: ImageDocument | None = None
+    classes: tuple[ClassInfo, ...] = ()
+
+
+def document_labels(doc: ImageDocument) -> Callable[[int, int, int, int], np.ndarray]:
+    """``read(x, y, w, h)`` of the document's class map, UNLABELLED outside the image."""
+    labels, lock = doc.labels, doc.labels_lock
+    width, height = doc.size
+    if labels is None:
+        raise TrainingError(f"{doc.name} has no labels; paint some strokes first")
+
+    def read(x: int, y: int, w: int, h: int) -> np.ndarray:
+        out = np.full((h, w), UNLABELLED, np.uint8)
+        x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, width), min(y + h, height)
+        if x1 > x0 and y1 > y0:
+            with lock:
+                window = labels.read("semantic", x0, y0, x1 - x0, y1 - y0, level=0)
+            out[y0 - y : y1 - y, x0 - x : x1 - x] = window
+        return out
+
+    return read
+
+
+def open_copy(doc: ImageDocument) -> tuple[ImageSource, bool]:
+    """The document's image for a worker: a second handle on its file (True: close it).
+
+    File readers are not all thread-safe and the canvas reads the document's own
+    source in its tile threads; in-memory images (no file) are shared.
+    """
+    from segcore.io import open_image
+
+    if doc.path is not None and doc.path.is_file():
+        return open_image(doc.path), True
+    return doc.source, False
+
+
+def gather(spec: DataSpec) -> tuple[TrainingData, Callable[[], None]]:
+    """The training data of ``spec`` and the function that closes what was opened."""
+    from segcore.training import LabelledImage, TrainingData, data_from_project
+
+    if spec.project is not None:
+        data = data_from_project(spec.project, read_only=True)
+        return data, data.close
+    doc = spec.document
+    if doc is None:
+        raise TrainingError("open an image with labels, or a project, before training")
+    reader = document_labels(doc)
+    source, owned = open_copy(doc)
+    item = LabelledImage(doc.name, source, reader)
+    data = TrainingData((item,), spec.classes or None)
+    return data, (source.close if owned else _nothing)
+
+
+def _nothing() -> None:
+    return None
+
+
+def training_job(
+    config: TrainConfig,
+    spec: DataSpec,
+    *,
+    model: Path | None,
+    stop: threading.Event,
+) -> Job[TrainResult]:
+    """Train (``model`` None) or fine-tune the model file ``model`` on ``spec``'s labels."""
+    from segcore.training import train
+
+    data, close = gather(spec)
+    try:
+        return (yield from train(config, data=data, model=model, stop=stop))
+    finally:
+        close()
+
+
+def rank_level(source: ImageSource) -> int:
+    """Level 0, or the finest level with at most MAX_RANK_PIXELS pixels."""
+    for level in range(len(source.level_downsamples)):
+        w, h = source.level_size(level)
+        if w * h <= MAX_RANK_PIXELS:
+            return level
+    return len(source.level_downsamples) - 1
+
+
+def ranking_job(
+    model_path: Path,
+    doc: ImageDocument,
+    *,
+    tile: int,
+    measure: str,
+    top: int,
+) -> Job[list[UncertainTile]]:
+    """The ``top`` most uncertain tiles of the document's image under the model file."""
+    from segcore.models import load_model
+    from segcore.training import rank_uncertain_tiles
+
+    if model_path.suffix.lower() != ".safetensors":
+        raise TrainingError(
+            f"{model_path.name}: ranking needs a PyTorch model (.safetensors); train one in "
+            "the Training dock or open its .safetensors file"
+        )
+    model = load_model(model_path)
+    reader = document_labels(doc) if doc.labels is not None else None
+    source, owned = open_copy(doc)
+    try:
+        return (
+            yield from rank_uncertain_tiles(
+                model,
+                source,
+                tile=tile,
+                measure=measure,  # type: ignore[arg-type]
+                level=rank_level(source),
+                labels=reader,
+                top=top,
+            )  # fmt: skip
+        )
+    finally:
+        if owned:
+            source.close()
