@@ -15,6 +15,7 @@ import traceback
 from dataclasses import dataclass
 from types import TracebackType
 
+import shiboken6
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from segcore.errors import TesseraError
@@ -87,7 +88,8 @@ class ErrorReporter:
         if QApplication.instance() is None or self._showing:
             print(f"{message.title}: {message.text}", file=sys.stderr)
             return
-        box = QMessageBox(self.parent)
+        parent = self.parent if self.parent is not None and shiboken6.isValid(self.parent) else None
+        box = QMessageBox(parent)
         box.setIcon(QMessageBox.Icon.Critical if not message.expected else QMessageBox.Icon.Warning)
         box.setWindowTitle(message.title)
         box.setText(message.title)

@@ -71,7 +71,8 @@ def items_job(window: MainWindow, scope: str) -> Callable[[], list[ExportItem]]:
     if scope == PROJECT or (project is not None and projects.image_id is not None):
         if project is None:
             raise ValueError("no project is open")
-        ids = None if scope == PROJECT else [projects.image_id]
+        image_id = projects.image_id
+        ids = None if scope == PROJECT or image_id is None else [image_id]
 
         def from_project() -> list[ExportItem]:
             from segcore.formats.project_io import project_items

@@ -79,6 +79,7 @@ def install(window: MainWindow) -> IoActions:
     file_menu.insertActions(before, [a["export_labels"], a["import_labels"]])  # type: ignore[arg-type]
     file_menu.insertSeparator(before)  # type: ignore[arg-type]
     window.add_dock(io.metrics_dock, Qt.DockWidgetArea.RightDockWidgetArea)
+    io.metrics_dock.hide()  # shown from View > Metrics; a saved layout may show it again
     toggle = io.metrics_dock.toggleViewAction()
     toggle.setText("&Metrics")
     toggle.setToolTip("Show or hide the Metrics dock (prediction vs labels)")

@@ -24,17 +24,18 @@ def install(window: MainWindow) -> TrainingDock:
     """Add the Training dock (right side) and Model > Train... / Stop / Next / Previous."""
     dock = TrainingDock(window)
     window.add_dock(dock, Qt.DockWidgetArea.RightDockWidgetArea)
+    window.tabifyDockWidget(window.model_dock, dock)  # the chart needs the dock's height
+    window.model_dock.raise_()
     panel = dock.uncertainty
 
-    def show_and_train() -> None:
+    def show_dock() -> None:
         dock.show()
         dock.raise_()
-        dock.start()
 
     actions = {
         "train": make_action(
-            window, "&Train...", show_and_train, keys="Ctrl+T",
-            tip="Train a model on the labels so far (Training dock)",
+            window, "&Train...", show_dock, keys="Ctrl+T",
+            tip="Show the Training dock: train a model on the labels so far",
         ),
         "stop_training": make_action(
             window, "Stop Training", dock.stop, tip="End training after this step, keeping the best"

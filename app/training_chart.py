@@ -25,14 +25,16 @@ class TrainingChart(QChartView):
         chart = QChart()
         super().__init__(chart, parent)
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.setMinimumHeight(180)
+        self.setMinimumHeight(220)  # shorter, and QtCharts elides the axis labels
         chart.setTheme(QChart.ChartTheme.ChartThemeDark)
         chart.setBackgroundRoundness(0)
         chart.setMargins(QMargins(2, 2, 2, 2))
         chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
-        self.loss = QLineSeries(name="training loss")
+        self.loss = QLineSeries()
+        self.loss.setName("training loss")
         self.loss.setPen(QPen(LOSS_COLOR, 2))
-        self.miou = QLineSeries(name="validation mIoU")
+        self.miou = QLineSeries()
+        self.miou.setName("validation mIoU")
         self.miou.setPen(QPen(MIOU_COLOR, 2))
         # markers, so a single epoch's mIoU is visible before there is a line
         self.miou_dots = QScatterSeries()
@@ -47,9 +49,12 @@ class TrainingChart(QChartView):
         self.loss_axis = QValueAxis()
         self.loss_axis.setTitleText("loss")
         self.loss_axis.setLabelFormat("%.2f")
+        self.loss_axis.setTickCount(6)
         self.miou_axis = QValueAxis()
         self.miou_axis.setTitleText("mIoU")
         self.miou_axis.setRange(0.0, 1.0)
+        self.miou_axis.setTickCount(6)
+        self.miou_axis.setGridLineVisible(False)  # the loss axis draws the grid
         self.miou_axis.setLabelFormat("%.1f")
         chart.addAxis(self.x_axis, Qt.AlignmentFlag.AlignBottom)
         chart.addAxis(self.loss_axis, Qt.AlignmentFlag.AlignLeft)
@@ -78,6 +83,7 @@ class TrainingChart(QChartView):
         self.loss.append(QPointF(epoch, loss))
         self._max_loss = max(self._max_loss, loss)
         self.loss_axis.setRange(0.0, self._max_loss * 1.05 or 1.0)
+        self.loss_axis.applyNiceNumbers()
         self._grow_x(epoch)
 
     def add_miou(self, epoch: float, miou: float) -> None:

@@ -26,7 +26,9 @@ from segcore.labels.schema import UNLABELLED, ClassInfo
 if TYPE_CHECKING:
     from app.session import ImageDocument
     from segcore.io.source import ImageSource
-    from segcore.training import TrainConfig, TrainingData, TrainResult, UncertainTile
+    from segcore.training.config import TrainConfig, TrainResult
+    from segcore.training.data import TrainingData
+    from segcore.training.uncertainty import Measure, UncertainTile
 
 # Ranking scores every tile of the image at full resolution; past this many pixels
 # it works on a coarser pyramid level (a few seconds instead of minutes on a CPU).
@@ -76,7 +78,7 @@ def open_copy(doc: ImageDocument) -> tuple[ImageSource, bool]:
 
 def gather(spec: DataSpec) -> tuple[TrainingData, Callable[[], None]]:
     """The training data of ``spec`` and the function that closes what was opened."""
-    from segcore.training import LabelledImage, TrainingData, data_from_project
+    from segcore.training.data import LabelledImage, TrainingData, data_from_project
 
     if spec.project is not None:
         data = data_from_project(spec.project, read_only=True)
@@ -103,7 +105,7 @@ def training_job(
     stop: threading.Event,
 ) -> Job[TrainResult]:
     """Train (``model`` None) or fine-tune the model file ``model`` on ``spec``'s labels."""
-    from segcore.training import train
+    from segcore.training.loop import train
 
     data, close = gather(spec)
     try:
@@ -126,12 +128,12 @@ def ranking_job(
     doc: ImageDocument,
     *,
     tile: int,
-    measure: str,
+    measure: Measure,
     top: int,
 ) -> Job[list[UncertainTile]]:
     """The ``top`` most uncertain tiles of the document's image under the model file."""
     from segcore.models import load_model
-    from segcore.training import rank_uncertain_tiles
+    from segcore.training.uncertainty import rank_uncertain_tiles
 
     if model_path.suffix.lower() != ".safetensors":
         raise TrainingError(
@@ -147,11 +149,11 @@ def ranking_job(
                 model,
                 source,
                 tile=tile,
-                measure=measure,  # type: ignore[arg-type]
+                measure=measure,
                 level=rank_level(source),
                 labels=reader,
                 top=top,
-            )  # fmt: skip
+            )
         )
     finally:
         if owned:

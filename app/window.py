@@ -63,6 +63,8 @@ IMAGE_FILTER = (
     "*.dcm *.nii *.nii.gz *.zarr *.jp2 *.vrt);;All files (*)"
 )
 MODEL_SUFFIXES = (".safetensors", ".onnx", ".pth")
+# Docks stacked per area before more become tabs (see MainWindow.add_dock).
+STACK = {Qt.DockWidgetArea.LeftDockWidgetArea: 3, Qt.DockWidgetArea.RightDockWidgetArea: 2}
 
 
 class MainWindow(QMainWindow):
@@ -75,6 +77,7 @@ class MainWindow(QMainWindow):
         self.canvas = CanvasView()
         self.menus: dict[str, QMenu] = {}
         self.docks: dict[str, QDockWidget] = {}
+        self._stacked: dict[Qt.DockWidgetArea, list[QDockWidget]] = {}
         self.recent_menu: QMenu
         self.docks_menu: QMenu
         self.toolbar: QToolBar
@@ -131,10 +134,21 @@ class MainWindow(QMainWindow):
     # -- extension points -----------------------------------------------------
 
     def add_dock(self, dock: QDockWidget, area: Qt.DockWidgetArea) -> None:
-        """Add a dock (it needs a unique objectName so its place is remembered)."""
+        """Add a dock (it needs a unique objectName so its place is remembered).
+
+        An area stacks up to ``STACK[area]`` docks; later ones become tabs of the
+        last stacked one, so the default layout stays readable (the user's own
+        layout, saved on close, wins from then on).
+        """
         if not dock.objectName():
             raise ValueError(f"dock {dock.windowTitle()!r} needs an objectName")
-        self.addDockWidget(area, dock)
+        stacked = self._stacked.setdefault(area, [])
+        if len(stacked) < STACK.get(area, 3):
+            self.addDockWidget(area, dock)
+            stacked.append(dock)
+        else:
+            self.tabifyDockWidget(stacked[-1], dock)
+            stacked[-1].raise_()
         self.docks[dock.objectName()] = dock
         self.docks_menu.addAction(dock.toggleViewAction())
 

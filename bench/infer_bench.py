@@ -183,7 +183,8 @@ def spawn(
     if tile is not None:
         cmd += ["--tile", str(tile)]
     print("running", " ".join(cmd[2:]), file=sys.stderr, flush=True)
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    env = {**os.environ, "GDAL_CACHEMAX": "256"}  # as `tessera infer` sets it
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         raise SystemExit(f"{variant} failed:\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])

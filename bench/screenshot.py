@@ -33,7 +33,9 @@ def main() -> None:
     parser.add_argument("--size", default="1500x920")
     parser.add_argument("--synthetic", action="store_true", help="show a synthetic scene")
     args = parser.parse_args()
-    os.environ.setdefault("TESSERA_SETTINGS", "/tmp/tessera_screenshot_settings.ini")
+    settings = Path("/tmp/tessera_screenshot_settings.ini")
+    settings.unlink(missing_ok=True)  # the default layout, not the last run's
+    os.environ["TESSERA_SETTINGS"] = str(settings)
 
     from app.main import make_application
     from app.session import SAMPLE_IMAGE, SAMPLE_MODEL

@@ -255,6 +255,10 @@ class TileLoader(QObject):
         if self.pool.start(_ReadTile(self, layer, key, style, raw).run, priority):
             self._pending.add((key, style))
 
+    def pending_keys(self) -> set[TileKey]:
+        """Tiles requested and not yet back."""
+        return {key for key, _ in self._pending}
+
     @property
     def busy(self) -> bool:
         return bool(self._pending)

@@ -161,7 +161,8 @@ class CanvasView(CanvasInput, QWidget):
             return
         x, y, w, h = box
         stale = []
-        for key in self.cache.snapshot():
+        # Cached tiles, and tiles being read right now (their read may predate the change).
+        for key in set(self.cache.snapshot()) | self.loader.pending_keys():
             if key.layer != layer_id:
                 continue
             kx, ky, kw, kh = self._tile_rect(layer, key)

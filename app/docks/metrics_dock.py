@@ -130,10 +130,12 @@ class MetricsDock(QDockWidget):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.heatmap = ConfusionView()
         split.addWidget(self.table)
         split.addWidget(self.heatmap)
+        split.setStretchFactor(1, 2)  # the heat map gets most of the height
         column.addWidget(split, 1)
         self.setWidget(body)
         session.document_changed.connect(lambda _doc: self.reset())

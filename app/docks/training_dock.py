@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -46,7 +47,7 @@ from segcore.jobs import Progress
 
 if TYPE_CHECKING:
     from app.window import MainWindow
-    from segcore.training import TrainConfig, TrainResult
+    from segcore.training.config import TrainConfig, TrainResult
 
 DEFAULT_ARCH = "small_unet"
 STOP_REASONS = {
@@ -94,9 +95,11 @@ class TrainingDock(QDockWidget):
         self.chart = TrainingChart()
         layout.addWidget(self.chart, 1)
         after = QHBoxLayout()
-        self.predict_after = QCheckBox("Predict the view when done")
+        self.predict_after = QCheckBox("Predict after")
+        self.predict_after.setToolTip("Run the new model on the visible area when training ends")
         self.predict_after.setChecked(True)
-        self.predict_button = QPushButton("Predict view")
+        self.predict_button = QToolButton()
+        self.predict_button.setText("Predict")
         self.predict_button.setToolTip("Run the current model on the visible area now")
         self.predict_button.clicked.connect(self.predict_view)
         after.addWidget(self.predict_after, 1)
@@ -116,7 +119,9 @@ class TrainingDock(QDockWidget):
         from segcore.models import list_archs
 
         form = QFormLayout()
-        self.new_radio = QRadioButton("New model")
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # narrow docks stack
+        self.new_radio = QRadioButton("New")
+        self.new_radio.setToolTip("Train a new model of the chosen architecture")
         self.finetune_radio = QRadioButton("Fine-tune current")
         self.finetune_radio.setToolTip("Continue training the current model (new classes added)")
         self.new_radio.setChecked(True)
@@ -128,11 +133,17 @@ class TrainingDock(QDockWidget):
         modes.addWidget(self.new_radio)
         modes.addWidget(self.finetune_radio)
         self.arch = QComboBox()
+        self.arch.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.arch.setMinimumContentsLength(8)
         self._entries = {e.name: e for e in list_archs()}
         for name, entry in self._entries.items():
             self.arch.addItem(name, name)
             self.arch.setItemData(self.arch.count() - 1, entry.description, 3)  # tooltip role
         self.encoder = QComboBox()
+        self.encoder.setSizeAdjustPolicy(self.arch.sizeAdjustPolicy())
+        self.encoder.setMinimumContentsLength(8)
         self.arch.currentIndexChanged.connect(self._arch_changed)
         self.arch.setCurrentIndex(max(self.arch.findData(DEFAULT_ARCH), 0))
         self._arch_changed()
@@ -192,7 +203,7 @@ class TrainingDock(QDockWidget):
 
     def config(self, output: Path) -> TrainConfig:
         """The TrainConfig the dock's choices describe, writing the model to ``output``."""
-        from segcore.training import TrainConfig
+        from segcore.training.config import TrainConfig
 
         minutes = self.unit.currentText() == "minutes"
         encoder = self.encoder.currentData() if self.encoder.isEnabled() else None
@@ -250,12 +261,12 @@ class TrainingDock(QDockWidget):
         if model is None:
             raise TrainingError(
                 "there is no current model to fine-tune; open one (Model > Open Model) or "
-                "choose New model"
+                "choose New"
             )
         if model.path.suffix.lower() != ".safetensors":
             raise TrainingError(
                 f"{model.path.name} cannot be fine-tuned: only Tessera's .safetensors models "
-                "can; choose New model"
+                "can; choose New"
             )
         return model.path
 
@@ -266,8 +277,8 @@ class TrainingDock(QDockWidget):
         if self.is_running:
             return None
         annotation = getattr(self.window_, "annotation", None)
-        project_open = self.session.project is not None and annotation is not None
-        if project_open and not annotation.projects.save():
+        projects = annotation.projects if annotation is not None else None
+        if self.session.project is not None and projects is not None and not projects.save():
             return None
         try:
             spec, base = self.data_spec(), self.base_model()

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
-    QPushButton,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -32,7 +32,7 @@ from segcore.jobs import Progress
 if TYPE_CHECKING:
     from app.canvas.view import CanvasView
     from app.session import Session
-    from segcore.training import UncertainTile
+    from segcore.training.uncertainty import Measure, UncertainTile
 
 TOP_TILES = 50
 CONTEXT = 0.25  # the view shows this fraction of the tile's side around it
@@ -63,28 +63,33 @@ class UncertaintyPanel(QWidget):
         self.tile.setSingleStep(16)
         self.tile.setValue(256)
         self.tile.setToolTip("Side of a ranked tile, in pixels")
-        self.rank_button = QPushButton("Rank")
+        self.rank_button = QToolButton()
+        self.rank_button.setText("Rank")
         self.rank_button.setToolTip("Score every tile of the image with the current model")
         self.rank_button.clicked.connect(self.rank)
-        row.addWidget(self.measure)
+        row.addWidget(self.measure, 1)
         row.addWidget(self.tile)
-        row.addWidget(self.rank_button)
         layout.addLayout(row)
         self.list = QListWidget()
         self.list.setMaximumHeight(120)
         self.list.currentRowChanged.connect(self._row_chosen)
         layout.addWidget(self.list)
         steps = QHBoxLayout()
-        self.prev_button = QPushButton("Previous")
+        self.prev_button = QToolButton()
+        self.prev_button.setText("Previous")
         self.prev_button.clicked.connect(lambda: self.step(-1))
-        self.next_button = QPushButton("Next")
+        self.next_button = QToolButton()
+        self.next_button.setText("Next")
         self.next_button.setToolTip("Fly to the next most uncertain tile")
         self.next_button.clicked.connect(lambda: self.step(1))
         self.where = QLabel("")
+        self.where.setWordWrap(True)
+        steps.addWidget(self.rank_button)
+        steps.addStretch(1)
         steps.addWidget(self.prev_button)
         steps.addWidget(self.next_button)
-        steps.addWidget(self.where, 1)
         layout.addLayout(steps)
+        layout.addWidget(self.where)
         self.session.document_changed.connect(lambda _doc: self.set_tiles([]))
         self._refresh()
 
@@ -102,12 +107,12 @@ class UncertaintyPanel(QWidget):
             errors.report(TrainingError(f"open {what} first"), context="rank tiles")
             return None
         path, tile = model.path, self.tile.value()
-        measure = str(self.measure.currentData())
+        measure: Measure = "margin" if self.measure.currentData() == "margin" else "entropy"
         self.worker = Worker(
             lambda: ranking_job(path, doc, tile=tile, measure=measure, top=TOP_TILES)
         )
         self.worker.yielded.connect(self._progress)
-        self.worker.returned.connect(self.set_tiles)
+        self.worker.returned.connect(lambda tiles: self._ranked(doc, tiles))
         self.worker.errored.connect(lambda exc: errors.report(exc, context="rank tiles"))
         self.worker.finished.connect(self._refresh)
         self.where.setText("Ranking...")
@@ -126,6 +131,10 @@ class UncertaintyPanel(QWidget):
         self.where.setText(f"{len(self.tiles)} tiles" if self.tiles else "")
         self._refresh()
         self.ranked.emit(self.tiles)
+
+    def _ranked(self, doc: object, tiles: list[UncertainTile]) -> None:
+        if self.session.document is doc:  # not an image closed while it was ranked
+            self.set_tiles(tiles)
 
     def step(self, delta: int) -> None:
         """Fly to the next (1) or previous (-1) tile of the ranking."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -31,9 +32,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--halo", type=int, help="overlap margin in pixels (default: receptive field)")
     p.add_argument("--batch", type=int, help="tiles per forward pass")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--mode", choices=("auto", "exact", "blend"), default="auto")
+    p.add_argument(
+        "--mode",
+        choices=("auto", "exact", "blend"),
+        default="auto",
+        help="exact: equal to a whole-image pass; blend: weighted tile average; "
+        "auto: exact when the model allows it",
+    )
     p.add_argument("--window", choices=("gaussian", "cosine"), default="gaussian")
-    p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
+    p.add_argument(
+        "--backend",
+        choices=("auto", "torch", "onnx"),
+        default="auto",
+        help="auto: onnxruntime on CPU for big jobs, else PyTorch",
+    )
     p.add_argument("--roi", type=_ints(4, "x,y,w,h"), help="only this rectangle: x,y,w,h")
     p.add_argument("--bands", type=_ints(None, "1,2,3"), help="1-based bands to use, e.g. 4,3,2")
     p.add_argument("--workers", type=int, default=2, help="reading threads")
@@ -57,7 +69,11 @@ def _ints(count: int | None, example: str) -> Callable[[str], tuple[int, ...]]:
     return parse
 
 
+GDAL_CACHE_MB = "256"  # GDAL's default block cache is 5 % of RAM, which a big image fills
+
+
 def run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("GDAL_CACHEMAX", GDAL_CACHE_MB)  # before GDAL first reads it
     from segcore.engine import InferOptions, infer
     from segcore.engine.runners import Score
 

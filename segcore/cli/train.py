@@ -154,8 +154,9 @@ class ProgressBar:
         if now - self.last < 0.2 and step.done < step.total:
             return
         self.last = now
-        filled = int(self.width * step.fraction)
-        text = f"\r[{'#' * filled}{'-' * (self.width - filled)}] {100 * step.fraction:3.0f}% "
+        fraction = min(step.fraction, 1.0)
+        filled = int(self.width * fraction)
+        text = f"\r[{'#' * filled}{'-' * (self.width - filled)}] {100 * fraction:3.0f}% "
         text += step.message if metrics is None else f"epoch {metrics.epoch}"
         if metrics is not None and metrics.train_loss is not None:
             text += f" loss {metrics.train_loss:.4f}"

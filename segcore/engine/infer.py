@@ -143,7 +143,7 @@ def _run(
             roi=roi,
             mode=setup.mode,
             backend=runner.name,
-            tile=plan.tile_w if plan.tile_w >= plan.tile_h else plan.tile_h,
+            tile=max(plan.tile_w, plan.tile_h),
             halo=plan.halo,
             tiles=plan.count,
             skipped=skipped,

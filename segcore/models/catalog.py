@@ -6,8 +6,11 @@ architectures stays cheap.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
+from typing import Any
 
+from segcore.models import resunet, segnet, small_unet
 from segcore.models.registry import ArchEntry, register
 from segcore.models.smp_archs import ENCODERS, build_smp
 from segcore.models.tessera_archs import build_resunet, build_segnet, build_small_unet
@@ -32,6 +35,25 @@ _SMP = [
     ("upernet", "UPerNet (pyramid pooling module, global context)", True, 32, "resnet18"),
 ]
 
+
+def _smp_stride(config: Mapping[str, Any]) -> int:
+    return int(2 ** int(config.get("encoder_depth", 5)))
+
+
+def _pspnet_stride(config: Mapping[str, Any]) -> int:
+    return int(2 ** int(config.get("encoder_depth", 3)))
+
+
+def _deeplab_stride(config: Mapping[str, Any]) -> int:
+    return int(config.get("encoder_output_stride", 16))
+
+
+def _unet_stride(default: tuple[int, ...]) -> Any:
+    return lambda config: 2 ** (len(config.get("channels", default)) - 1)
+
+
+_SMP_STRIDE = {"pspnet": _pspnet_stride, "deeplabv3plus": _deeplab_stride}
+
 for _name, _desc, _global, _stride in _TORCHVISION:
     register(
         ArchEntry(
@@ -55,7 +77,7 @@ for _name, _desc, _global, _stride, _default in _SMP:
             default_encoder=_default,
             global_context=_global,
             output_stride=_stride,
-            depth_key=None if _name in ("pspnet", "deeplabv3plus") else "encoder_depth",
+            stride_of=_SMP_STRIDE.get(_name, _smp_stride),
         )
     )
 
@@ -67,6 +89,7 @@ register(
         builder=build_small_unet,
         tile_size=256,
         output_stride=8,
+        stride_of=_unet_stride(small_unet.CHANNELS),
     )
 )
 register(
@@ -76,6 +99,7 @@ register(
         description="SegNet: decoder upsamples with the encoder's max-pooling indices",
         builder=build_segnet,
         output_stride=16,
+        stride_of=lambda config: 2 ** len(config.get("channels", segnet.CHANNELS)),
     )
 )
 register(
@@ -85,5 +109,6 @@ register(
         description="ResUNet: U-Net built from residual units",
         builder=build_resunet,
         output_stride=8,
+        stride_of=_unet_stride(resunet.CHANNELS),
     )
 )

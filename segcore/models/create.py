@@ -74,7 +74,7 @@ def create_model(
         pretrained=pretrained,
         config=config,
     )
-    stride = int(getattr(module, "output_stride", entry.stride_for(config)))
+    stride = entry.stride_for(config)
     meta = ModelMeta(
         arch=arch,
         config={"encoder": encoder, **config} if entry.encoders else config,

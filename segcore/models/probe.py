@@ -7,8 +7,8 @@ The probe works on the actual module (a float32 copy, eval mode, CPU):
    phase) with respect to the input shows which pixels the centre depends on.
    The radius ``r`` is the smallest Chebyshev distance from the block beyond which
    the gradient mass is below ``tolerance`` of the total. If the mass in the
-   outer ring of the input is above tolerance, the input is too small: L doubles
-   up to ``max_size``; still reaching the border at ``max_size`` means global
+   outer ring of the input is above tolerance, the input is too small: L grows
+   1.5x up to ``max_size``; still reaching the border at ``max_size`` means global
    context (image pooling, pyramid pooling, attention) or a receptive field too
    large to tile exactly.
 2. **Perturbation check.** Gradients only see the current ReLU / max-pool
@@ -135,13 +135,16 @@ def probe_model(
     for p in model.parameters():
         p.requires_grad_(False)
     gen = torch.Generator().manual_seed(seed)
-    size = -(-max(64, 4 * s) // (2 * s)) * 2 * s  # a multiple of 2s: centre block aligned
+    step = 2 * s  # sizes are multiples of 2s, so the centre block is stride-aligned
+    largest = max(step, max_size // step * step)
+    size = min(largest, -(-max(64, 4 * s) // step) * step)
     while True:
         with torch.no_grad():
             found = _probe_at(model, in_channels, s, size, tolerance, gen)
-        if found is not None or size * 2 > max_size:
+        if found is not None or size >= largest:
             break
-        size *= 2
+        # grow by 1.5x, not 2x: the last (largest) step dominates the cost
+        size = min(largest, -(-(size * 3 // 2) // step) * step)
     radii: tuple[tuple[float, int], ...] = ()
     if found is None:
         rf, exact = None, False

@@ -29,8 +29,8 @@ class ArchEntry:
     ``builder(*, num_classes, in_channels, encoder=None, pretrained=False, **config)``
     returns a module whose forward maps (N, in_channels, H, W) to logits
     (N, num_classes, H, W). ``output_stride`` is the input size multiple the model
-    needs (for the default config); ``depth_key`` names the config key that changes
-    it (stride ``2 ** config[depth_key]``).
+    needs for the default config; ``stride_of(config)``, where given, works it out
+    for another builder config (e.g. more U-Net levels).
     """
 
     name: str
@@ -42,13 +42,16 @@ class ArchEntry:
     global_context: bool = False
     tile_size: int = 512
     output_stride: int = 32
-    depth_key: str | None = None
+    stride_of: Callable[[Mapping[str, Any]], int] | None = None
 
     def stride_for(self, config: Mapping[str, Any]) -> int:
-        """Output stride for a given builder config."""
-        if self.depth_key is not None and self.depth_key in config:
-            return int(2 ** int(config[self.depth_key]))
-        return self.output_stride
+        """Output stride (the input size multiple) for a given builder config."""
+        if self.stride_of is None or not config:
+            return self.output_stride
+        try:
+            return int(self.stride_of(config))
+        except (TypeError, ValueError) as exc:
+            raise ModelError(f"{self.name}: bad config {dict(config)} ({exc})") from exc
 
 
 _REGISTRY: dict[str, ArchEntry] = {}

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from segcore.models.meta import ModelMeta
 
 Schedule = Literal["poly", "onecycle"]
-Phase = Literal["survey", "train", "val"]
+Phase = Literal["train", "val"]
 StopReason = Literal["completed", "time", "early_stop", "stopped"]
 
 

@@ -41,7 +41,10 @@ class LabelledImage:
     """One training image: pixels, class map, and recently corrected regions.
 
     ``corrected`` boxes (level-0 pixels) are weighted up in the loss and sampled
-    more often, so the corrections a user just made count.
+    more often, so the corrections a user just made count. ``labelled_hint``
+    (optional) returns boxes outside which there is surely no label (a label
+    store's written chunks), so the survey of a huge, barely labelled image
+    reads only those.
     """
 
     name: str
@@ -49,6 +52,7 @@ class LabelledImage:
     labels: LabelReader
     corrected: tuple[Box, ...] = ()
     close_labels: Callable[[], None] | None = None
+    labelled_hint: Callable[[], list[Box]] | None = None
 
     @property
     def width(self) -> int:
@@ -262,12 +266,23 @@ def data_from_project(
                     _store_reader(store),
                     tuple((corrected or {}).get(entry.id, ())),
                     closer,
+                    _store_hint(store),
                 )
             )
     except TesseraError:
         TrainingData(tuple(items)).close()
         raise
     return TrainingData(tuple(items), tuple(project.classes))
+
+
+def _store_hint(store: Any) -> Callable[[], list[Box]]:
+    """The label store's chunks holding any label (from its per-chunk counts, no scan)."""
+
+    def boxes() -> list[Box]:
+        c = int(store.chunk)
+        return [Box(cx * c, cy * c, c, c) for cy, cx in store.labelled_chunks()]
+
+    return boxes
 
 
 def _store_reader(store: Any) -> LabelReader:

@@ -65,13 +65,28 @@ def survey(data: TrainingData, *, block: int) -> list[Block]:
     """Read every block's labels and return the blocks that hold any."""
     blocks = []
     for index, item in enumerate(data.images):
+        touched = _hinted_blocks(item.labelled_hint(), block) if item.labelled_hint else None
         for box in grid(item.width, item.height, block):
+            if touched is not None and (box.x // block, box.y // block) not in touched:
+                continue
             labels = item.labels(box.x, box.y, box.w, box.h)
             counts = np.bincount(labels.ravel(), minlength=256).astype(np.int64)
             counts[UNLABELLED] = 0
             if counts.any():
                 blocks.append(Block(index, box, counts))
     return blocks
+
+
+def _hinted_blocks(boxes: Sequence[Box], block: int) -> set[tuple[int, int]]:
+    """(column, row) of every block that one of ``boxes`` touches."""
+    touched = set()
+    for b in boxes:
+        if b.is_empty:
+            continue
+        for row in range(b.y // block, (b.y1 - 1) // block + 1):
+            for col in range(b.x // block, (b.x1 - 1) // block + 1):
+                touched.add((col, row))
+    return touched
 
 
 def resolve_classes(data: TrainingData, blocks: Sequence[Block]) -> tuple[ClassInfo, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,6 +36,9 @@ def dialogs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         QMessageBox, "about", staticmethod(lambda parent, title, text: shown.append(title))
     )
     errors.reporter.history.clear()
+    # A window an earlier test installed as the dialogs' parent is deleted by now.
+    monkeypatch.setattr(errors.reporter, "parent", None)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # launch() installs its own
     return shown
 
 

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication
 from app.canvas.layers import ImageLayer
 from app.canvas.overlays import InstanceOverlay, PanopticOverlay, SemanticOverlay
 from app.canvas.render import Display
+from app.canvas.tiles import TileKey
 from app.canvas.tools import RectTool
 from app.canvas.view import BACKGROUND, CanvasView
 from app.labelmaps import ArrayLabels
@@ -233,3 +234,30 @@ def test_pinch_gesture_zooms_at_its_centre(qtbot, canvas: CanvasView) -> None:  
     QApplication.sendEvent(canvas, event)
     assert canvas.viewport.zoom == pytest.approx(1.5)
     assert canvas.viewport.to_image(100, 50) == pytest.approx(before)
+
+
+def test_invalidating_a_tile_while_it_is_read_reads_it_again(qtbot) -> None:  # type: ignore[no-untyped-def]
+    gate = threading.Event()
+    sem = np.full((200, 300), UNLABELLED, np.uint8)
+    store = ArrayLabels(sem)
+
+    class Slow(SemanticOverlay):
+        def read(self, level: int, x: int, y: int, w: int, h: int, z: int) -> np.ndarray:
+            raw = super().read(level, x, y, w, h, z)  # what the store holds now...
+            gate.wait(10)  # ...arrives after the edit below
+            return raw
+
+    view = CanvasView()
+    qtbot.addWidget(view)
+    view.resize(300, 200)
+    layer, pixels = grey_layer()
+    view.set_image(layer, pixels)
+    view.add_layer(Slow("semantic", "Labels", store, CLASSES, opacity=1.0))
+    view.grab()  # requests the tile; its read is now blocked with the old labels
+    qtbot.waitUntil(lambda: TileKey("semantic", 0, 0, 0, 0) in view.loader.pending_keys())
+    store._levels["semantic"][0][20:40, 20:40] = 0
+    view.invalidate("semantic", (20, 20, 20, 20))
+    gate.set()
+    settle(qtbot, view)
+    assert pixel(view.grab().toImage(), 30, 30) == (0, 0, 255)
+    view.shutdown()

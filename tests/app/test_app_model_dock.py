@@ -181,7 +181,9 @@ def test_a_failing_run_is_a_dialog(
     assert dock.eta.text() == "Failed" and dock.run_button.isEnabled()
 
 
-def test_opening_another_image_during_a_run_cancels_it(qtbot, window: MainWindow, rgb_model: Path, dialogs: list[str]) -> None:  # type: ignore[no-untyped-def]
+def test_opening_another_image_during_a_run_cancels_it(
+    qtbot, window: MainWindow, rgb_model: Path, dialogs: list[str]
+) -> None:  # type: ignore[no-untyped-def]
     open_image(window, 1024)
     dock = window.model_dock
     dock.open_model(rgb_model)

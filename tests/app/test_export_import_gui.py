@@ -53,7 +53,7 @@ def run_export(qtbot: Any, window: MainWindow, name: str, out: Path, **kw: Any) 
     return dialog
 
 
-def test_export_coco_and_png_through_the_dialog(qtbot: Any, tmp_path: Path):
+def test_export_coco_and_png_through_the_dialog(qtbot: Any, tmp_path: Path) -> None:
     from pycocotools import mask as mask_utils
     from pycocotools.coco import COCO
 
@@ -85,7 +85,7 @@ def test_export_coco_and_png_through_the_dialog(qtbot: Any, tmp_path: Path):
     assert "Wrote" in dialog.message.text()
 
 
-def test_cancel_mid_export_leaves_no_files(qtbot: Any, tmp_path: Path):
+def test_cancel_mid_export_leaves_no_files(qtbot: Any, tmp_path: Path) -> None:
     window = labelled_window(qtbot, tmp_path)
     out = tmp_path / "cancelled"
     dialog = window.io.show_export()
@@ -102,7 +102,7 @@ def test_cancel_mid_export_leaves_no_files(qtbot: Any, tmp_path: Path):
     assert dialog.cancel_button.text() == "Close"
 
 
-def test_export_without_a_folder_says_so(qtbot: Any, tmp_path: Path):
+def test_export_without_a_folder_says_so(qtbot: Any, tmp_path: Path) -> None:
     window = labelled_window(qtbot, tmp_path)
     dialog = window.io.show_export()
     dialog.folder.setText("")
@@ -123,7 +123,7 @@ def foreign_coco(folder: Path) -> Path:
 
 def test_import_coco_with_a_class_mapping(
     qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     window = make_window(qtbot)
     open_project(qtbot, window, tmp_path)
     path = foreign_coco(tmp_path / "dataset")
@@ -156,7 +156,7 @@ def test_import_coco_with_a_class_mapping(
 
 def test_import_cancelled_at_the_mapping_writes_nothing(
     qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     window = make_window(qtbot)
     open_project(qtbot, window, tmp_path)
     path = foreign_coco(tmp_path / "dataset")
@@ -172,7 +172,7 @@ def test_import_cancelled_at_the_mapping_writes_nothing(
 
 def test_import_of_a_broken_file_reports_every_problem(
     qtbot: Any, tmp_path: Path, dialogs: list[str]
-):
+) -> None:
     window = make_window(qtbot)
     open_project(qtbot, window, tmp_path)
     bad = tmp_path / "bad.json"
@@ -189,7 +189,7 @@ def test_import_of_a_broken_file_reports_every_problem(
     assert (sem == UNLABELLED).all()
 
 
-def test_import_needs_a_project(qtbot: Any, tmp_path: Path):
+def test_import_needs_a_project(qtbot: Any, tmp_path: Path) -> None:
     window = make_window(qtbot)
     dialog = window.io.show_import()
     dialog.choose("coco", tmp_path / "x.json")

@@ -43,13 +43,16 @@ def run(qtbot: Any, dock: MetricsDock) -> None:
 
 def table(dock: MetricsDock) -> list[list[str]]:
     t = dock.table
-    return [[t.item(r, c).text() for c in range(t.columnCount())] for r in range(t.rowCount())]
+    items = [[t.item(r, c) for c in range(t.columnCount())] for r in range(t.rowCount())]
+    return [[i.text() if i is not None else "" for i in row] for row in items]
 
 
-def test_table_shows_hand_computed_scores(qtbot: Any):
+def test_table_shows_hand_computed_scores(qtbot: Any) -> None:
     window = open_scene(qtbot)
     dock = window.io.metrics_dock
+    assert not dock.isVisible()  # View > Metrics shows it
     window.actions_by_name["metrics_dock"].trigger()
+    assert dock.isVisible()
     run(qtbot, dock)
     # Rows 0-3 only (rows 4-5 have no prediction), pixel (0, 3) is unlabelled: 31 pixels.
     # sky: truth 15 px, all predicted sky; road predicted sky in cols 4-5 (8 px).
@@ -65,7 +68,7 @@ def test_table_shows_hand_computed_scores(qtbot: Any):
     assert f"pixel accuracy {23 / 31:.3f}" in dock.summary.text()
 
 
-def test_heat_map_paints_row_normalised_colours(qtbot: Any):
+def test_heat_map_paints_row_normalised_colours(qtbot: Any) -> None:
     window = open_scene(qtbot)
     dock = window.io.metrics_dock
     run(qtbot, dock)
@@ -87,7 +90,7 @@ def test_heat_map_paints_row_normalised_colours(qtbot: Any):
     assert (half.red(), half.green(), half.blue()) == tuple(SCALE[2].astype(int))
 
 
-def test_visible_area_and_missing_inputs(qtbot: Any):
+def test_visible_area_and_missing_inputs(qtbot: Any) -> None:
     window = make_window(qtbot)
     dock = window.io.metrics_dock
     assert dock.compare() is None
@@ -105,7 +108,7 @@ def test_visible_area_and_missing_inputs(qtbot: Any):
     assert dock.matrix is None and dock.table.rowCount() == 0
 
 
-def test_helpers():
+def test_helpers() -> None:
     assert class_names(CLASSES, tuple(make_classes(["a", "b", "c"]))) == ["sky", "road", "c"]
     out = row_normalised(np.array([[1, 3, 0], [0, 0, 0]]))
     assert out[0].tolist() == [0.25, 0.75, 0.0] and np.isnan(out[1]).all()

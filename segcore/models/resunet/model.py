@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from segcore.models.layers import check_size
+from segcore.models.resunet import CHANNELS
 from segcore.models.resunet.blocks import ResidualUnit, UpStep
 
 
@@ -23,7 +24,7 @@ class ResUNet(nn.Module):
         *,
         num_classes: int,
         in_channels: int,
-        channels: Sequence[int] = (32, 64, 128, 256),
+        channels: Sequence[int] = CHANNELS,
     ) -> None:
         super().__init__()
         if len(channels) < 2:

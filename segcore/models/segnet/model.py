@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from segcore.models.layers import check_size
+from segcore.models.segnet import CHANNELS, CONVS
 from segcore.models.segnet.blocks import EncoderStage
 from segcore.models.segnet.decoder import DecoderStage
 
@@ -25,8 +26,8 @@ class SegNet(nn.Module):
         *,
         num_classes: int,
         in_channels: int,
-        channels: Sequence[int] = (32, 64, 128, 256),
-        convs: Sequence[int] = (2, 2, 3, 3),
+        channels: Sequence[int] = CHANNELS,
+        convs: Sequence[int] = CONVS,
     ) -> None:
         super().__init__()
         if len(channels) != len(convs) or not channels:

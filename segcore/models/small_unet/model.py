@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from segcore.models.layers import check_size
+from segcore.models.small_unet import CHANNELS
 from segcore.models.small_unet.blocks import DoubleConv, Down, Up
 
 
@@ -23,7 +24,7 @@ class SmallUNet(nn.Module):
         *,
         num_classes: int,
         in_channels: int,
-        channels: Sequence[int] = (16, 32, 64, 128),
+        channels: Sequence[int] = CHANNELS,
     ) -> None:
         super().__init__()
         if len(channels) < 2:

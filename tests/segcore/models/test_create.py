@@ -31,8 +31,9 @@ def test_defaults_and_rounding() -> None:
     assert meta.normalization == Normalization((0.0, 0.0), (1.0, 1.0), 255.0)
     assert meta.config == SMALL
     assert meta.extra["probe"]["tolerance"] == 1e-5
-    _, meta = create_model("small_unet", classes=2, in_channels=1)
-    assert meta.tile_size == 256 and meta.output_stride == 8
+    _, meta = create_model("small_unet", classes=2, in_channels=1, config={"channels": [4, 4, 4]})
+    assert meta.tile_size == 256  # the architecture's default
+    assert meta.output_stride == 4
 
 
 def test_smp_meta_records_the_encoder() -> None:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from segcore.models import build_model, probe_model
+from segcore.models import build_model, get, probe_model
 from segcore.models.probe import _distance_map, _radius_from_gradient
 
 
@@ -93,7 +93,7 @@ def _overlap_tile_matches(module: nn.Module, channels: int, rf: int, stride: int
 @pytest.mark.parametrize(
     ("name", "config"),
     [
-        ("small_unet", {}),
+        ("small_unet", {"channels": [8, 16, 32, 32]}),
         ("segnet", {"channels": [8, 16, 16], "convs": [1, 2, 2]}),
         ("resunet", {"channels": [8, 16, 16, 32]}),
         ("unet", {"encoder_depth": 3, "decoder_channels": [32, 16, 8]}),
@@ -103,7 +103,7 @@ def test_real_models_have_a_finite_receptive_field(name: str, config: dict[str, 
     torch.manual_seed(0)
     channels = 2
     module = build_model(name, num_classes=3, in_channels=channels, config=config).eval()
-    stride = int(getattr(module, "output_stride", 2 ** int(config.get("encoder_depth", 5))))
+    stride = get(name).stride_for(config)
     result = probe_model(module, in_channels=channels, output_stride=stride)
     assert result.exact, result.reason
     assert result.receptive_field is not None and 0 < result.receptive_field < 200

@@ -84,3 +84,37 @@ def test_bad_counts_and_config_are_model_errors() -> None:
         build_model("small_unet", num_classes=0, in_channels=3)
     with pytest.raises(ModelError, match="cannot build small_unet"):
         build_model("small_unet", num_classes=2, in_channels=3, config={"depth": 3})
+
+
+def test_listing_does_not_import_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from segcore.models import list_archs; n = len(list_archs()); "
+        "assert 'torch' not in sys.modules, 'torch imported'; print(n)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == str(len(EXPECTED))
+
+
+@pytest.mark.parametrize(
+    ("name", "config", "stride"),
+    [
+        ("small_unet", {}, 8),
+        ("small_unet", {"channels": [8, 16]}, 2),
+        ("segnet", {"channels": [8, 16, 16]}, 8),
+        ("resunet", {"channels": [8, 16, 32, 64, 128]}, 16),
+        ("unet", {"encoder_depth": 4}, 16),
+        ("pspnet", {}, 8),
+        ("deeplabv3plus", {"encoder_output_stride": 8}, 8),
+        ("fcn_resnet50", {"aux_loss": False}, 8),
+    ],
+)
+def test_stride_follows_the_config(name: str, config: dict[str, object], stride: int) -> None:
+    assert get(name).stride_for(config) == stride
+
+
+def test_stride_of_bad_config() -> None:
+    with pytest.raises(ModelError, match="bad config"):
+        get("small_unet").stride_for({"channels": 3})

@@ -108,3 +108,22 @@ def test_bad_masks_refused() -> None:
         _data(np.zeros((4, 4), np.float32))
     with pytest.raises(TrainingError, match="must match"):
         data_from_arrays([np.zeros((4, 5), np.uint8)], [np.zeros((4, 4), np.uint8)])
+
+
+def test_survey_reads_only_hinted_blocks() -> None:
+    from dataclasses import replace
+
+    mask = np.zeros((8, 8), np.uint8)
+    mask[1, 1] = 1
+    data = _data(mask)
+    reads: list[tuple[int, int, int, int]] = []
+    reader = data.images[0].labels
+
+    def counting(x: int, y: int, w: int, h: int) -> np.ndarray:
+        reads.append((x, y, w, h))
+        return reader(x, y, w, h)
+
+    item = replace(data.images[0], labels=counting, labelled_hint=lambda: [Box(0, 0, 3, 5)])
+    blocks = survey(replace(data, images=(item,)), block=4)
+    assert reads == [(0, 0, 4, 4), (0, 4, 4, 4)]
+    assert [b.box for b in blocks] == [Box(0, 0, 4, 4), Box(0, 4, 4, 4)]
