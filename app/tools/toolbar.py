@@ -95,7 +95,8 @@ class AnnotationToolBar(QToolBar):
         self.setObjectName("annotation_toolbar")
         self.window_, self.ctx = window, ctx
         self.group = QActionGroup(self)
-        self.group.setExclusive(True)
+        # Optional: the Pan tool (H) of the main tool bar leaves no annotation tool checked.
+        self.group.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
         self.actions_by_key: dict[str, QAction] = {}
         self.tools: dict[str, CanvasTool] = {}
         self.specs = {spec.key: spec for spec in TOOLS}
@@ -114,6 +115,9 @@ class AnnotationToolBar(QToolBar):
         self.addSeparator()
         self._add_class_picker()
         self._add_options()
+        pan = window.actions_by_name.get("pan")
+        if pan is not None:
+            pan.triggered.connect(self._uncheck)
         ctx.editor_changed.connect(self._editor_changed)
         ctx.options_changed.connect(self._options_changed)
         window.classes_dock.current_class_changed.connect(self._dock_class_changed)
@@ -182,6 +186,11 @@ class AnnotationToolBar(QToolBar):
         self.ctx.status(f"{spec.text}: {spec.tip}", 6000)
         return tool
 
+    def _uncheck(self) -> None:
+        checked = self.group.checkedAction()
+        if checked is not None:
+            checked.setChecked(False)
+
     def _new_instance(self) -> None:
         instance_id = self.ctx.new_instance()
         if instance_id is not None:
@@ -193,9 +202,7 @@ class AnnotationToolBar(QToolBar):
             action.setEnabled(enabled)
         if not enabled and self.window_.canvas.tool in self.tools.values():
             self.window_.canvas.set_tool(None)
-            checked = self.group.checkedAction()
-            if checked is not None:
-                checked.setChecked(False)
+            self._uncheck()
         self._dock_class_changed(self.window_.classes_dock.current_class)
 
     def _dock_class_changed(self, current: object) -> None:

@@ -407,3 +407,13 @@ def test_another_thing_class_starts_another_object(qtbot: Any, tmp_path: Path):
     use(window, "brush")
     drag(qtbot, window, [(2, 4), (4, 4)])
     assert labels(window)[1][4, 3] == inst[2, 2]
+
+
+def test_pan_key_leaves_no_tool_checked(win: MainWindow, qtbot: Any):
+    qtbot.keyClick(win.canvas, Qt.Key.Key_F)
+    assert checked_tool_key(win.annotation.toolbar) == "fill"
+    qtbot.keyClick(win.canvas, Qt.Key.Key_H)
+    assert checked_tool_key(win.annotation.toolbar) is None
+    assert win.canvas.tool.name == "Pan"
+    qtbot.keyClick(win.canvas, Qt.Key.Key_F)
+    assert checked_tool_key(win.annotation.toolbar) == "fill"
