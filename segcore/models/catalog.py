@@ -17,8 +17,8 @@ from segcore.models.tessera_archs import build_resunet, build_segnet, build_smal
 from segcore.models.torchvision_archs import build_torchvision
 
 _TORCHVISION = [
-    ("fcn_resnet50", "FCN, ResNet-50 backbone (dilated, stride 8)", False, 8),
-    ("fcn_resnet101", "FCN, ResNet-101 backbone (dilated, stride 8)", False, 8),
+    ("fcn_resnet50", "FCN, ResNet-50 (dilated; receptive field too wide to probe)", False, 8),
+    ("fcn_resnet101", "FCN, ResNet-101 (dilated; receptive field too wide to probe)", False, 8),
     ("deeplabv3_resnet50", "DeepLabV3 (ASPP with image pooling), ResNet-50", True, 8),
     ("deeplabv3_resnet101", "DeepLabV3 (ASPP with image pooling), ResNet-101", True, 8),
     ("deeplabv3_mobilenet_v3_large", "DeepLabV3, MobileNetV3-Large backbone", True, 16),

@@ -10,12 +10,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from safetensors.torch import save_file
 
 from segcore.errors import ModelError
+from segcore.labels.schema import make_classes
 from segcore.models import load_model, read_meta, read_onnx_meta, save_model
 from segcore.models.files import META_KEY
-from segcore.models.meta import FORMAT_VERSION, ModelMeta
+from segcore.models.meta import FORMAT_VERSION, ModelMeta, Normalization
 
 Tiny = tuple[torch.nn.Module, ModelMeta, Path]
 
@@ -245,3 +248,46 @@ def test_onnx_bad_sidecar(tmp_path: Path, sidecar: object, message: str) -> None
         (tmp_path / "m.json").write_text(json.dumps(sidecar))
     with pytest.raises(ModelError, match=message):
         read_onnx_meta(onnx)
+
+
+_names = st.lists(
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1),
+    min_size=1,
+    max_size=6,
+    unique=True,
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    names=_names,
+    bands=st.integers(1, 5),
+    scale=st.floats(1e-3, 1e5),
+    tile=st.integers(8, 4096),
+    rf=st.none() | st.integers(0, 1000),
+)
+def test_metadata_round_trips(
+    tiny: Tiny,
+    tmp_path: Path,
+    names: list[str],
+    bands: int,
+    scale: float,
+    tile: int,
+    rf: int | None,
+) -> None:
+    module, meta, _ = tiny
+    norm = Normalization(tuple(0.1 * i for i in range(bands)), (0.5,) * bands, scale)
+    changed = replace(
+        meta,
+        classes=tuple(make_classes(names)),
+        in_channels=bands,
+        normalization=norm,
+        tile_size=tile,
+        receptive_field=rf,
+        exact=rf is not None,
+        history=({"epoch": 1, "loss": 0.5},),
+    )
+    path = save_model(tmp_path / "p.safetensors", module, changed)
+    assert read_meta(path) == changed
