@@ -278,29 +278,29 @@ class ThreadHandles(Generic[T]):
     def __init__(self, opener: Callable[[int], T], closer: Callable[[T], None]) -> None:
         self._opener = opener
         self._closer = closer
-        self._local = threading.local()
-        self._all: list[T] = []
+        # Keyed by the OS thread id, not threading.local: Qt's pool threads get a new
+        # Python thread state per job, so a thread-local would open a handle per read.
+        self._handles: dict[tuple[int, int], T] = {}
         self._lock = threading.Lock()
         self._closed = False
 
     def get(self, key: int = 0) -> T:
         """This thread's handle for ``key`` (e.g. a pyramid level), opened on first use."""
-        mine: dict[int, T] | None = getattr(self._local, "handles", None)
-        if mine is None:
-            mine = self._local.handles = {}
-        handle = mine.get(key)
+        slot = (threading.get_ident(), key)
+        handle = self._handles.get(slot)
         if handle is None:
             with self._lock:
                 if self._closed:
                     raise RuntimeError("source is closed")
-                handle = self._opener(key)
-                self._all.append(handle)
-            mine[key] = handle
+                handle = self._handles.get(slot)
+                if handle is None:
+                    handle = self._handles[slot] = self._opener(key)
         return handle
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            handles, self._all = self._all, []
+            handles = list(self._handles.values())
+            self._handles.clear()
         for handle in handles:
             self._closer(handle)
