@@ -53,7 +53,10 @@ class ArrayLabels:
             raise ValueError(f"label maps differ: {semantic.shape} vs {instance.shape}")
         self.height, self.width = semantic.shape
         self._sizes = level_sizes(self.width, self.height)
-        maps = {"semantic": semantic.astype(np.uint8), "instance": instance.astype(np.uint32)}
+        maps: dict[str, np.ndarray] = {
+            "semantic": semantic.astype(np.uint8),
+            "instance": instance.astype(np.uint32),
+        }
         self._levels = {
             name: [arr[:: 2**k, :: 2**k] for k in range(len(self._sizes))]
             for name, arr in maps.items()
@@ -95,7 +98,7 @@ class _SparseLevel:
 
     def read(self, x: int, y: int, w: int, h: int) -> np.ndarray:
         c = self.CHUNK
-        out = np.full((h, w), self.fill, self.dtype)
+        out: np.ndarray = np.full((h, w), self.fill, self.dtype)
         for cy in range(max(y, 0) // c, max(y + h - 1, 0) // c + 1):
             for cx in range(max(x, 0) // c, max(x + w - 1, 0) // c + 1):
                 chunk = self.chunks.get((cy, cx))

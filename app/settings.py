@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSettings
 
@@ -23,7 +24,7 @@ def open_settings() -> QSettings:
 
 
 def recent_files(settings: QSettings) -> list[str]:
-    value = settings.value("recent_files", [])
+    value: Any = settings.value("recent_files", [])
     if isinstance(value, str):  # QSettings turns a one-item list into a string
         value = [value]
     return [str(v) for v in (value or [])]

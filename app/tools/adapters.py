@@ -35,15 +35,15 @@ class LockedStore:
 
     def read(self, *args: Any, **kwargs: Any) -> np.ndarray:
         with self._lock:
-            return self._store.read(*args, **kwargs)  # type: ignore[no-any-return]
+            return self._store.read(*args, **kwargs)
 
     def read_box(self, *args: Any, **kwargs: Any) -> np.ndarray:
         with self._lock:
-            return self._store.read_box(*args, **kwargs)  # type: ignore[no-any-return]
+            return self._store.read_box(*args, **kwargs)
 
     def write(self, *args: Any, **kwargs: Any) -> Box:
         with self._lock:
-            return self._store.write(*args, **kwargs)  # type: ignore[no-any-return]
+            return self._store.write(*args, **kwargs)
 
     def update_overviews(self, *args: Any, **kwargs: Any) -> None:
         with self._lock:
