@@ -213,14 +213,13 @@ def _fit(
             break
         record = _validate(module, val, plan, epoch, losses, lr, start, info, device, use_amp)
         history.append(record)
-        # ties go to the later epoch: sparse labels often score 1.0 early and the
-        # model keeps improving on the pixels nobody labelled
+        # ties go to the later epoch (sparse labels often score 1.0 early while the
+        # model keeps improving on the pixels nobody labelled); only a real gain
+        # resets the early-stopping patience
+        stale = 0 if record.val_miou > best.miou + 1e-9 else stale + 1
         if record.val_miou >= best.miou:
             best = _Best(record.val_miou, epoch, _copy_state(module))
-            stale = 0
             _save(config, info, module, _with_history(meta, plan, history))
-        else:
-            stale += 1
         metrics = TrainMetrics(
             "val", epoch, step, plan.steps_per_epoch, record.train_loss, lr, record.seconds,
             val_miou=record.val_miou, best_miou=best.miou, record=record,
