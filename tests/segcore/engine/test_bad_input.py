@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import build, tiny
+from engine_helpers import build, tiny
 
 from segcore.cli import main
 from segcore.engine import InferOptions, infer

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import rasterio
 import torch
-from conftest import TinyNet, build, tiny, whole_image_logits
+from engine_helpers import TinyNet, build, tiny, whole_image_logits
 
 from segcore.cli import main
 from segcore.engine import InferOptions, infer

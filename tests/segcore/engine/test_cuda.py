@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 import torch
-from conftest import build, whole_image_logits
+from engine_helpers import build, whole_image_logits
 
 from segcore.engine import InferOptions, infer
 from segcore.engine.runners import TorchRunner

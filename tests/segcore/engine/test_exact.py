@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import Loaded, build, tiny, whole_image_logits
+from engine_helpers import Loaded, build, tiny, whole_image_logits
 
 from segcore.engine import InferOptions, infer
 from segcore.io.array import ArraySource

@@ -9,7 +9,7 @@ import pytest
 import rasterio
 import tifffile
 import zarr
-from conftest import Loaded, tiny
+from engine_helpers import Loaded, tiny
 
 from segcore.engine import InferOptions, TilePatch, infer
 from segcore.errors import InferenceError
