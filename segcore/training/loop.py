@@ -238,6 +238,12 @@ def _fit(
         module.load_state_dict(best.state)
     module.eval()
     final = _with_history(meta, plan, history)
+    if info.is_main:
+        # Training widens what a network looks at: measure the receptive field again
+        # so exact tiling of the trained model stays exact.
+        from segcore.models import reprobe
+
+        final = reprobe(module, final)
     _save(config, info, module, final)
     return TrainResult(
         module=module,
