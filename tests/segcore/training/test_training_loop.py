@@ -130,8 +130,10 @@ def test_stop_event_returns_the_best_so_far(scene_data: TrainingData) -> None:
 
 
 def test_minutes_budget_stops() -> None:
+    # No epoch limit: only the 60 ms budget can end the run. How many epochs fit in it
+    # depends on the machine, so the test checks the reason, not the count.
     result = run_to_end(train(tiny_config(epochs=None, minutes=0.001), data=two_class_data()))
-    assert result.stopped == "time" and len(result.history) == 1
+    assert result.stopped == "time" and len(result.history) >= 1
 
 
 def test_crash_leaves_previous_model_intact(tmp_path: Path, scene_data: TrainingData) -> None:
