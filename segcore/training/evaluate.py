@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from segcore.labels.schema import UNLABELLED
+from segcore.metrics.confusion import ConfusionMatrix, semantic_scores
 
 if TYPE_CHECKING:
     import torch
@@ -20,30 +21,26 @@ if TYPE_CHECKING:
 
 
 def confusion(pred: np.ndarray, target: np.ndarray, num_classes: int) -> np.ndarray:
-    """(C, C) int64 counts, rows = true class, columns = predicted; UNLABELLED skipped.
+    """(C, C + 1) counts from :class:`segcore.metrics.confusion.ConfusionMatrix`.
 
-    >>> confusion(np.array([0, 1, 1]), np.array([0, 1, 255]), 2).tolist()
-    [[1, 0], [0, 1]]
+    Rows are true classes, columns predicted ones (the last: out of range);
+    UNLABELLED targets and targets beyond ``num_classes`` are skipped.
     """
-    t = np.asarray(target).ravel().astype(np.int64)
-    p = np.asarray(pred).ravel().astype(np.int64)
-    keep = (t != UNLABELLED) & (t < num_classes)
-    idx = t[keep] * num_classes + np.clip(p[keep], 0, num_classes - 1)
-    return np.bincount(idx, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+    target = np.asarray(target)
+    cm = ConfusionMatrix(num_classes)
+    cm.update(np.asarray(pred), np.where(target < num_classes, target, UNLABELLED))
+    return cm.matrix
 
 
 def iou_per_class(conf: np.ndarray) -> np.ndarray:
     """IoU of each class; NaN where the class is neither labelled nor predicted."""
-    tp = np.diag(conf).astype(np.float64)
-    union = conf.sum(0) + conf.sum(1) - tp
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(union > 0, tp / union, np.nan)
+    return semantic_scores(conf).iou
 
 
 def mean_iou(conf: np.ndarray) -> float:
-    """Mean IoU over classes that occur (0.0 for an empty matrix)."""
-    ious = iou_per_class(conf)
-    return float(np.nanmean(ious)) if np.isfinite(ious).any() else 0.0
+    """Mean IoU over classes that occur (0.0 for an empty matrix, so it orders)."""
+    miou = semantic_scores(conf).miou
+    return 0.0 if np.isnan(miou) else miou
 
 
 def predict_probabilities(

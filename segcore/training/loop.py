@@ -283,7 +283,7 @@ def _validate(
 ) -> EpochRecord:
     """Score this rank's share of the validation tiles; sum confusion over ranks."""
     n = len(plan.classes)
-    conf = np.zeros((n, n), np.int64)
+    conf = np.zeros((n, n + 1), np.int64)
     ddp.sync_buffers(module, info)
     module.eval()
     mine = list(range(info.rank, len(val), info.world_size))
