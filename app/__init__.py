@@ -1,8 +1,16 @@
 """Tessera's desktop app (PySide6): a thin Qt shell over :mod:`segcore`."""
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
-try:
-    __version__ = version("tessera")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
+
+def __getattr__(name: str) -> Any:
+    # The version is looked up on first use: importlib.metadata costs ~80 ms,
+    # which headless commands (`tessera info`) should not pay.
+    if name != "__version__":
+        raise AttributeError(name)
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tessera")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0.0.0"

@@ -21,6 +21,9 @@ from segcore.labels.edits.paint import Point, check_points, segment_mask
 from segcore.labels.schema import UNLABELLED
 from segcore.labels.store import LabelStore
 
+GRABCUT_SPAN = 256  # box side (px) GrabCut works at; smaller boxes are enlarged
+GRABCUT_MAX_SCALE = 8
+
 
 @dataclass(frozen=True)
 class Scribble:
@@ -116,17 +119,32 @@ def grabcut(
     if window == inner:
         raise LabelError("GrabCut needs some image outside the box; draw a smaller box")
     img = _to_uint8(_read(image, store, window))
-    mask = np.zeros((window.h, window.w), np.uint8)
     bgd = np.zeros((1, 65), np.float64)
     fgd = np.zeros((1, 65), np.float64)
-    rect = (inner.x - window.x, inner.y - window.y, inner.w, inner.h)
+    # GrabCut's edge weight is fixed per pixel, so on a small box (a 10 px
+    # nucleus) the cheapest cut is no object at all. Working on the window
+    # enlarged until the box spans GRABCUT_SPAN pixels keeps the colour term in
+    # charge; the mask is sampled back to image pixels afterwards.
+    scale = int(min(GRABCUT_MAX_SCALE, max(1, GRABCUT_SPAN // max(inner.w, inner.h))))
+    size = (window.w * scale, window.h * scale)
+    if scale > 1:  # whole pixels become scale x scale blocks, so edges stay on the grid
+        img = cv2.resize(img, size, interpolation=cv2.INTER_NEAREST)
+    mask = np.zeros((size[1], size[0]), np.uint8)
+    rect = (
+        (inner.x - window.x) * scale,
+        (inner.y - window.y) * scale,
+        inner.w * scale,
+        inner.h * scale,
+    )
     cv2.setRNGSeed(0)  # GrabCut seeds its colour models with k-means
     try:
         cv2.grabCut(img, mask, rect, bgd, fgd, iterations, cv2.GC_INIT_WITH_RECT)
     except cv2.error as exc:
         raise LabelError(f"GrabCut failed on box {box}: {exc}") from exc
-    fg = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
-    return paint_mask(store, window, fg, paint)
+    fg = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.float32)
+    if scale > 1:
+        fg = cv2.resize(fg, (window.w, window.h), interpolation=cv2.INTER_AREA)  # block means
+    return paint_mask(store, window, fg >= 0.5, paint)
 
 
 def watershed_scribbles(
