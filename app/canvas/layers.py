@@ -33,6 +33,7 @@ class TileLayer(ABC):
 
     halo = 0
     has_depth = False  # True: tiles differ per slice z
+    patchable = False  # True: small reads are cheap enough for the GUI thread (in memory)
     kind = "layer"
 
     def __init__(self, layer_id: str, name: str, *, visible: bool = True, opacity: float = 1.0):

@@ -147,6 +147,7 @@ class LabelOverlay(TileLayer):
 
     halo = 1
     kind = "labels"
+    patchable = True  # edits land in the store's chunk cache first
 
     def __init__(
         self,

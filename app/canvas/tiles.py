@@ -151,6 +151,14 @@ class TileCache:
         self._bytes += tile.nbytes
         self._evict()
 
+    def replace(self, key: TileKey, raw: np.ndarray, images: dict[Hashable, QImage]) -> None:
+        """New raw values and renderings for a cached tile of the same shape (a patch)."""
+        tile = self._tiles[key]
+        self._bytes -= tile.nbytes
+        tile.raw, tile.images = raw, images
+        self._bytes += tile.nbytes
+        self._tiles.move_to_end(key)
+
     def drop(self, layer: str, *, level: int | None = None) -> None:
         for key in [k for k in self._tiles if k.layer == layer and level in (None, k.level)]:
             self._bytes -= self._tiles.pop(key).nbytes

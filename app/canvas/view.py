@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.canvas.input import CanvasInput
 from app.canvas.layers import ImageLayer, TileLayer
+from app.canvas.patch import patch_tile
 from app.canvas.render import image_to_qimage
 from app.canvas.tiles import (
     TILE,
@@ -162,11 +163,14 @@ class CanvasView(CanvasInput, QWidget):
         x, y, w, h = box
         stale = []
         # Cached tiles, and tiles being read right now (their read may predate the change).
-        for key in set(self.cache.snapshot()) | self.loader.pending_keys():
+        pending = self.loader.pending_keys()
+        for key in set(self.cache.snapshot()) | pending:
             if key.layer != layer_id:
                 continue
             kx, ky, kw, kh = self._tile_rect(layer, key)
-            if kx < x + w and x < kx + kw and ky < y + h and y < ky + kh:
+            if not (kx < x + w and x < kx + kw and ky < y + h and y < ky + kh):
+                continue
+            if key in pending or not patch_tile(self.cache, layer, key, box):
                 stale.append(key)
         self.loader.invalidate(stale)
         self.update()

@@ -261,3 +261,37 @@ def test_invalidating_a_tile_while_it_is_read_reads_it_again(qtbot) -> None:  # 
     settle(qtbot, view)
     assert pixel(view.grab().toImage(), 30, 30) == (0, 0, 255)
     view.shutdown()
+
+
+@pytest.mark.parametrize("overlay", [SemanticOverlay, InstanceOverlay, PanopticOverlay])
+def test_small_edit_is_patched_into_the_cached_tile(qtbot, canvas: CanvasView, overlay) -> None:  # type: ignore[no-untyped-def]
+    store = labels()
+    layer = overlay("labels", "Labels", store, CLASSES, opacity=1.0)
+    layer.outlines = True
+    canvas.add_layer(layer)
+    settle(qtbot, canvas)
+    key = TileKey("labels", 0, 0, 0, 0)
+    # A dab that touches a house: the house's outline moves, so its neighbours change too.
+    store._levels["semantic"][0][95:110, 240:255] = 2
+    store._levels["instance"][0][95:110, 240:255] = 11
+    canvas.invalidate("labels", (240, 95, 15, 15))
+    assert not canvas.loader.busy  # no worker read: the tile was redrawn in place
+    tile = canvas.cache.peek(key)
+    assert tile is not None and not tile.stale
+    fresh = layer.read_tile(0, 0, 0, 0)
+    np.testing.assert_array_equal(tile.raw, fresh)
+    style = layer.style()
+    want = layer.render(fresh, style)
+    assert tile.images[style] == want  # pixel for pixel, outlines included
+
+
+def test_large_edit_is_read_again_by_the_loader(qtbot, canvas: CanvasView) -> None:  # type: ignore[no-untyped-def]
+    store = labels()
+    canvas.add_layer(SemanticOverlay("semantic", "Labels", store, CLASSES, opacity=1.0))
+    settle(qtbot, canvas)
+    store._levels["semantic"][0][:, :] = 0
+    canvas.invalidate("semantic", (0, 0, 300, 200))
+    tile = canvas.cache.peek(TileKey("semantic", 0, 0, 0, 0))
+    assert tile is not None and tile.stale
+    settle(qtbot, canvas)
+    assert pixel(canvas.grab().toImage(), 30, 30) == (0, 0, 255)
