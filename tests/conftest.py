@@ -63,3 +63,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "cuda" in item.keywords and not cuda:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Caches (pyramids, ONNX copies of models) go to a temporary folder, not the user's."""
+    old = os.environ.get("TESSERA_CACHE_DIR")
+    os.environ["TESSERA_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("TESSERA_CACHE_DIR", None)
+    else:
+        os.environ["TESSERA_CACHE_DIR"] = old

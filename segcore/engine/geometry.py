@@ -104,6 +104,11 @@ def axis_windows(
             f"tile {tile} is too small for halo {halo} with output stride {stride}; "
             f"use a tile of at least {round_up(need, stride)} or a smaller halo"
         )
+    count = -(-(padded - size) // step) + 1
+    # Balance: the smallest stride-aligned tile that still needs only ``count``
+    # tiles, so the last one is not mostly overlap (less compute, less memory).
+    size = min(size, round_up(-(-(padded + (count - 1) * 2 * halo) // count), stride))
+    step = (size - 2 * halo) // stride * stride
     last = padded - size
     origins = list(range(0, last, step)) + [last]
     cuts = [(a + b + size) // 2 for a, b in zip(origins, origins[1:], strict=False)]

@@ -17,6 +17,7 @@ Confidence is ``round(255 * max softmax)``; entropy is
 from __future__ import annotations
 
 import math
+import sys
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -191,10 +192,39 @@ class OnnxRunner:
         for i in range(len(batch)):
             labels, value = reduce_logits(out[i], score)
             results.append(TileOutput(labels, value, out[i].copy() if logits else None))
+        del out
+        _release_freed_memory()
         return results
 
     def close(self) -> None:
         del self._session
+
+
+def _release_freed_memory() -> None:
+    """Hand the tile's freed activations back to the OS (glibc keeps them otherwise).
+
+    Without the arena, onnxruntime frees a tile's activations after the run,
+    but glibc keeps the pages, and the next tile's allocation pattern adds to
+    them: RSS crept ~15 % above one tile's peak over a run. ``malloc_trim``
+    costs milliseconds against seconds per tile.
+    """
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _glibc() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") else None
+    except OSError:  # musl and others: nothing to trim
+        return None
+
+
+_LIBC = _glibc()
 
 
 def onnx_from_module(module: nn.Module, *, in_channels: int, stride: int) -> bytes:

@@ -7,6 +7,7 @@ model, a tile too small for the halo, a region outside the image.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 TILE_PER_HALO = 8  # default exact tile >= 8 x halo: the halo then costs < 2x compute
 MIN_DEFAULT_TILE = 1024  # per-tile overheads dominate below this
-MAX_DEFAULT_TILE = 1536  # peak memory of a big U-Net tile grows ~1 GB per 512 px more
+MAX_DEFAULT_TILE = 1280  # an smp U-Net tile (+ halo 295) peaks ~0.7 GB here, ~1.15 GB at 1536
 ONNX_MIN_PIXELS = 4_000_000  # tile pixels; below this the ONNX export (~10 s) does not pay
 
 
@@ -42,8 +43,8 @@ class Setup:
     source: ImageSource
     owns_source: bool
     meta: ModelMeta
-    module: nn.Module | None  # None for an .onnx file
-    onnx_path: Path | None
+    module: nn.Module | None  # None until make_runner loads model_path
+    model_path: Path | None  # a model file (.safetensors, .pth or .onnx)
     name: str
     device: str
     mode: Literal["exact", "blend"]
@@ -67,33 +68,41 @@ def open_source(source: ImageSource | str | Path) -> tuple[ImageSource, bool]:
 def open_model(
     model: ModelLike | str | Path,
 ) -> tuple[ModelMeta, nn.Module | None, Path | None, str]:
-    """(meta, module or None, onnx path or None, display name) of a model or model file."""
+    """(meta, module or None, file or None, display name) of a model or model file.
+
+    A model file is not loaded here: only its header is read (and checked
+    for truncation). :func:`make_runner` loads it, or its cached ONNX copy.
+    """
     if not isinstance(model, str | Path):
         return model.meta, model.module, None, f"model {model.meta.arch}"
     path = Path(model)
     if not path.is_file():
         raise ModelError(f"{path}: no such model file")
-    if path.suffix.lower() == ".onnx":
-        from segcore.models.files import read_onnx_meta
+    from segcore.models.files import read_meta
 
-        return read_onnx_meta(path), None, path, str(path)
-    from segcore.models.files import load_model
-
-    loaded = load_model(path, device="cpu")
-    return loaded.meta, loaded.module, None, str(path)
+    return read_meta(path), None, path, str(path)
 
 
 def pick_device(device: str) -> str:
     if device != "auto":
         return device
+    if not _cuda_possible():
+        return "cpu"
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def _cuda_possible() -> bool:
+    """False where no NVIDIA driver is loaded (Linux), so "auto" need not import torch."""
+    if sys.platform != "linux" or "torch" in sys.modules:
+        return True
+    return Path("/proc/driver/nvidia/version").exists()
+
+
 def prepare(source: ImageSource, model: ModelLike | str | Path, options: InferOptions) -> Setup:
     """Resolve model, mode, tile, halo and the tile plan; raise on any mismatch."""
-    meta, module, onnx_path, name = open_model(model)
+    meta, module, model_path, name = open_model(model)
     bands = options.bands
     used = source.band_count if bands is None else len(bands)
     if used != meta.in_channels:
@@ -137,7 +146,7 @@ def prepare(source: ImageSource, model: ModelLike | str | Path, options: InferOp
     batch = options.batch or (4 if device.startswith("cuda") else 1)
     if batch < 1:
         raise InferenceError(f"batch must be at least 1, got {batch}")
-    return Setup(source, False, meta, module, onnx_path, name, device, mode, plan, batch, notices)
+    return Setup(source, False, meta, module, model_path, name, device, mode, plan, batch, notices)
 
 
 def _tile_and_halo(
@@ -162,22 +171,45 @@ def _tile_and_halo(
 
 def make_runner(setup: Setup, options: InferOptions) -> Runner:
     """The runner for this job: onnxruntime or PyTorch (see :class:`InferOptions`)."""
-    if setup.onnx_path is not None:
-        return OnnxRunner(setup.onnx_path, device=setup.device)
-    assert setup.module is not None
+    path = setup.model_path
+    if path is not None and path.suffix.lower() == ".onnx":
+        return OnnxRunner(path, device=setup.device)
     plan = setup.plan
     big = plan.count * plan.tile_w * plan.tile_h >= ONNX_MIN_PIXELS
     cpu = setup.device == "cpu"
     want_onnx = options.backend == "onnx" or (options.backend == "auto" and cpu and big)
     if want_onnx:
-        module = setup.module.to("cpu").eval()
         try:
-            data = onnx_from_module(
-                module, in_channels=setup.meta.in_channels, stride=setup.meta.output_stride
-            )
-            return OnnxRunner(data, device=setup.device, label=setup.name)
+            return _onnx_runner(setup)
         except ModelError as exc:
             if options.backend == "onnx":
                 raise
             setup.notices.append(f"onnxruntime not used ({exc}); running PyTorch")
-    return TorchRunner(setup.module, device=setup.device, precision=options.precision)
+    return TorchRunner(_module(setup), device=setup.device, precision=options.precision)
+
+
+def _onnx_runner(setup: Setup) -> Runner:
+    """onnxruntime on the model file's cached ONNX copy, or on a fresh export of a module."""
+    if setup.model_path is None:
+        assert setup.module is not None
+        module = setup.module.to("cpu").eval()
+        meta = setup.meta
+        data = onnx_from_module(module, in_channels=meta.in_channels, stride=meta.output_stride)
+        return OnnxRunner(data, device=setup.device, label=setup.name)
+    from segcore.models import onnx_cache
+
+    copy = onnx_cache.cached_onnx(setup.model_path)
+    try:
+        return OnnxRunner(copy, device=setup.device, label=setup.name)
+    except ModelError:  # a damaged copy: export again, once
+        onnx_cache.forget(setup.model_path)
+        return OnnxRunner(onnx_cache.cached_onnx(setup.model_path), device=setup.device)
+
+
+def _module(setup: Setup) -> nn.Module:
+    if setup.module is None:
+        from segcore.models.files import load_model
+
+        assert setup.model_path is not None
+        setup.module = load_model(setup.model_path, device="cpu").module
+    return setup.module

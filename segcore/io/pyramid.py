@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from segcore.cache import cache_dir
 from segcore.errors import SourceError
 from segcore.io.base import BaseSource, Layout
 from segcore.jobs import Job, Progress
@@ -38,12 +39,7 @@ TOP = 512
 
 def cache_root() -> Path:
     """Directory holding every cached pyramid."""
-    env = os.environ.get("TESSERA_CACHE_DIR")
-    if env:
-        return Path(env) / "pyramids"
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("tessera")) / "pyramids"
+    return cache_dir("pyramids")
 
 
 def cache_key(source: BaseSource, chunk: int = CHUNK) -> str:

@@ -96,6 +96,7 @@ def _safetensors_header(path: Path) -> dict[str, Any]:
         data = json.loads(raw)
         if not isinstance(data, dict):
             raise ValueError("header is not a JSON object")
+        _check_length(path, 8 + size, data)
         return data
     except FileNotFoundError as exc:
         raise ModelError(f"{path}: no such model file") from exc
@@ -104,6 +105,19 @@ def _safetensors_header(path: Path) -> dict[str, Any]:
             f"{path}: not a readable safetensors model file ({exc}); "
             "it may be truncated or corrupt, save or download it again"
         ) from exc
+
+
+def _check_length(path: Path, start: int, header: dict[str, Any]) -> None:
+    """The header says where each tensor's bytes end; a shorter file is truncated."""
+    ends = [
+        int(v["data_offsets"][1])
+        for k, v in header.items()
+        if k != "__metadata__" and isinstance(v, dict) and "data_offsets" in v
+    ]
+    need = start + max(ends, default=0)
+    have = path.stat().st_size
+    if have < need:
+        raise ValueError(f"the weights end at byte {need} but the file has {have}")
 
 
 def _meta_from_json_text(text: str, where: str) -> ModelMeta:

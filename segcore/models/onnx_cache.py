@@ -1,0 +1,122 @@
+"""ONNX copies of model files, exported once and kept in the user's cache.
+
+On CPU the engine runs big jobs through onnxruntime. Exporting needs PyTorch,
+which alone keeps ~0.5 GB resident once imported, plus ~0.3 GB and some
+seconds for the export itself. The copy is named by the model file's
+content, so every later run, in any process, loads the ONNX file and never
+imports torch. The export runs in a child process, so even the first run's
+process stays lean; a model that cannot be exported is remembered too, so
+the engine goes straight to PyTorch next time.
+
+    python -m segcore.models.onnx_cache MODEL OUT   # the child (internal)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from segcore.cache import cache_dir
+from segcore.errors import ModelError
+
+EXPORT_VERSION = "opset17-v1"  # part of the key: a new exporter means new copies
+_NOT_EXPORTABLE = 3  # the child's exit status when the model cannot be exported
+
+
+def onnx_dir() -> Path:
+    return cache_dir("onnx")
+
+
+def model_key(path: Path) -> str:
+    """Hash of the model file's bytes (weights and metadata) and the exporter version."""
+    digest = hashlib.sha256(EXPORT_VERSION.encode())
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()[:32]
+
+
+def cached_onnx(path: str | Path, *, in_process: bool = False) -> Path:
+    """The ONNX copy of model file ``path``, exported now if there is none.
+
+    Raises ModelError when the model cannot be exported (remembered) or the
+    export failed for another reason (not remembered: it may work next time).
+    """
+    path = Path(path)
+    key = model_key(path)
+    folder = onnx_dir()
+    target, refused = folder / f"{key}.onnx", folder / f"{key}.refused"
+    if target.is_file():
+        return target
+    if refused.is_file():
+        raise ModelError(refused.read_text(encoding="utf-8"))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelError(
+            f"cannot create the ONNX cache {folder} ({exc}); "
+            "set TESSERA_CACHE_DIR to a writable folder"
+        ) from exc
+    if in_process or getattr(sys, "frozen", False):  # a frozen app has no python to run
+        _export(path, target, refused)
+    else:
+        _export_in_child(path, target, refused)
+    return target
+
+
+def forget(path: str | Path) -> None:
+    """Drop the cached copy of model file ``path`` (e.g. onnxruntime could not load it)."""
+    (onnx_dir() / f"{model_key(Path(path))}.onnx").unlink(missing_ok=True)
+
+
+def _export_in_child(path: Path, target: Path, refused: Path) -> None:
+    cmd = [sys.executable, "-m", "segcore.models.onnx_cache", str(path), str(target)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode == _NOT_EXPORTABLE and refused.is_file():
+        raise ModelError(refused.read_text(encoding="utf-8"))
+    if done.returncode != 0 or not target.is_file():
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no message"]
+        raise ModelError(f"{path}: exporting to ONNX failed ({tail[0]})")
+
+
+def _export(path: Path, target: Path, refused: Path) -> None:
+    from segcore.engine.runners import onnx_from_module
+    from segcore.models.files import load_model
+
+    loaded = load_model(path, device="cpu")
+    meta = loaded.meta
+    try:
+        data = onnx_from_module(
+            loaded.module, in_channels=meta.in_channels, stride=meta.output_stride
+        )
+    except ModelError as exc:
+        _write(refused, str(exc).encode())
+        raise
+    _write(target, data)
+
+
+def _write(target: Path, data: bytes) -> None:
+    """Write under a temporary name and rename: a half-written copy is never used."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def main(argv: list[str]) -> int:
+    path, target = Path(argv[0]), Path(argv[1])
+    try:
+        _export(path, target, target.with_suffix(".refused"))
+    except ModelError as exc:
+        print(exc, file=sys.stderr)
+        return _NOT_EXPORTABLE
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
