@@ -12,12 +12,15 @@ dab to the label store in ``press``/``move`` (through segcore) and call
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPen
+
+from segcore.labels.box import Box
 
 if TYPE_CHECKING:
     from app.canvas.view import CanvasView
@@ -67,17 +70,29 @@ class CanvasTool:
         """Draw feedback in widget coordinates (``canvas.viewport.to_screen``)."""
 
 
-class RectTool(CanvasTool):
-    """Drag out a rectangle; ``on_done((x, y, w, h))`` gets it in level-0 pixels."""
+def pixel_box(a: tuple[float, float], b: tuple[float, float], size: tuple[int, int]) -> Box:
+    """Pixels whose squares a drag from image point ``a`` to ``b`` touches, inside the image."""
+    x0, x1 = sorted((a[0], b[0]))
+    y0, y1 = sorted((a[1], b[1]))
+    box = Box.from_bounds(math.floor(x0), math.floor(y0), math.ceil(x1), math.ceil(y1))
+    return box.clip(*size)
 
-    name = "Rectangle"
+
+class DragBoxTool(CanvasTool):
+    """Drag a box; :meth:`done` gets the level-0 pixels it touches (inside the image).
+
+    Escape drops a box being dragged.
+    """
+
     cursor = Qt.CursorShape.CrossCursor
 
-    def __init__(self, on_done: Callable[[tuple[int, int, int, int]], None]) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.on_done = on_done
         self.start: tuple[float, float] | None = None
         self.end: tuple[float, float] | None = None
+
+    def done(self, box: Box) -> None:
+        """Act on the dragged box (never empty)."""
 
     def press(self, event: ToolEvent) -> bool:
         if event.button != Qt.MouseButton.LeftButton:
@@ -89,37 +104,51 @@ class RectTool(CanvasTool):
         if self.start is None:
             return False
         self.end = (event.x, event.y)
-        if self.canvas is not None:
-            self.canvas.update()
+        self._update()
         return True
 
     def release(self, event: ToolEvent) -> bool:
-        if self.start is None:
+        if self.start is None or self.canvas is None:
             return False
-        rect = self.rect_between(self.start, (event.x, event.y))
+        box = pixel_box(self.start, (event.x, event.y), self.canvas.image_size)
         self.start = self.end = None
-        if self.canvas is not None:
-            self.canvas.update()
-        if rect[2] > 0 and rect[3] > 0:
-            self.on_done(rect)
+        self._update()
+        if not box.is_empty:
+            self.done(box)
         return True
 
-    def rect_between(
-        self, a: tuple[float, float], b: tuple[float, float]
-    ) -> tuple[int, int, int, int]:
-        """Integer (x, y, w, h) spanned by two image points, clipped to the image."""
-        width, height = self.canvas.image_size if self.canvas is not None else (1 << 31,) * 2
-        x0, x1 = sorted((min(max(a[0], 0), width), min(max(b[0], 0), width)))
-        y0, y1 = sorted((min(max(a[1], 0), height), min(max(b[1], 0), height)))
-        x0, y0 = int(x0), int(y0)
-        return x0, y0, int(round(x1)) - x0, int(round(y1)) - y0
+    def key(self, event: QKeyEvent) -> bool:
+        if event.key() == Qt.Key.Key_Escape and self.start is not None:
+            self.start = self.end = None
+            self._update()
+            return True
+        return False
 
     def paint(self, painter: QPainter, canvas: CanvasView) -> None:
         if self.start is None or self.end is None:
             return
-        p0 = QPointF(*canvas.viewport.to_screen(*self.start))
-        p1 = QPointF(*canvas.viewport.to_screen(*self.end))
-        pen = QPen(QColor(255, 210, 0), 2, Qt.PenStyle.DashLine)
+        box = pixel_box(self.start, self.end, canvas.image_size)
+        p0 = QPointF(*canvas.viewport.to_screen(box.x, box.y))
+        p1 = QPointF(*canvas.viewport.to_screen(box.x1, box.y1))
+        pen = QPen(QColor(255, 210, 0), 1.5, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
         painter.setPen(pen)
         painter.setBrush(QColor(255, 210, 0, 40))
-        painter.drawRect(QRectF(p0, p1).normalized())
+        painter.drawRect(QRectF(p0, p1))
+
+    def _update(self) -> None:
+        if self.canvas is not None:
+            self.canvas.update()
+
+
+class RectTool(DragBoxTool):
+    """Drag out a rectangle; ``on_done((x, y, w, h))`` gets it in level-0 pixels."""
+
+    name = "Rectangle"
+
+    def __init__(self, on_done: Callable[[tuple[int, int, int, int]], None]) -> None:
+        super().__init__()
+        self.on_done = on_done
+
+    def done(self, box: Box) -> None:
+        self.on_done((box.x, box.y, box.w, box.h))

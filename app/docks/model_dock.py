@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -32,6 +31,7 @@ from PySide6.QtWidgets import (
 from app import errors
 from app.canvas.tools import RectTool
 from app.canvas.view import CanvasView
+from app.docks import spin_box
 from app.docks.classes_dock import swatch
 from app.model_job import RunOptions, cuda_available, model_job, patches, read_model
 from app.session import ModelHandle, Session
@@ -87,9 +87,9 @@ class ModelDock(QDockWidget):
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu"])
         self.device.setToolTip("Where to run: auto picks CUDA when there is a GPU")
-        self.tile = self._spin(64, 4096, 512, 32, "Tile size in pixels (input side)")
-        self.halo = self._spin(0, 1024, 0, 8, "Context around each tile; 0 = the model's own")
-        self.batch = self._spin(1, 64, 4, 1, "Tiles per batch")
+        self.tile = spin_box(64, 4096, 512, 32, "Tile size in pixels (input side)")
+        self.halo = spin_box(0, 1024, 0, 8, "Context around each tile; 0 = the model's own")
+        self.batch = spin_box(1, 64, 4, 1, "Tiles per batch")
         self.scope = QComboBox()
         self.scope.addItem("Visible area", "view")
         self.scope.addItem("Drawn rectangle", "rect")
@@ -118,14 +118,6 @@ class ModelDock(QDockWidget):
         layout.addStretch(1)
         self.setWidget(body)
         self._set_running(False)
-
-    def _spin(self, lo: int, hi: int, value: int, step: int, tip: str) -> QSpinBox:
-        spin = QSpinBox()
-        spin.setRange(lo, hi)
-        spin.setSingleStep(step)
-        spin.setValue(value)
-        spin.setToolTip(tip)
-        return spin
 
     # -- model ----------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import errors
+from app.docks import spin_box
 from app.docks.uncertainty import UncertaintyPanel
 from app.training_chart import TrainingChart
 from app.training_job import DataSpec, training_job
@@ -155,8 +156,8 @@ class TrainingDock(QDockWidget):
         self.unit.addItems(["epochs", "minutes"])
         budget.addWidget(self.budget, 1)
         budget.addWidget(self.unit)
-        self.tile = self._spin(16, 2048, 256, 16, "Training tile side in pixels")
-        self.batch = self._spin(1, 256, 8, 1, "Tiles per training step")
+        self.tile = spin_box(16, 2048, 256, 16, "Training tile side in pixels")
+        self.batch = spin_box(1, 256, 8, 1, "Tiles per training step")
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu"])
         self.device.setToolTip("auto trains on the GPU when there is one")
@@ -168,14 +169,6 @@ class TrainingDock(QDockWidget):
         form.addRow("Batch", self.batch)
         form.addRow("Device", self.device)
         return form
-
-    def _spin(self, lo: int, hi: int, value: int, step: int, tip: str) -> QSpinBox:
-        spin = QSpinBox()
-        spin.setRange(lo, hi)
-        spin.setSingleStep(step)
-        spin.setValue(value)
-        spin.setToolTip(tip)
-        return spin
 
     def _arch_changed(self) -> None:
         entry = self._entries.get(str(self.arch.currentData()))

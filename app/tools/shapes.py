@@ -14,10 +14,10 @@ import math
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QKeyEvent, QPainter
 
-from app.canvas.tools import ToolEvent
+from app.canvas.tools import DragBoxTool, ToolEvent
 from app.tools.base import (
     CLOSE_PX,
     AnnotationTool,
@@ -172,65 +172,12 @@ class LassoTool(AnnotationTool):
         draw_polyline(painter, canvas, self.points)
 
 
-def pixel_box(a: tuple[float, float], b: tuple[float, float], size: tuple[int, int]) -> Box:
-    """Pixels whose squares a drag from canvas point ``a`` to ``b`` touches, inside the image."""
-    x0, x1 = sorted((a[0], b[0]))
-    y0, y1 = sorted((a[1], b[1]))
-    box = Box.from_bounds(math.floor(x0), math.floor(y0), math.ceil(x1), math.ceil(y1))
-    return box.clip(*size)
-
-
-class BoxDragTool(AnnotationTool, ABC):
+class BoxDragTool(AnnotationTool, DragBoxTool, ABC):
     """Drag a box in image pixels; subclasses act on it in :meth:`done`."""
-
-    def __init__(self, ctx: AnnotationContext) -> None:
-        super().__init__(ctx)
-        self.start: tuple[float, float] | None = None
-        self.end: tuple[float, float] | None = None
-
-    def press(self, event: ToolEvent) -> bool:
-        if event.button != Qt.MouseButton.LeftButton:
-            return False
-        self.start = self.end = (event.x, event.y)
-        return True
-
-    def move(self, event: ToolEvent) -> bool:
-        if self.start is None:
-            return False
-        self.end = (event.x, event.y)
-        self.repaint()
-        return True
-
-    def release(self, event: ToolEvent) -> bool:
-        if self.start is None or self.canvas is None:
-            return False
-        box = pixel_box(self.start, (event.x, event.y), self.canvas.image_size)
-        self.start = self.end = None
-        self.repaint()
-        if not box.is_empty:
-            self.done(box)
-        return True
-
-    def key(self, event: QKeyEvent) -> bool:
-        if event.key() == Qt.Key.Key_Escape and self.start is not None:
-            self.start = self.end = None
-            self.repaint()
-            return True
-        return False
 
     @abstractmethod
     def done(self, box: Box) -> None:
         """Act on the dragged box (level-0 pixels, inside the image, not empty)."""
-
-    def paint(self, painter: QPainter, canvas: CanvasView) -> None:
-        if self.start is None or self.end is None:
-            return
-        box = pixel_box(self.start, self.end, canvas.image_size)
-        p0 = QPointF(*canvas.viewport.to_screen(box.x, box.y))
-        p1 = QPointF(*canvas.viewport.to_screen(box.x1, box.y1))
-        painter.setPen(feedback_pen(QColor(255, 210, 0), 1.5))
-        painter.setBrush(QColor(255, 210, 0, 40))
-        painter.drawRect(QRectF(p0, p1))
 
 
 class RectangleTool(BoxDragTool):
