@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 TILE_PER_HALO = 8  # default exact tile >= 8 x halo: the halo then costs < 2x compute
 MIN_DEFAULT_TILE = 1024  # per-tile overheads dominate below this
-MAX_DEFAULT_TILE = 1280  # an smp U-Net tile (+ halo 295) peaks ~0.7 GB here, ~1.15 GB at 1536
+MAX_DEFAULT_TILE = 1536  # memory: an smp U-Net tile of 1440 px (8k image) peaks ~0.9 GB here
 ONNX_MIN_PIXELS = 4_000_000  # tile pixels; below this the ONNX export (~10 s) does not pay
 
 
