@@ -17,16 +17,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from segcore.formats.base import ExportItem, Imported, LabelImage
-from segcore.formats.coco_common import (
-    categories_json,
-    check_image_files,
-    parse_categories,
-    parse_images,
-    write_json,
-)
-from segcore.formats.export import ExportOptions, Writer, scaled
-from segcore.formats.problems import Problems, load_json
-from segcore.formats.segments import edge_polygons, scan_segments, segment_mask, segment_rle
+from segcore.formats.coco_common import CocoJsonWriter, read_coco_json, thing_ids
+from segcore.formats.problems import Problems
+from segcore.formats.segments import edge_polygons, segment_mask, segment_rle
 from segcore.formats.staging import Staging
 from segcore.jobs import Job, Progress
 from segcore.labels.schema import ClassInfo
@@ -34,28 +27,17 @@ from segcore.labels.schema import ClassInfo
 JSON_NAME = "annotations.json"
 
 
-class CocoWriter(Writer):
+class CocoWriter(CocoJsonWriter):
     """``annotations.json`` with every image's segments."""
 
+    json_name = JSON_NAME
     polygons = False
-
-    def __init__(self, options: ExportOptions) -> None:
-        super().__init__(options)
-        self.images: list[dict[str, Any]] = []
-        self.annotations: list[dict[str, Any]] = []
 
     def add(self, item: ExportItem, staging: Staging) -> Job[None]:
         labels = item.labels
-        width, height = labels.width, labels.height
-        image_id = len(self.images) + 1
-        self.images.append(
-            {"id": image_id, "file_name": item.file_name, "width": width, "height": height}
-        )
-        things = {c.id for c in labels.classes if c.thing}
-        total = 2 * width * height
-        segments = yield from scaled(
-            scan_segments(labels, self.options.window), 0, total // 2, total
-        )
+        image_id, segments = yield from self.scan(item)
+        things = thing_ids(labels.classes)
+        total = 2 * labels.width * labels.height
         done = total // 2
         for seg in segments:
             crowd = seg.instance == 0 and seg.class_id in things
@@ -78,19 +60,6 @@ class CocoWriter(Writer):
             )
             done += seg.area
             yield Progress(min(done, total), total)
-
-    def finish(self, staging: Staging) -> None:
-        write_json(
-            staging,
-            JSON_NAME,
-            {
-                "info": {"description": "exported by Tessera"},
-                "licenses": [],
-                "images": self.images,
-                "annotations": self.annotations,
-                "categories": categories_json(self.classes or []),
-            },
-        )
 
 
 class CocoPolygonWriter(CocoWriter):
@@ -139,22 +108,10 @@ def read_coco(path: Path, *, images_dir: Path | None = None) -> Imported:
     :class:`FormatError` listing them all.
     """
     problems = Problems()
-    if path.is_dir():
-        path = path / JSON_NAME
-    data = load_json(path, problems)
-    problems.raise_if_any(str(path))
-    if not isinstance(data, dict):
-        problems.add(path, "not a COCO file: the top level is not an object")
-        problems.raise_if_any(str(path))
-    classes, by_cat = parse_categories(data.get("categories"), path, problems)
-    images = parse_images(data.get("images"), path, problems)
-    check_image_files(images, images_dir, problems)
-    anns = data.get("annotations")
-    if not isinstance(anns, list):
-        problems.add(path, "no 'annotations' list")
-        anns = []
+    coco = read_coco_json(path, JSON_NAME, kind="COCO", images_dir=images_dir, problems=problems)
+    path, by_cat, images = coco.path, coco.by_cat, coco.images
     by_image: dict[int, list[tuple[str, int, dict[str, Any]]]] = {i: [] for i in images}
-    for k, ann in enumerate(anns):
+    for k, ann in enumerate(coco.annotations):
         ann_id = ann.get("id", f"#{k}") if isinstance(ann, dict) else f"#{k}"
         where = f"{path} annotation {ann_id}"
         try:
@@ -174,7 +131,7 @@ def read_coco(path: Path, *, images_dir: Path | None = None) -> Imported:
         if image is not None:
             out.append(image)
     problems.raise_if_any(str(path))
-    return Imported(classes, out)
+    return Imported(coco.classes, out)
 
 
 def _rasterise(

@@ -1,4 +1,4 @@
-"""Pieces shared by COCO instances and COCO panoptic: categories and JSON checks.
+"""Pieces shared by COCO instances and COCO panoptic: the writer base, categories, JSON checks.
 
 Category ids are class id + 1 (many tools read category 0 as background).
 On import, ids 1..255 map back to class id - 1; datasets with larger ids
@@ -8,12 +8,102 @@ On import, ids 1..255 map back to class id - 1; datasets with larger ids
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from segcore.formats.problems import Problems
+from segcore.formats.base import ExportItem
+from segcore.formats.export import ExportOptions, Writer, scaled
+from segcore.formats.problems import Problems, load_json
+from segcore.formats.segments import Segment, scan_segments
 from segcore.formats.staging import Staging
+from segcore.jobs import Job
 from segcore.labels.schema import MAX_CLASSES, ClassInfo, default_color
+
+
+class CocoJsonWriter(Writer):
+    """Base of the COCO writers: gathers ``images`` and ``annotations``, writes one JSON."""
+
+    json_name: ClassVar[str]
+
+    def __init__(self, options: ExportOptions) -> None:
+        super().__init__(options)
+        self.images: list[dict[str, Any]] = []
+        self.annotations: list[dict[str, Any]] = []
+
+    def scan(self, item: ExportItem) -> Job[tuple[int, list[Segment]]]:
+        """List ``item`` in ``images`` and find its segments.
+
+        The scan is the first half of the image's progress (``2 * width * height``
+        in all). Returns the new image id and the segments.
+        """
+        labels = item.labels
+        width, height = labels.width, labels.height
+        image_id = len(self.images) + 1
+        self.images.append(
+            {"id": image_id, "file_name": item.file_name, "width": width, "height": height}
+        )
+        total = 2 * width * height
+        segments = yield from scaled(
+            scan_segments(labels, self.options.window), 0, total // 2, total
+        )
+        return image_id, segments
+
+    def finish(self, staging: Staging) -> None:
+        write_json(
+            staging,
+            self.json_name,
+            {
+                "info": {"description": "exported by Tessera"},
+                "licenses": [],
+                "images": self.images,
+                "annotations": self.annotations,
+                "categories": categories_json(self.classes or []),
+            },
+        )
+
+
+def thing_ids(classes: list[ClassInfo]) -> set[int]:
+    """Ids of the thing classes (their pixels without an instance are a crowd)."""
+    return {c.id for c in classes if c.thing}
+
+
+@dataclass
+class CocoJson:
+    """A COCO JSON's path (the file, when given a folder) and its parsed lists."""
+
+    path: Path
+    classes: list[ClassInfo]
+    by_cat: dict[int, ClassInfo]
+    images: dict[int, dict[str, Any]]
+    annotations: list[Any]
+
+
+def read_coco_json(
+    path: Path, json_name: str, *, kind: str, images_dir: Path | None, problems: Problems
+) -> CocoJson:
+    """Load ``path`` (or ``path / json_name`` for a folder) and parse its lists.
+
+    Raises :class:`FormatError` at once when the file is unreadable or not a
+    JSON object (``kind`` names the format in the message); other problems
+    (bad categories or images, missing image files, no ``annotations`` list)
+    go to ``problems``.
+    """
+    if path.is_dir():
+        path = path / json_name
+    data = load_json(path, problems)
+    problems.raise_if_any(str(path))
+    if not isinstance(data, dict):
+        problems.add(path, f"not a {kind} file: the top level is not an object")
+        problems.raise_if_any(str(path))
+    classes, by_cat = parse_categories(data.get("categories"), path, problems)
+    images = parse_images(data.get("images"), path, problems)
+    check_image_files(images, images_dir, problems)
+    anns = data.get("annotations")
+    if not isinstance(anns, list):
+        problems.add(path, "no 'annotations' list")
+        anns = []
+    return CocoJson(path, classes, by_cat, images, anns)
 
 
 def categories_json(classes: list[ClassInfo]) -> list[dict[str, Any]]:

@@ -16,17 +16,10 @@ from numpy.typing import NDArray
 
 from segcore.errors import FormatError
 from segcore.formats.base import ExportItem, Imported, LabelImage, safe_stem, strips
-from segcore.formats.coco_common import (
-    categories_json,
-    check_image_files,
-    parse_categories,
-    parse_images,
-    write_json,
-)
-from segcore.formats.export import ExportOptions, Writer, scaled
+from segcore.formats.coco_common import CocoJsonWriter, read_coco_json, thing_ids
 from segcore.formats.png import PngWriter, read_png
-from segcore.formats.problems import Problems, load_json
-from segcore.formats.segments import scan_segments, unique_inverse
+from segcore.formats.problems import Problems
+from segcore.formats.segments import unique_inverse
 from segcore.formats.staging import Staging
 from segcore.jobs import Job, Progress
 
@@ -46,27 +39,18 @@ def rgb_to_id(rgb: NDArray[np.uint8]) -> NDArray[np.uint32]:
     return rgb[..., 0] + 256 * rgb[..., 1] + 65536 * rgb[..., 2]
 
 
-class PanopticWriter(Writer):
+class PanopticWriter(CocoJsonWriter):
     """Panoptic PNGs and the ``segments_info`` JSON."""
 
-    def __init__(self, options: ExportOptions) -> None:
-        super().__init__(options)
-        self.images: list[dict[str, Any]] = []
-        self.annotations: list[dict[str, Any]] = []
+    json_name = JSON_NAME
 
     def add(self, item: ExportItem, staging: Staging) -> Job[None]:
         labels = item.labels
         width, height = labels.width, labels.height
         stem = safe_stem(item.name)
-        image_id = len(self.images) + 1
-        self.images.append(
-            {"id": image_id, "file_name": item.file_name, "width": width, "height": height}
-        )
-        things = {c.id for c in labels.classes if c.thing}
+        image_id, segments = yield from self.scan(item)
+        things = thing_ids(labels.classes)
         total = 2 * width * height
-        segments = yield from scaled(
-            scan_segments(labels, self.options.window), 0, total // 2, total
-        )
         if len(segments) > MAX_SEGMENTS:
             raise FormatError(f"{item.name}: {len(segments)} segments do not fit 24-bit ids")
         seg_id = {(s.instance, s.class_id): k + 1 for k, s in enumerate(segments)}
@@ -97,19 +81,6 @@ class PanopticWriter(Writer):
             {"image_id": image_id, "file_name": png_name, "segments_info": info}
         )
 
-    def finish(self, staging: Staging) -> None:
-        write_json(
-            staging,
-            JSON_NAME,
-            {
-                "info": {"description": "exported by Tessera"},
-                "licenses": [],
-                "images": self.images,
-                "annotations": self.annotations,
-                "categories": categories_json(self.classes or []),
-            },
-        )
-
 
 def read_panoptic(
     path: Path, *, png_dir: Path | None = None, images_dir: Path | None = None
@@ -121,23 +92,13 @@ def read_panoptic(
     or wrongly sized PNGs) are reported together.
     """
     problems = Problems()
-    if path.is_dir():
-        path = path / JSON_NAME
-    data = load_json(path, problems)
-    problems.raise_if_any(str(path))
-    if not isinstance(data, dict):
-        problems.add(path, "not a COCO panoptic file: the top level is not an object")
-        problems.raise_if_any(str(path))
+    coco = read_coco_json(
+        path, JSON_NAME, kind="COCO panoptic", images_dir=images_dir, problems=problems
+    )
+    path, images = coco.path, coco.images
     folder = png_dir or path.with_suffix("")
-    classes, by_cat = parse_categories(data.get("categories"), path, problems)
-    images = parse_images(data.get("images"), path, problems)
-    check_image_files(images, images_dir, problems)
-    anns = data.get("annotations")
-    if not isinstance(anns, list):
-        problems.add(path, "no 'annotations' list")
-        anns = []
     out: list[LabelImage] = []
-    for k, ann in enumerate(anns):
+    for k, ann in enumerate(coco.annotations):
         try:
             image_id, png_name = int(ann["image_id"]), str(ann["file_name"])
             segments = list(ann["segments_info"])
@@ -147,11 +108,11 @@ def read_panoptic(
         if image_id not in images:
             problems.add(path, f"annotation #{k} refers to unknown image id {image_id}")
             continue
-        image = _read_one(folder / png_name, images[image_id], segments, by_cat, problems)
+        image = _read_one(folder / png_name, images[image_id], segments, coco.by_cat, problems)
         if image is not None:
             out.append(image)
     problems.raise_if_any(str(path))
-    return Imported(classes, out)
+    return Imported(coco.classes, out)
 
 
 def _read_one(

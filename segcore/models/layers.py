@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
 import torch
 from torch import nn
 
@@ -61,3 +65,58 @@ class OutOnly(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)["out"]  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class UNetBlocks:
+    """A U-Net's block makers: ``stem(in, out)``, ``down(in, out)``, ``up(in, skip, out)``."""
+
+    stem: Callable[[int, int], nn.Module]
+    down: Callable[[int, int], nn.Module]
+    up: Callable[[int, int, int], nn.Module]
+
+
+class UNetWiring(nn.Module):
+    """Stem, down steps, up steps fed the matching skips, and a 1x1 head.
+
+    SmallUNet and ResUNet differ only in their ``blocks`` and ``default_channels``.
+    The module names (``stem``, ``downs``, ``ups``, ``head``) are the keys of
+    saved model files.
+    """
+
+    blocks: ClassVar[UNetBlocks]
+    default_channels: ClassVar[tuple[int, ...]]
+
+    def __init__(
+        self, *, num_classes: int, in_channels: int, channels: Sequence[int] | None = None
+    ) -> None:
+        super().__init__()
+        if channels is None:
+            channels = self.default_channels
+        if len(channels) < 2:
+            name = type(self).__name__
+            raise ValueError(f"{name} needs at least 2 levels, got channels={channels}")
+        self.output_stride = 2 ** (len(channels) - 1)
+        self.stem = self.blocks.stem(in_channels, channels[0])
+        self.downs = nn.ModuleList(
+            self.blocks.down(c_in, c_out)
+            for c_in, c_out in zip(channels[:-1], channels[1:], strict=True)
+        )
+        rev = list(reversed(channels))
+        self.ups = nn.ModuleList(
+            self.blocks.up(c_in, c_out, c_out)
+            for c_in, c_out in zip(rev[:-1], rev[1:], strict=True)
+        )
+        self.head = nn.Conv2d(channels[0], num_classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_size(x, self.output_stride)
+        x = self.stem(x)
+        skips = [x]
+        for down in self.downs:
+            x = down(x)
+            skips.append(x)
+        skips.pop()
+        for up in self.ups:
+            x = up(x, skips.pop())
+        return self.head(x)  # type: ignore[no-any-return]

@@ -31,15 +31,15 @@ from segcore.labels.schema import UNLABELLED
 LOSS_NAMES = ("ce", "balanced_ce", "focal", "dice", "logcosh_dice")
 
 
-def _valid_and_weight(
+def _safe_target_and_weight(
     target: torch.Tensor, weight: torch.Tensor | None, ignore_index: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Boolean mask of labelled pixels and the float weight of each pixel (0 where ignored)."""
+    """``target`` with ignored pixels set to class 0, and each pixel's float weight (0 there)."""
     valid = target != ignore_index
     w = valid.to(torch.float32)
     if weight is not None:
         w = w * weight.to(torch.float32)
-    return valid, w
+    return torch.where(valid, target, torch.zeros_like(target)), w
 
 
 def _weighted_mean(values: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -63,8 +63,7 @@ def cross_entropy(
     true class and the mean divides by the sum of those weights (PyTorch's
     weighted mean), so balanced and plain CE agree when all weights are equal.
     """
-    valid, w = _valid_and_weight(target, weight, ignore_index)
-    safe = torch.where(valid, target, torch.zeros_like(target))
+    safe, w = _safe_target_and_weight(target, weight, ignore_index)
     per_pixel = F.cross_entropy(logits.float(), safe, reduction="none")
     if class_weights is not None:
         w = w * class_weights.to(logits.device, torch.float32)[safe]
@@ -85,8 +84,7 @@ def focal(
     ``alpha`` (when given) scales every pixel's term; with ``gamma = 0`` and no
     alpha this is plain cross-entropy.
     """
-    valid, w = _valid_and_weight(target, weight, ignore_index)
-    safe = torch.where(valid, target, torch.zeros_like(target))
+    safe, w = _safe_target_and_weight(target, weight, ignore_index)
     log_p = F.log_softmax(logits.float(), dim=1).gather(1, safe[:, None]).squeeze(1)
     per_pixel = -((1.0 - log_p.exp()) ** gamma) * log_p
     if alpha is not None:
@@ -108,10 +106,9 @@ def dice(
     classes present in the labelled target (a class absent from the batch has no
     overlap to reward, so it would only push its probability to zero).
     """
-    valid, w = _valid_and_weight(target, weight, ignore_index)
+    safe, w = _safe_target_and_weight(target, weight, ignore_index)
     num_classes = logits.shape[1]
     prob = F.softmax(logits.float(), dim=1) * w[:, None]
-    safe = torch.where(valid, target, torch.zeros_like(target))
     onehot = F.one_hot(safe, num_classes).permute(0, 3, 1, 2).to(torch.float32) * w[:, None]
     dims = (0, 2, 3)
     inter = (prob * onehot).sum(dims)

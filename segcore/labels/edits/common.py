@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,7 +10,7 @@ import numpy as np
 from segcore.errors import LabelError
 from segcore.labels.box import Box
 from segcore.labels.schema import NO_INSTANCE, UNLABELLED
-from segcore.labels.store import LabelStore
+from segcore.labels.store import LAYERS, LabelStore, Layer
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,39 @@ def paint_mask(store: LabelStore, origin: Box, mask: np.ndarray, paint: Paint) -
     store.write("instance", box.x, box.y, inst, overviews=False)
     store.update_overviews([box])
     return box
+
+
+def replace_value(
+    store: LabelStore,
+    windows: Iterable[Box],
+    layer: Layer,
+    old: int,
+    new: int,
+    *,
+    other: tuple[Layer, int] | None = None,
+) -> Box:
+    """Turn ``old`` into ``new`` in ``layer``, window by window.
+
+    With ``other=(layer, value)`` the same pixels of that layer become ``value``
+    (clearing their instance, or erasing their class). Returns the box of the
+    changed pixels.
+    """
+    out = Box.empty()
+    for window in windows:
+        values = store.read_box(layer, window)
+        m = values == old
+        if not m.any():
+            continue
+        values[m] = new
+        store.write(layer, window.x, window.y, values, overviews=False)
+        if other is not None:
+            other_layer, value = other
+            rest = store.read_box(other_layer, window)
+            rest[m] = value
+            store.write(other_layer, window.x, window.y, rest, overviews=False)
+        store.update_overviews([window], layers=(layer,) if other is None else LAYERS)
+        out = out.union(changed_box(m, window))
+    return out
 
 
 def paint_tiles(

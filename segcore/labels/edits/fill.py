@@ -13,9 +13,9 @@ import numpy as np
 
 from segcore.errors import LabelError
 from segcore.labels.box import Box, chunk_box
-from segcore.labels.edits.common import Paint, changed_box, check_seed, paint_mask
+from segcore.labels.edits.common import Paint, check_seed, paint_mask, replace_value
 from segcore.labels.schema import NO_INSTANCE, UNLABELLED
-from segcore.labels.store import LabelStore
+from segcore.labels.store import LabelStore, Layer
 
 
 def _structure(connectivity: int) -> np.ndarray:
@@ -132,21 +132,9 @@ def relabel_class(
     if old == new:
         return Box.empty()
     clear = clear_instances or new == UNLABELLED
-    out = Box.empty()
-    for window in _area_chunks(store, box, labelled_only=old != UNLABELLED):
-        sem = store.read_box("semantic", window)
-        m = sem == old
-        if not m.any():
-            continue
-        sem[m] = new
-        store.write("semantic", window.x, window.y, sem, overviews=False)
-        if clear:
-            inst = store.read_box("instance", window)
-            inst[m] = NO_INSTANCE
-            store.write("instance", window.x, window.y, inst, overviews=False)
-        store.update_overviews([window])
-        out = out.union(changed_box(m, window))
-    return out
+    windows = _area_chunks(store, box, labelled_only=old != UNLABELLED)
+    other: tuple[Layer, int] | None = ("instance", NO_INSTANCE) if clear else None
+    return replace_value(store, windows, "semantic", old, new, other=other)
 
 
 def relabel_instance(store: LabelStore, old: int, new: int, *, box: Box | None = None) -> Box:
@@ -155,12 +143,5 @@ def relabel_instance(store: LabelStore, old: int, new: int, *, box: Box | None =
         raise LabelError(f"cannot relabel instance {old} to {new}: ids must be 1..2**32-1")
     if old == new:
         return Box.empty()
-    out = Box.empty()
-    for window in _area_chunks(store, box, labelled_only=True):
-        inst = store.read_box("instance", window)
-        m = inst == old
-        if m.any():
-            inst[m] = new
-            store.write("instance", window.x, window.y, inst)
-            out = out.union(changed_box(m, window))
-    return out
+    windows = _area_chunks(store, box, labelled_only=True)
+    return replace_value(store, windows, "instance", old, new)

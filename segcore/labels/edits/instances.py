@@ -14,7 +14,7 @@ import numpy as np
 
 from segcore.errors import LabelError
 from segcore.labels.box import Box, chunk_box, union_all
-from segcore.labels.edits.common import changed_box, check_seed
+from segcore.labels.edits.common import changed_box, check_seed, replace_value
 from segcore.labels.edits.paint import Point, check_points, segment_mask
 from segcore.labels.schema import NO_INSTANCE, UNLABELLED
 from segcore.labels.store import LabelStore
@@ -95,26 +95,6 @@ def _nearest_part(labels: np.ndarray, order: np.ndarray, under: np.ndarray) -> n
     return out
 
 
-def _rewrite(
-    store: LabelStore, windows: list[Box], instance_id: int, *, to_id: int, erase: bool
-) -> Box:
-    out = Box.empty()
-    for w in windows:
-        inst = store.read_box("instance", w)
-        m = inst == instance_id
-        if not m.any():
-            continue
-        inst[m] = to_id
-        store.write("instance", w.x, w.y, inst, overviews=False)
-        if erase:
-            sem = store.read_box("semantic", w)
-            sem[m] = UNLABELLED
-            store.write("semantic", w.x, w.y, sem, overviews=False)
-        store.update_overviews([w])
-        out = out.union(changed_box(m, w))
-    return out
-
-
 def delete_instance(
     store: LabelStore,
     instance_id: int,
@@ -124,7 +104,9 @@ def delete_instance(
 ) -> Box:
     """Remove an instance: its pixels become UNLABELLED with no instance."""
     windows = instance_chunks(store, instance_id, near=near, box=box)
-    return _rewrite(store, windows, instance_id, to_id=NO_INSTANCE, erase=True)
+    return replace_value(
+        store, windows, "instance", instance_id, NO_INSTANCE, other=("semantic", UNLABELLED)
+    )
 
 
 def merge_instances(
@@ -145,7 +127,7 @@ def merge_instances(
     for i in ids:
         if i != target:
             windows = instance_chunks(store, i, near=near, box=box)
-            out = out.union(_rewrite(store, windows, i, to_id=target, erase=False))
+            out = out.union(replace_value(store, windows, "instance", i, target))
     return out
 
 
