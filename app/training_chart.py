@@ -46,6 +46,8 @@ class TrainingChart(QChartView):
         self.x_axis = QValueAxis()
         self.x_axis.setTitleText("epoch")
         self.x_axis.setLabelFormat("%.0f")
+        self.x_axis.setTickType(QValueAxis.TickType.TicksDynamic)
+        self.x_axis.setTickAnchor(0.0)
         self.loss_axis = QValueAxis()
         self.loss_axis.setTitleText("loss")
         self.loss_axis.setLabelFormat("%.2f")
@@ -74,6 +76,7 @@ class TrainingChart(QChartView):
             series.clear()
         self._max_loss, self._max_x = 0.0, 1.0
         self.x_axis.setRange(0.0, 1.0)
+        self._epoch_ticks()
         self.loss_axis.setRange(0.0, 1.0)
 
     def add_loss(self, epoch: float, loss: float) -> None:
@@ -98,7 +101,11 @@ class TrainingChart(QChartView):
         if x > self._max_x:
             self._max_x = float(math.ceil(x))
             self.x_axis.setRange(0.0, self._max_x)
-            self.x_axis.setTickCount(min(int(self._max_x), 10) + 1)
+            self._epoch_ticks()
+
+    def _epoch_ticks(self) -> None:
+        """Ticks on whole epochs only, at most ~10 of them (never "0 0 1 1")."""
+        self.x_axis.setTickInterval(float(max(1, math.ceil(self._max_x / 10))))
 
     def points(self) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
         """(loss points, mIoU points) as (x, y) pairs, for tests and export."""
