@@ -23,6 +23,7 @@ from segcore.cache import cache_dir
 from segcore.errors import ModelError
 
 EXPORT_VERSION = "opset17-v1"  # part of the key: a new exporter means new copies
+CACHE_BYTES = 2 << 30  # copies beyond this, least recently used first, are deleted
 _NOT_EXPORTABLE = 3  # the child's exit status when the model cannot be exported
 
 
@@ -50,6 +51,7 @@ def cached_onnx(path: str | Path, *, in_process: bool = False) -> Path:
     folder = onnx_dir()
     target, refused = folder / f"{key}.onnx", folder / f"{key}.refused"
     if target.is_file():
+        os.utime(target)  # recently used: pruned last
         return target
     if refused.is_file():
         raise ModelError(refused.read_text(encoding="utf-8"))
@@ -64,7 +66,30 @@ def cached_onnx(path: str | Path, *, in_process: bool = False) -> Path:
         _export(path, target, refused)
     else:
         _export_in_child(path, target, refused)
+    prune(folder, keep=target)
     return target
+
+
+def prune(folder: Path, *, keep: Path, limit: int = CACHE_BYTES) -> None:
+    """Delete the least recently used copies until the folder holds at most ``limit`` bytes.
+
+    Every fine-tuned version of a model is a new file and gets its own copy, so
+    without this the cache would only grow. ``keep`` is never deleted.
+    """
+    copies = []
+    for copy in folder.glob("*.onnx"):
+        try:
+            info = copy.stat()
+        except OSError:  # deleted by another process meanwhile
+            continue
+        copies.append((info.st_mtime, info.st_size, copy))
+    total = sum(size for _, size, _ in copies)
+    for _, size, copy in sorted(copies):
+        if total <= limit:
+            break
+        if copy != keep:
+            copy.unlink(missing_ok=True)
+            total -= size
 
 
 def forget(path: str | Path) -> None:

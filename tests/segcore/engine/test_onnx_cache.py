@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +93,17 @@ def test_a_truncated_model_file_is_refused_before_any_work(tmp_path: Path) -> No
     path.write_bytes(data[: len(data) - 100])
     with pytest.raises(ModelError, match="truncated"):
         infer(ArraySource(make_scene(64, 64).image), path, options=ONNX)
+
+
+def test_the_cache_drops_least_recently_used_copies(tmp_path: Path) -> None:
+    folder = tmp_path / "onnx"
+    folder.mkdir()
+    copies = []
+    for i in range(4):
+        copy = folder / f"{i}.onnx"
+        copy.write_bytes(b"x" * 100)
+        os.utime(copy, (1000 + i, 1000 + i))
+        copies.append(copy)
+    os.utime(copies[0], (2000, 2000))  # used most recently
+    onnx_cache.prune(folder, keep=copies[1], limit=250)
+    assert sorted(p.name for p in folder.iterdir()) == ["0.onnx", "1.onnx"]
