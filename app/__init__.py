@@ -1,5 +1,6 @@
 """Tessera's desktop app (PySide6): a thin Qt shell over :mod:`segcore`."""
 
+from functools import cache
 from typing import Any
 
 
@@ -8,6 +9,11 @@ def __getattr__(name: str) -> Any:
     # which headless commands (`tessera info`) should not pay.
     if name != "__version__":
         raise AttributeError(name)
+    return _version()
+
+
+@cache
+def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:

@@ -7,7 +7,7 @@ Two runners share one small interface (:class:`Runner`):
   host buffer with non-blocking copies, and the argmax / confidence done on the
   GPU so only uint8 maps come back.
 * :class:`OnnxRunner` runs an onnxruntime session: a user's ``.onnx`` file, or
-  one exported here from a PyTorch model (:func:`onnx_from_module`), which on
+  one exported from a PyTorch model (:mod:`segcore.models.onnx_cache`), which on
   CPU is usually much faster than eager PyTorch (see ``docs/bench/infer.md``).
 
 Confidence is ``round(255 * max softmax)``; entropy is
@@ -16,10 +16,9 @@ Confidence is ``round(255 * max softmax)``; entropy is
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
-import tempfile
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -208,10 +207,12 @@ def _release_freed_memory() -> None:
     them: RSS crept ~15 % above one tile's peak over a run. ``malloc_trim``
     costs milliseconds against seconds per tile.
     """
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
+@functools.cache
 def _glibc() -> Any:
     if not sys.platform.startswith("linux"):
         return None
@@ -219,56 +220,6 @@ def _glibc() -> Any:
 
     try:
         libc = ctypes.CDLL("libc.so.6")
-        return libc if hasattr(libc, "malloc_trim") else None
     except OSError:  # musl and others: nothing to trim
         return None
-
-
-_LIBC = _glibc()
-
-
-def onnx_from_module(module: nn.Module, *, in_channels: int, stride: int) -> bytes:
-    """Export ``module`` (on CPU) to ONNX with dynamic batch and size; return the bytes.
-
-    The export is checked against PyTorch at a size other than the traced one,
-    so a model whose graph froze a shape is refused (ModelError) instead of
-    giving wrong results; the caller then stays with PyTorch.
-    """
-    import torch
-
-    side = max(2 * stride, 64)
-    dummy = torch.zeros(1, in_channels, side, side)
-    with tempfile.TemporaryDirectory(prefix="tessera-onnx-") as tmp:
-        path = Path(tmp) / "model.onnx"
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                torch.onnx.export(
-                    module,
-                    (dummy,),
-                    str(path),
-                    dynamo=False,
-                    input_names=["input"],
-                    output_names=["logits"],
-                    dynamic_axes={
-                        "input": {0: "n", 2: "h", 3: "w"},
-                        "logits": {0: "n", 2: "h", 3: "w"},
-                    },
-                    opset_version=17,
-                )
-        except Exception as exc:
-            raise ModelError(f"this model cannot be exported to ONNX: {exc}") from exc
-        data = path.read_bytes()
-    check = torch.randn(
-        1, in_channels, side + stride, side + 2 * stride, generator=torch.Generator().manual_seed(0)
-    )
-    with torch.inference_mode():
-        expected = _first_tensor(module(check)).float().numpy()
-    runner = OnnxRunner(data, label="exported model")
-    try:
-        got = runner._session.run(None, {runner._input: check.numpy()})[0]
-    finally:
-        runner.close()
-    if got.shape != expected.shape or float(np.abs(got - expected).max()) > 1e-3:
-        raise ModelError("the ONNX export of this model does not match PyTorch")
-    return data
+    return libc if hasattr(libc, "malloc_trim") else None

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from segcore.engine.geometry import Rect, TilePlan, plan_tiles, round_up
 from segcore.engine.options import InferOptions
-from segcore.engine.runners import OnnxRunner, Runner, TorchRunner, onnx_from_module
+from segcore.engine.runners import OnnxRunner, Runner, TorchRunner
 from segcore.errors import InferenceError, ModelError
 from segcore.io.source import ImageSource
 from segcore.models.meta import ModelMeta
@@ -191,19 +191,19 @@ def make_runner(setup: Setup, options: InferOptions) -> Runner:
 def _onnx_runner(setup: Setup) -> Runner:
     """onnxruntime on the model file's cached ONNX copy, or on a fresh export of a module."""
     if setup.model_path is None:
-        assert setup.module is not None
-        module = setup.module.to("cpu").eval()
-        meta = setup.meta
-        data = onnx_from_module(module, in_channels=meta.in_channels, stride=meta.output_stride)
-        return OnnxRunner(data, device=setup.device, label=setup.name)
-    from segcore.models import onnx_cache
+        from segcore.models.export import onnx_bytes
 
-    copy = onnx_cache.cached_onnx(setup.model_path)
+        assert setup.module is not None
+        data = onnx_bytes(setup.module, setup.meta)
+        return OnnxRunner(data, device=setup.device, label=setup.name)
+    from segcore.models.onnx_cache import cached_onnx
+
+    copy = cached_onnx(setup.model_path)
     try:
         return OnnxRunner(copy, device=setup.device, label=setup.name)
     except ModelError:  # a damaged copy: export again, once
-        onnx_cache.forget(setup.model_path)
-        return OnnxRunner(onnx_cache.cached_onnx(setup.model_path), device=setup.device)
+        copy.unlink(missing_ok=True)
+        return OnnxRunner(cached_onnx(setup.model_path), device=setup.device, label=setup.name)
 
 
 def _module(setup: Setup) -> nn.Module:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from segcore.errors import ModelError
 from segcore.models.files import LoadedModel, sidecar_path
+from segcore.models.meta import ModelMeta
 
 if TYPE_CHECKING:
     import torch
@@ -149,6 +150,13 @@ def export_onnx(
         _check_onnx(loaded, tmp, out, dynamic)
     _write_sidecar(loaded, out)
     return out
+
+
+def onnx_bytes(module: torch.nn.Module, meta: ModelMeta) -> bytes:
+    """:func:`export_onnx` of an in-memory module (on CPU), as bytes: checked the same way."""
+    with tempfile.TemporaryDirectory(prefix="tessera-onnx-") as tmp:
+        out = export_onnx(LoadedModel(module.to("cpu"), meta, Path(tmp)), Path(tmp) / "model.onnx")
+        return out.read_bytes()
 
 
 def _export_legacy(

@@ -143,9 +143,10 @@ def sidecar_path(path: Path) -> Path:
 def read_meta(path: str | Path) -> ModelMeta:
     """The metadata of a model file, reading only its header (or the ``.pth`` sidecar)."""
     path = Path(path)
-    if path.suffix == ".pth":
+    suffix = path.suffix.lower()
+    if suffix == ".pth":
         return _read_sidecar(path)
-    if path.suffix == ".onnx":
+    if suffix == ".onnx":
         return read_onnx_meta(path)
     header = _safetensors_header(path)
     meta_text = (header.get("__metadata__") or {}).get(META_KEY)
@@ -265,7 +266,7 @@ def _module_with_state(path: Path, meta: ModelMeta, state: dict[str, torch.Tenso
 def _read_state(path: Path) -> dict[str, torch.Tensor]:
     import torch
 
-    if path.suffix == ".pth":
+    if path.suffix.lower() == ".pth":
         try:
             state = torch.load(path, weights_only=True, map_location="cpu")
         except Exception as exc:  # pickle errors, zip errors, refused globals

@@ -22,7 +22,7 @@ from pathlib import Path
 from segcore.cache import cache_dir
 from segcore.errors import ModelError
 
-EXPORT_VERSION = "opset17-v1"  # part of the key: a new exporter means new copies
+EXPORT_VERSION = "opset17-v2"  # part of the key: a new exporter means new copies
 CACHE_BYTES = 2 << 30  # copies beyond this, least recently used first, are deleted
 _NOT_EXPORTABLE = 3  # the child's exit status when the model cannot be exported
 
@@ -89,12 +89,8 @@ def prune(folder: Path, *, keep: Path, limit: int = CACHE_BYTES) -> None:
             break
         if copy != keep:
             copy.unlink(missing_ok=True)
+            copy.with_suffix(".json").unlink(missing_ok=True)  # export_onnx's sidecar
             total -= size
-
-
-def forget(path: str | Path) -> None:
-    """Drop the cached copy of model file ``path`` (e.g. onnxruntime could not load it)."""
-    (onnx_dir() / f"{model_key(Path(path))}.onnx").unlink(missing_ok=True)
 
 
 def _export_in_child(path: Path, target: Path, refused: Path) -> None:
@@ -108,29 +104,16 @@ def _export_in_child(path: Path, target: Path, refused: Path) -> None:
 
 
 def _export(path: Path, target: Path, refused: Path) -> None:
-    from segcore.engine.runners import onnx_from_module
+    """``export_onnx`` (checked against PyTorch, written atomically); a refusal is remembered."""
+    from segcore.models.export import export_onnx
     from segcore.models.files import load_model
 
     loaded = load_model(path, device="cpu")
-    meta = loaded.meta
     try:
-        data = onnx_from_module(
-            loaded.module, in_channels=meta.in_channels, stride=meta.output_stride
-        )
+        export_onnx(loaded, target)
     except ModelError as exc:
-        _write(refused, str(exc).encode())
+        refused.write_text(str(exc), encoding="utf-8")
         raise
-    _write(target, data)
-
-
-def _write(target: Path, data: bytes) -> None:
-    """Write under a temporary name and rename: a half-written copy is never used."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def main(argv: list[str]) -> int:

@@ -125,7 +125,7 @@ def grabcut(
     # nucleus) the cheapest cut is no object at all. Working on the window
     # enlarged until the box spans GRABCUT_SPAN pixels keeps the colour term in
     # charge; the mask is sampled back to image pixels afterwards.
-    scale = int(min(GRABCUT_MAX_SCALE, max(1, GRABCUT_SPAN // max(inner.w, inner.h))))
+    scale = min(GRABCUT_MAX_SCALE, max(1, GRABCUT_SPAN // max(inner.w, inner.h)))
     size = (window.w * scale, window.h * scale)
     if scale > 1:  # whole pixels become scale x scale blocks, so edges stay on the grid
         img = cv2.resize(img, size, interpolation=cv2.INTER_NEAREST)

@@ -70,11 +70,11 @@ def test_a_model_that_cannot_be_exported_is_remembered_and_runs_in_pytorch(
     path, _ = model_file
     calls = []
 
-    def refuse(*args: object, **kwargs: object) -> bytes:
+    def refuse(*args: object, **kwargs: object) -> Path:
         calls.append(1)
         raise ModelError("this model cannot be exported to ONNX: no dice")
 
-    monkeypatch.setattr("segcore.engine.runners.onnx_from_module", refuse)
+    monkeypatch.setattr("segcore.models.export.export_onnx", refuse)
     for _ in range(2):
         with pytest.raises(ModelError, match="no dice"):
             onnx_cache.cached_onnx(path, in_process=True)
