@@ -30,6 +30,7 @@ _LONG_LIVED = (
     "pymp-",
     "hypothesis",
     "zarr_",  # zarr 3's event-loop thread and I/O pool live for the whole process
+    "tqdm_monitor",  # started by the first progress bar (the dynamo ONNX exporter's)
 )
 
 

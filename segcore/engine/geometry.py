@@ -97,23 +97,34 @@ def axis_windows(
     size = min(tile, padded)
     if size >= padded:
         return size, [0], [(0, length)]
-    step = (size - 2 * halo) // stride * stride
+    step = _step(size, halo, stride)
     if step < stride:
         need = 2 * halo + stride
         raise InferenceError(
             f"tile {tile} is too small for halo {halo} with output stride {stride}; "
             f"use a tile of at least {round_up(need, stride)} or a smaller halo"
         )
-    count = -(-(padded - size) // step) + 1
+    count = _count(padded, size, step)
     # Balance: the smallest stride-aligned tile that still needs only ``count``
     # tiles, so the last one is not mostly overlap (less compute, less memory).
-    size = min(size, round_up(-(-(padded + (count - 1) * 2 * halo) // count), stride))
-    step = (size - 2 * halo) // stride * stride
+    balanced = round_up(-(-(padded + (count - 1) * 2 * halo) // count), stride)
+    while balanced < size and _count(padded, balanced, _step(balanced, halo, stride)) > count:
+        balanced += stride  # the step rounds down to the stride: grow until it fits
+    size = min(size, balanced)
+    step = _step(size, halo, stride)
     last = padded - size
     origins = list(range(0, last, step)) + [last]
     cuts = [(a + b + size) // 2 for a, b in zip(origins, origins[1:], strict=False)]
     bounds = [0, *cuts, length]
     return size, origins, list(zip(bounds, bounds[1:], strict=False))
+
+
+def _step(size: int, halo: int, stride: int) -> int:
+    return (size - 2 * halo) // stride * stride
+
+
+def _count(padded: int, size: int, step: int) -> int:
+    return -(-(padded - size) // step) + 1
 
 
 def plan_tiles(

@@ -103,6 +103,7 @@ def _run(
                 )
                 writers.append(WriterThread(open_sink(score_path, _score_spec(spec))))
         runner = make_runner(setup, options)
+        plan = setup.plan  # a runner in strips takes larger tiles
         if setup.notices:
             yield Progress(0, plan.count, message="; ".join(setup.notices))
         blend = setup.mode == "blend"
@@ -110,9 +111,7 @@ def _run(
         merger = (
             BlendMerger(plan, window=options.window, **kw) if blend else ExactMerger(plan, **kw)  # type: ignore[arg-type]
         )
-        reader = TileReader(
-            preparer, plan.tiles(), workers=options.workers, depth=2 * setup.batch + 1
-        )
+        reader = TileReader(preparer, plan.tiles(), workers=options.workers, depth=setup.batch + 1)
         start, done, skipped, pixels = time.monotonic(), 0, 0, 0
 
         def emit(bands: list[Band]) -> None:

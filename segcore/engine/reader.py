@@ -126,7 +126,7 @@ class Preparer:
 
 
 class TileReader:
-    """Iterate prepared tiles in plan order, reading ``depth`` tiles ahead.
+    """Iterate prepared tiles in plan order, reading up to ``depth - 1`` tiles ahead.
 
     Use as a context manager (or call :meth:`close`): closing cancels pending
     reads and joins the threads.
@@ -148,11 +148,12 @@ class TileReader:
             if len(pending) >= self._depth:
                 break
         while pending:
-            data = pending.popleft().result()
+            yield pending.popleft().result()
+            # the next read starts once the caller is done with this tile, so
+            # at most ``depth`` tiles are held, the one being used included
             nxt = next(upcoming, None)
             if nxt is not None:
                 pending.append(self._pool.submit(self._prepare, nxt))
-            yield data
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import math
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -31,8 +32,11 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from segcore.models.onnx_split import SplitModel
+
 Score = Literal["none", "confidence", "entropy"]
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
+STRIP_PIXELS = 1 << 19  # pixels per strip of a split ONNX model's tail (~60 MB here)
 
 
 @dataclass(frozen=True)
@@ -156,47 +160,111 @@ class TorchRunner:
 
 
 class OnnxRunner:
-    """An onnxruntime session from a file path or serialised model bytes."""
+    """An onnxruntime session from a file path or serialised model bytes.
+
+    With ``strips`` (CPU only) a U-Net-like model is split so its
+    high-resolution end runs in row strips (:mod:`segcore.models.onnx_split`):
+    the same logits in less than half the memory per tile pixel, so tiles can
+    be larger and the halo costs less. Models that cannot be split run whole.
+    """
 
     name = "onnx"
 
-    def __init__(self, model: str | Path | bytes, *, device: str = "cpu", label: str = "") -> None:
+    def __init__(
+        self,
+        model: str | Path | bytes,
+        *,
+        device: str = "cpu",
+        label: str = "",
+        strips: bool = False,
+    ) -> None:
         import onnxruntime as ort
 
-        providers = ["CPUExecutionProvider"]
+        self._providers = ["CPUExecutionProvider"]
         if device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
-            providers.insert(0, "CUDAExecutionProvider")
+            self._providers.insert(0, "CUDAExecutionProvider")
+        self._where = label or (str(model) if not isinstance(model, bytes) else "the model")
+        self._split: SplitModel | None = None
+        if strips and len(self._providers) == 1:
+            self._split = self._try_split(model)
+        self._session: Any = self._split.head if self._split else self._open(model)
+        self._input = self._session.get_inputs()[0].name
+        self.name = "onnx-" + self._session.get_providers()[0].replace("ExecutionProvider", "")
+        self.name += "-strips" if self._split else ""
+
+    @property
+    def in_strips(self) -> bool:
+        return self._split is not None
+
+    def _open(self, model: str | Path | bytes) -> Any:
+        import onnxruntime as ort
+
         options = ort.SessionOptions()
         options.log_severity_level = 3
         options.enable_cpu_mem_arena = False  # the arena keeps its peak; ~25 % more RSS
         source = model if isinstance(model, bytes) else str(model)
         try:
-            self._session = ort.InferenceSession(source, options, providers=providers)
+            return ort.InferenceSession(source, options, providers=self._providers)
         except Exception as exc:
-            where = label or (str(model) if not isinstance(model, bytes) else "the model")
             raise ModelError(
-                f"{where}: onnxruntime cannot load this ONNX model ({exc}); "
+                f"{self._where}: onnxruntime cannot load this ONNX model ({exc}); "
                 "re-export it, or check that the file is complete"
             ) from exc
-        self._input = self._session.get_inputs()[0].name
-        self.name = "onnx-" + self._session.get_providers()[0].replace("ExecutionProvider", "")
+
+    def _try_split(self, model: str | Path | bytes) -> SplitModel | None:
+        from segcore.models.onnx_split import split_model
+
+        try:
+            data = model if isinstance(model, bytes) else Path(model).read_bytes()
+            split = split_model(data, self._open)
+        except Exception:  # only a speed-up: the model then runs whole, and _open
+            return None  # reports a model that cannot run at all
+        _release_freed_memory()  # the probe's activations
+        return split
 
     def run(self, batch: list[np.ndarray], *, logits: bool, score: Score) -> list[TileOutput]:
-        x = np.ascontiguousarray(np.stack(batch).transpose(0, 3, 1, 2))
+        h, w, bands = batch[0].shape
+        n = len(batch)
+        x = np.empty((n, bands, h, w), np.float32)  # one copy, straight to NCHW
+        for i, tile in enumerate(batch):
+            x[i] = tile.transpose(2, 0, 1)
+        labels = np.empty((n, h, w), np.uint8)
+        values = None if score == "none" else np.empty((n, h, w), np.uint8)
+        kept: np.ndarray | None = None
         try:
-            out = np.asarray(self._session.run(None, {self._input: x})[0], np.float32)
+            for top, bottom, out in self._logits(x):
+                if logits and kept is None:
+                    kept = np.empty((n, out.shape[1], h, w), np.float32)
+                for i in range(n):
+                    label, value = reduce_logits(out[i], score)
+                    labels[i, top:bottom] = label
+                    if values is not None and value is not None:
+                        values[i, top:bottom] = value
+                    if kept is not None:
+                        kept[i, :, top:bottom] = out[i]
         except Exception as exc:
             raise InferenceError(f"the ONNX model failed on a {x.shape} batch: {exc}") from exc
-        results = []
-        for i in range(len(batch)):
-            labels, value = reduce_logits(out[i], score)
-            results.append(TileOutput(labels, value, out[i].copy() if logits else None))
-        del out
         _release_freed_memory()
-        return results
+        return [
+            TileOutput(
+                labels[i],
+                None if values is None else values[i],
+                None if kept is None else kept[i],
+            )
+            for i in range(n)
+        ]
+
+    def _logits(self, x: np.ndarray) -> Iterator[tuple[int, int, np.ndarray]]:
+        """Logits of batch ``x`` in row strips ``(top, bottom, logits)``."""
+        if self._split is None:
+            out = self._session.run(None, {self._input: x})[0]
+            yield 0, x.shape[2], np.asarray(out, np.float32)
+            return
+        rows = STRIP_PIXELS // max(x.shape[0] * x.shape[3], 1)
+        yield from self._split.strips(x, rows)
 
     def close(self) -> None:
-        del self._session
+        self._session = self._split = None
 
 
 def _release_freed_memory() -> None:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 TILE_PER_HALO = 8  # default exact tile >= 8 x halo: the halo then costs < 2x compute
 MIN_DEFAULT_TILE = 1024  # per-tile overheads dominate below this
 MAX_DEFAULT_TILE = 1536  # memory: an smp U-Net tile of 1440 px (8k image) peaks ~0.9 GB here
+MAX_STRIP_TILE = 2560  # the same model split into strips: a 2496 px tile peaks ~1.0 GB
 ONNX_MIN_PIXELS = 4_000_000  # tile pixels; below this the ONNX export (~10 s) does not pay
 
 
@@ -125,23 +126,13 @@ def prepare(source: ImageSource, model: ModelLike | str | Path, options: InferOp
             f"{name} has global context, so tiles are blended (Gaussian) and "
             "may differ slightly from a whole-image pass"
         )
-    stride = max(meta.output_stride, 1)
-    halo, tile = _tile_and_halo(meta, mode, options, stride)
-    if mode == "exact" and meta.receptive_field is not None and halo < meta.receptive_field:
+    plan = _plan(source, meta, mode, options, MAX_DEFAULT_TILE)
+    rf = meta.receptive_field
+    if mode == "exact" and rf is not None and plan.halo < rf:
         notices.append(
-            f"halo {halo} is below the measured receptive field {meta.receptive_field}; "
+            f"halo {plan.halo} is below the measured receptive field {rf}; "
             "tile seams may differ slightly from a whole-image pass"
         )
-    roi = None if options.roi is None else Rect(*options.roi)
-    plan = plan_tiles(
-        source.width,
-        source.height,
-        tile=tile,
-        halo=halo,
-        stride=stride,
-        roi=roi,
-        mask=options.mask,
-    )
     device = pick_device(options.device)
     batch = options.batch or (4 if device.startswith("cuda") else 1)
     if batch < 1:
@@ -149,8 +140,24 @@ def prepare(source: ImageSource, model: ModelLike | str | Path, options: InferOp
     return Setup(source, False, meta, module, model_path, name, device, mode, plan, batch, notices)
 
 
+def _plan(
+    source: ImageSource, meta: ModelMeta, mode: str, options: InferOptions, cap: int
+) -> TilePlan:
+    stride = max(meta.output_stride, 1)
+    halo, tile = _tile_and_halo(meta, mode, options, stride, cap)
+    return plan_tiles(
+        source.width,
+        source.height,
+        tile=tile,
+        halo=halo,
+        stride=stride,
+        roi=None if options.roi is None else Rect(*options.roi),
+        mask=options.mask,
+    )
+
+
 def _tile_and_halo(
-    meta: ModelMeta, mode: str, options: InferOptions, stride: int
+    meta: ModelMeta, mode: str, options: InferOptions, stride: int, cap: int
 ) -> tuple[int, int]:
     if options.halo is not None and options.halo < 0:
         raise InferenceError(f"halo must be >= 0, got {options.halo}")
@@ -160,7 +167,7 @@ def _tile_and_halo(
         assert meta.receptive_field is not None
         halo = meta.receptive_field if options.halo is None else options.halo
         auto_tile = max(meta.tile_size, TILE_PER_HALO * halo, MIN_DEFAULT_TILE)
-        auto_tile = min(auto_tile, MAX_DEFAULT_TILE)
+        auto_tile = min(auto_tile, cap)
         auto_tile = max(auto_tile, 2 * halo + 2 * stride)
         tile = options.tile or round_up(auto_tile, stride)
     else:
@@ -170,17 +177,30 @@ def _tile_and_halo(
 
 
 def make_runner(setup: Setup, options: InferOptions) -> Runner:
-    """The runner for this job: onnxruntime or PyTorch (see :class:`InferOptions`)."""
-    path = setup.model_path
-    if path is not None and path.suffix.lower() == ".onnx":
-        return OnnxRunner(path, device=setup.device)
+    """The runner for this job: onnxruntime or PyTorch (see :class:`InferOptions`).
+
+    A job big enough for onnxruntime on the CPU runs a U-Net-like model in
+    strips where it can; those tiles need less memory per pixel, so the
+    default tile grows to ``MAX_STRIP_TILE`` and the plan is made again.
+    """
     plan = setup.plan
     big = plan.count * plan.tile_w * plan.tile_h >= ONNX_MIN_PIXELS
+    cpu = setup.device == "cpu"
+    runner = _pick_runner(setup, options, big=big, strips=big and cpu)
+    if isinstance(runner, OnnxRunner) and runner.in_strips and options.tile is None:
+        setup.plan = _plan(setup.source, setup.meta, setup.mode, options, MAX_STRIP_TILE)
+    return runner
+
+
+def _pick_runner(setup: Setup, options: InferOptions, *, big: bool, strips: bool) -> Runner:
+    path = setup.model_path
+    if path is not None and path.suffix.lower() == ".onnx":
+        return OnnxRunner(path, device=setup.device, strips=strips)
     cpu = setup.device == "cpu"
     want_onnx = options.backend == "onnx" or (options.backend == "auto" and cpu and big)
     if want_onnx:
         try:
-            return _onnx_runner(setup)
+            return _onnx_runner(setup, strips)
         except ModelError as exc:
             if options.backend == "onnx":
                 raise
@@ -188,22 +208,24 @@ def make_runner(setup: Setup, options: InferOptions) -> Runner:
     return TorchRunner(_module(setup), device=setup.device, precision=options.precision)
 
 
-def _onnx_runner(setup: Setup) -> Runner:
+def _onnx_runner(setup: Setup, strips: bool) -> Runner:
     """onnxruntime on the model file's cached ONNX copy, or on a fresh export of a module."""
+    device, name = setup.device, setup.name
     if setup.model_path is None:
         from segcore.models.export import onnx_bytes
 
         assert setup.module is not None
         data = onnx_bytes(setup.module, setup.meta)
-        return OnnxRunner(data, device=setup.device, label=setup.name)
+        return OnnxRunner(data, device=device, label=name, strips=strips)
     from segcore.models.onnx_cache import cached_onnx
 
     copy = cached_onnx(setup.model_path)
     try:
-        return OnnxRunner(copy, device=setup.device, label=setup.name)
+        return OnnxRunner(copy, device=device, label=name, strips=strips)
     except ModelError:  # a damaged copy: export again, once
         copy.unlink(missing_ok=True)
-        return OnnxRunner(cached_onnx(setup.model_path), device=setup.device, label=setup.name)
+        copy = cached_onnx(setup.model_path)
+        return OnnxRunner(copy, device=device, label=name, strips=strips)
 
 
 def _module(setup: Setup) -> nn.Module:
