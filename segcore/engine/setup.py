@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 TILE_PER_HALO = 8  # default exact tile >= 8 x halo: the halo then costs < 2x compute
 MIN_DEFAULT_TILE = 1024  # per-tile overheads dominate below this
 MAX_DEFAULT_TILE = 1536  # memory: an smp U-Net tile of 1440 px (8k image) peaks ~0.9 GB here
-MAX_STRIP_TILE = 2560  # the same model split into strips: a 2496 px tile peaks ~1.0 GB
+MAX_STRIP_TILE = 2560  # in strips (~120 B/px): a 2560 px tile alone peaks ~1.1 GB here
 ONNX_MIN_PIXELS = 4_000_000  # tile pixels; below this the ONNX export (~10 s) does not pay
 
 

@@ -86,10 +86,18 @@ class SplitModel:
 
     def strips(self, x: np.ndarray, rows: int) -> Iterator[tuple[int, int, np.ndarray]]:
         """Yield ``(top, bottom, logits)`` for strips of about ``rows`` rows of batch ``x``."""
-        height = x.shape[2]
+        return self.tail_strips(self.features(x), rows)
+
+    def features(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """The tail's inputs for batch ``x`` (N, C, H, W): the head's outputs and ``x``."""
         names = [c for c, _ in self.cuts if c != self.input]
-        features = dict(zip(names, self.head.run(names, {self.input: x}), strict=True))
-        features[self.input] = x
+        found = dict(zip(names, self.head.run(names, {self.input: x}), strict=True))
+        return {**found, self.input: x}
+
+    def tail_strips(
+        self, features: dict[str, np.ndarray], rows: int
+    ) -> Iterator[tuple[int, int, np.ndarray]]:
+        height = features[self.input].shape[2]
         rows = max(rows // self.align, 1) * self.align
         for top in range(0, height, rows):
             bottom = min(top + rows, height)
@@ -103,7 +111,7 @@ Session = Callable[[bytes], Any]
 
 
 def split_model(
-    data: bytes, session: Session, *, probe: tuple[int, int] = (320, 96)
+    data: bytes, session: Session, *, probe: tuple[int, int] = (320, 128)
 ) -> SplitModel | None:
     """Split serialised ONNX model ``data``, or None when it cannot or need not be split.
 
@@ -304,12 +312,13 @@ def _subgraph(
 def _with_margin(split: SplitModel, sample: np.ndarray, whole: np.ndarray) -> SplitModel | None:
     """The split with the smallest margin (``align`` doubled) that matches the whole model."""
     scale = max(float(np.abs(whole).max()), 1e-6)
+    features = split.features(sample)
     margin = split.align
     while margin <= MAX_MARGIN:
         trial = replace(split, margin=margin)
         worst = max(
             float(np.abs(part - whole[:, :, top:bottom]).max())
-            for top, bottom, part in trial.strips(sample, 4 * split.align)
+            for top, bottom, part in trial.tail_strips(features, 4 * split.align)
         )
         if worst <= TOLERANCE * scale:
             return trial

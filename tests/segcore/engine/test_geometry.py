@@ -44,6 +44,27 @@ def test_cores_partition_and_respect_halo(length: int, stride: int, halo: int, e
         assert o + size - b >= halo or o + size == padded
 
 
+@given(
+    length=st.integers(1, 20000),
+    stride=st.sampled_from([1, 8, 32]),
+    halo=st.integers(0, 300),
+    extra=st.integers(1, 60),
+)
+def test_balancing_never_adds_a_tile(length: int, stride: int, halo: int, extra: int) -> None:
+    tile = (-(-2 * halo // stride) + extra) * stride
+    size, origins, _ = axis_windows(length, tile, halo, stride)
+    padded = -(-length // stride) * stride
+    step = (tile - 2 * halo) // stride * stride
+    unbalanced = 1 if tile >= padded else -(-(padded - tile) // step) + 1
+    assert size <= tile and len(origins) == unbalanced
+
+
+def test_an_8k_axis_with_a_295_px_halo_takes_5_tiles_of_2144() -> None:
+    # the balanced size's step rounds down to the stride; 2112 would need a 6th tile
+    size, origins, _ = axis_windows(8192, 2368, 295, 32)
+    assert (size, len(origins)) == (2144, 5)
+
+
 def test_tile_too_small_for_halo_is_refused_with_advice() -> None:
     with pytest.raises(InferenceError, match="at least 96"):
         axis_windows(1000, 64, 40, 16)
