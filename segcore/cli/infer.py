@@ -117,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
         f"wrote {result.output}: {result.roi.w} x {result.roi.h} = {mpx:.1f} Mpx in "
         f"{result.seconds:.1f} s ({result.mpx_per_s:.2f} Mpx/s), peak memory "
         f"{peak_memory_text()}; {result.mode} mode, tile {result.tile}, halo {result.halo}, "
-        f"{result.tiles} tiles ({result.skipped} nodata), {result.backend}",
+        f"{result.tiles} tile{'s' if result.tiles != 1 else ''} ({result.skipped} nodata), "
+        f"{result.backend}",
         file=sys.stderr,
     )
     if result.score_output is not None:
