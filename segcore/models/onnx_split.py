@@ -207,11 +207,13 @@ def _find_tail(
             todo.extend(node.input)
             continue
         factor = _factor(shapes[name], size)
-        if factor is None or node.op_type not in LOCAL_OPS:
+        if factor is None:
             return None
-        if factor > finest:
+        if factor > finest:  # computed by the head, whatever its operation
             cuts[name] = factor
             continue
+        if node.op_type not in LOCAL_OPS:
+            return None
         tail[id(node)] = node
         todo.extend(node.input[:1] if node.op_type == "Resize" else node.input)
     if not any(k > finest for k in cuts.values()):
