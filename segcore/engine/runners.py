@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 Score = Literal["none", "confidence", "entropy"]
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
-STRIP_PIXELS = 1 << 19  # pixels per strip of a split ONNX model's tail (~60 MB here)
+STRIP_PIXELS = 1 << 19  # pixels per strip of a split model's tail; ~300 B each for an smp U-Net
 
 
 @dataclass(frozen=True)
