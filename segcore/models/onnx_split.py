@@ -49,6 +49,7 @@ LOCAL_OPS = frozenset(
         "Concat",
         "Constant",
         "Conv",
+        "ConvTranspose",
         "Div",
         "Elu",
         "Gelu",
