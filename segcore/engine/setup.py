@@ -185,18 +185,18 @@ def make_runner(setup: Setup, options: InferOptions) -> Runner:
     """
     plan = setup.plan
     big = plan.count * plan.tile_w * plan.tile_h >= ONNX_MIN_PIXELS
-    cpu = setup.device == "cpu"
-    runner = _pick_runner(setup, options, big=big, strips=big and cpu)
+    runner = _pick_runner(setup, options, big=big)
     if isinstance(runner, OnnxRunner) and runner.in_strips and options.tile is None:
         setup.plan = _plan(setup.source, setup.meta, setup.mode, options, MAX_STRIP_TILE)
     return runner
 
 
-def _pick_runner(setup: Setup, options: InferOptions, *, big: bool, strips: bool) -> Runner:
+def _pick_runner(setup: Setup, options: InferOptions, *, big: bool) -> Runner:
+    cpu = setup.device == "cpu"
+    strips = big and cpu
     path = setup.model_path
     if path is not None and path.suffix.lower() == ".onnx":
         return OnnxRunner(path, device=setup.device, strips=strips)
-    cpu = setup.device == "cpu"
     want_onnx = options.backend == "onnx" or (options.backend == "auto" and cpu and big)
     if want_onnx:
         try:

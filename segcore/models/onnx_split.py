@@ -138,11 +138,12 @@ def split_model(
         return None
     tail_nodes, cuts = found
     inner = [c for c, _ in cuts if c != x]
-    if _repeat_share(model, shapes, tail_nodes, inner) > MAX_REPEAT:
+    head_nodes = _ancestors(model, inner)
+    if _repeat_share(model, shapes, tail_nodes, head_nodes) > MAX_REPEAT:
         return None
-    head = session(_subgraph(model, [x], inner, shapes, "head"))
+    head = session(_subgraph(model, head_nodes, [x], inner, shapes, "head"))
     model = _with_fixed_resizes(model, tail_nodes, shapes)
-    tail = session(_subgraph(model, [c for c, _ in cuts], [y], shapes, "tail", tail_nodes))
+    tail = session(_subgraph(model, tail_nodes, [c for c, _ in cuts], [y], shapes, "tail"))
     split = SplitModel(head, tail, x, tuple(cuts), 0, max(k for _, k in cuts))
     return _with_margin(split, sample, values[y])
 
@@ -243,13 +244,13 @@ def _repeat_share(
     model: onnx.ModelProto,
     shapes: Shapes,
     tail: list[onnx.NodeProto],
-    head_outputs: Iterable[str],
+    head: list[onnx.NodeProto],
 ) -> float:
     """Share of the model's convolution work done by both head and tail."""
     weights = {init.name: init for init in model.graph.initializer}
-    head = {id(n) for n in _ancestors(model, head_outputs)}
+    in_head = {id(n) for n in head}
     total = sum(_macs(n, shapes, weights) for n in model.graph.node)
-    twice = sum(_macs(n, shapes, weights) for n in tail if id(n) in head)
+    twice = sum(_macs(n, shapes, weights) for n in tail if id(n) in in_head)
     return twice / max(total, 1)
 
 
@@ -287,17 +288,22 @@ def _with_fixed_resizes(
 
 def _subgraph(
     model: onnx.ModelProto,
+    nodes: list[onnx.NodeProto],
     inputs: list[str],
     outputs: list[str],
     shapes: Shapes,
     name: str,
-    keep: list[onnx.NodeProto] | None = None,
 ) -> bytes:
-    """A model of ``keep`` (default: all nodes ``outputs`` need), serialised."""
+    """A model of ``nodes`` from ``inputs`` to ``outputs``, serialised.
+
+    Written here because ``onnx.utils.Extractor`` needs shape information for
+    the cut tensors, which ONNX shape inference cannot give when Resize sizes
+    are computed from other tensors' shapes (as in smp's U-Net); the probe
+    run knows their channels.
+    """
     import onnx
     from onnx import helper
 
-    nodes = keep if keep is not None else _ancestors(model, outputs)
     used = {i for n in nodes for i in n.input}
     weights = [w for w in model.graph.initializer if w.name in used]
 
