@@ -39,8 +39,13 @@ def test_builds_runs_and_round_trips(name: str, tmp_path: Path) -> None:
     path = save_model(tmp_path / "m.safetensors", module, meta)
     loaded = load_model(path)
     assert not loaded.module.training
+    saved, restored = module.state_dict(), loaded.module.state_dict()
+    assert saved.keys() == restored.keys()
+    assert all(torch.equal(saved[k], restored[k]) for k in saved)
     with torch.no_grad():
-        assert torch.equal(loaded.module(x), y)
+        # Weights are equal bit for bit; oneDNN may pick another kernel for a freshly
+        # built module (torch 2.15 on deeplabv3_resnet101: 1.2e-5 apart on logits ~33).
+        torch.testing.assert_close(loaded.module(x), y, rtol=1e-5, atol=1e-4)
     assert loaded.meta == meta
 
 
