@@ -52,8 +52,22 @@ def no_leaked_threads() -> Iterator[None]:
     assert not leaked, f"test left threads running: {[t.name for t in leaked]}"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--byhand",
+        action="store_true",
+        help="also run the tests marked 'byhand' (long fault campaigns, bundle builds)",
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     import importlib.util
+
+    if not config.getoption("--byhand"):
+        by_hand = pytest.mark.skip(reason="run by hand: pytest --byhand")
+        for item in items:
+            if "byhand" in item.keywords:
+                item.add_marker(by_hand)
 
     cuda = False
     if importlib.util.find_spec("torch") is not None:
