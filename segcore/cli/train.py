@@ -37,9 +37,20 @@ def add_parser(sub: Any) -> None:
     src.add_argument("--images", type=Path, help="folder of images")
     src.add_argument("--masks", type=Path, help="folder of masks named like the images")
     src.add_argument("--classes", help="comma-separated class names for mask ids 0, 1, ...")
+    src.add_argument(
+        "--binary-255",
+        action="store_true",
+        help="masks are 0/255 binary masks: read 255 as class 1 (default: 255 = unlabelled)",
+    )
     m = p.add_argument_group("model")
     m.add_argument("--arch", default=DEFAULTS["arch"], help="architecture (tessera models list)")
     m.add_argument("--encoder", help="encoder of an smp architecture, e.g. resnet18")
+    m.add_argument(
+        "--pretrained",
+        action="store_true",
+        help="start the encoder from ImageNet weights (from the torch hub cache; offline, "
+        "the message names the file to fetch)",
+    )
     m.add_argument("--from", dest="start", type=Path, help="fine-tune this model file")
     m.add_argument("-o", "--output", type=Path, required=True, help="model file to write")
     b = p.add_argument_group("budget")
@@ -67,10 +78,12 @@ def run(args: argparse.Namespace) -> int:
     from segcore.training import ddp
     from segcore.training.config import TrainConfig
     from segcore.training.loop import train
+    from segcore.training.report import summary_lines
 
     config = TrainConfig(
         arch=args.arch,
         encoder=args.encoder,
+        pretrained=args.pretrained,
         epochs=args.epochs if args.epochs is not None else (None if args.minutes else 20),
         minutes=args.minutes,
         tile=args.tile,
@@ -99,17 +112,8 @@ def run(args: argparse.Namespace) -> int:
         if project is not None:
             project.close(save=False)
     if main:
-        names = [c.name for c in result.meta.classes]
-        print(
-            f"best validation mIoU {result.best_miou:.4f} at epoch {result.best_epoch} "
-            f"({result.stopped}, {result.seconds:.0f} s)"
-        )
-        if not result.held_out:
-            print("note: too few labelled regions to hold some out; validated on training data")
-        last = next((r for r in reversed(result.history) if r.epoch == result.best_epoch), None)
-        if last is not None:
-            for name, iou in zip(names, last.val_iou, strict=False):
-                print(f"  {name:<20} IoU {'-' if iou is None else f'{iou:.4f}'}")
+        for line in summary_lines(result):
+            print(line)
         print(f"saved {args.output}")
     return 0
 
@@ -132,7 +136,8 @@ def _data(args: argparse.Namespace) -> tuple[Any, Any]:
             raise
     if args.images is None or args.masks is None:
         raise TrainingError("give --project DIR, or --images DIR with --masks DIR")
-    return data_from_folders(args.images, args.masks, classes=classes), None
+    data = data_from_folders(args.images, args.masks, classes=classes, binary_255=args.binary_255)
+    return data, None
 
 
 class ProgressBar:
@@ -148,6 +153,11 @@ class ProgressBar:
 
     def __call__(self, step: Progress) -> None:
         metrics = step.payload
+        if metrics is None and step.message.startswith("warning:"):
+            self.stream.write(("\r" if self.drawn else "") + step.message.ljust(100) + "\n")
+            self.stream.flush()
+            self.drawn = False
+            return
         if metrics is not None and metrics.val_miou is not None:
             self.val = metrics.val_miou
         now = time.monotonic()

@@ -6,10 +6,11 @@ to be safe to read from several threads (the readers in :mod:`segcore.io`
 keep one handle per thread).
 
 Normalisation is global, from the model file: ``(pixel / scale - mean) / std``
-per band, never per tile. Pixels that are NaN, +-inf or equal to the source's
-nodata value in every band are *invalid*: they are fed to the model as the
-band mean (0 after normalisation) and come out as UNLABELLED. A tile whose
-owned pixels are all invalid is not run at all.
+per band, never per tile. Pixels that hold no data (the rule of
+:mod:`segcore.io.validity`, which training follows too: NaN or +-inf, the
+nodata value in every band, alpha 0, the file's mask band) are *invalid*: they
+are fed to the model as the band mean (0 after normalisation) and come out as
+UNLABELLED. A tile whose owned pixels are all invalid is not run at all.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 from segcore.engine.geometry import Tile, reflect_index
 from segcore.errors import InferenceError, ModelError, TesseraError
 from segcore.io.source import ImageSource
+from segcore.io.validity import MaskedSource, alpha_band, has_mask, invalid_pixels
 from segcore.models.meta import Normalization
 
 
@@ -72,10 +74,15 @@ class Preparer:
         self._mul = (1.0 / (norm.scale * std_arr)).astype(np.float32)
         self._add = (-mean_arr / std_arr).astype(np.float32)
         self._nodata = source.nodata
+        self._alpha = alpha_band(source)
+        self._masked = has_mask(source)
 
     def __call__(self, tile: Tile) -> TileData:
         raw = self._read(tile)
-        invalid = self._invalid(raw)
+        mask = self._read_mask(tile) if self._masked else None
+        invalid = invalid_pixels(raw, nodata=self._nodata, alpha=self._alpha, valid_mask=mask)
+        if self.bands is not None:
+            raw = raw[..., self.bands]
         core = tile.core
         cx, cy = core.x - tile.read.x, core.y - tile.read.y
         if invalid is not None and invalid[cy : cy + core.h, cx : cx + core.w].all():
@@ -87,13 +94,25 @@ class Preparer:
             pixels[invalid] = 0.0
         return TileData(tile, pixels, invalid)
 
-    def _read(self, tile: Tile) -> np.ndarray:
-        """The read window, mirrored where it reaches past the image."""
+    def _mirror(self, tile: Tile) -> tuple[np.ndarray, np.ndarray, int, int, int, int]:
+        """Source columns and rows of the read window (mirrored past the edge) and their box."""
         src, r = self.source, tile.read
         xs = reflect_index(np.arange(r.x, r.x1), src.width)
         ys = reflect_index(np.arange(r.y, r.y1), src.height)
         x0, y0 = int(xs.min()), int(ys.min())
-        w, h = int(xs.max()) + 1 - x0, int(ys.max()) + 1 - y0
+        return xs, ys, x0, y0, int(xs.max()) + 1 - x0, int(ys.max()) + 1 - y0
+
+    def _read_mask(self, tile: Tile) -> np.ndarray:
+        """The source's mask band over the read window, mirrored like the pixels."""
+        assert isinstance(self.source, MaskedSource)
+        xs, ys, x0, y0, w, h = self._mirror(tile)
+        mask = np.asarray(self.source.read_mask(0, x0, y0, w, h), bool)
+        return mask[np.ix_(ys - y0, xs - x0)]
+
+    def _read(self, tile: Tile) -> np.ndarray:
+        """The read window (every band), mirrored where it reaches past the image."""
+        src, r = self.source, tile.read
+        xs, ys, x0, y0, w, h = self._mirror(tile)
         try:
             data = np.asarray(src.read_region(0, x0, y0, w, h))
         except TesseraError:
@@ -108,21 +127,7 @@ class Preparer:
             data = data[:, xs - x0]
         if h != r.h:
             data = data[ys - y0]
-        if self.bands is not None:
-            data = data[..., self.bands]
         return data
-
-    def _invalid(self, raw: np.ndarray) -> np.ndarray | None:
-        bad: np.ndarray | None = None
-        if raw.dtype.kind in "fc":
-            finite = np.isfinite(raw)
-            if not finite.all():
-                bad = ~finite.all(axis=-1)
-        if self._nodata is not None and not np.isnan(self._nodata):
-            nodata = (raw == raw.dtype.type(self._nodata)).all(axis=-1)
-            if nodata.any():
-                bad = nodata if bad is None else bad | nodata
-        return bad
 
 
 class TileReader:

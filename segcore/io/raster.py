@@ -42,6 +42,7 @@ class RasterSource(BaseSource):
         try:
             with _quiet(), rasterio.open(self._rio_path) as ds:
                 layout, metadata = _describe(path, ds)
+                self._has_mask = _has_mask_band(ds)
                 sizes = [layout.sizes[0]]
                 for i in range(len(ds.overviews(1)) if ds.count else 0):
                     with rasterio.open(self._rio_path, overview_level=i) as ov:
@@ -83,6 +84,20 @@ class RasterSource(BaseSource):
         with _quiet():
             data = ds.read(window=Window(x0, y0, x1 - x0, y1 - y0))
         return np.moveaxis(data, 0, -1)
+
+    @property
+    def has_mask(self) -> bool:
+        """True when the file has a GDAL mask band (``.msk`` or internal), not nodata/alpha."""
+        return self._has_mask
+
+    def read_mask(self, level: int, x: int, y: int, width: int, height: int) -> np.ndarray:
+        """(height, width) bool of the mask band, True where pixels are valid."""
+        from rasterio.windows import Window
+
+        ds = self._handles.get(level)
+        with _quiet():
+            mask = ds.read_masks(1, window=Window(x, y, width, height))
+        return np.asarray(mask) > 0
 
     def _release(self) -> None:
         self._handles.close()
@@ -133,6 +148,14 @@ def _describe(path: Path, ds: Any) -> tuple[Layout, SourceMetadata]:
         ds.driver, ds.driver.lower()
     )
     return layout, SourceMetadata(format=fmt, crs=crs, transform=transform, extra=extra)
+
+
+def _has_mask_band(ds: Any) -> bool:
+    """A per-dataset mask band that the nodata and alpha rules do not already cover."""
+    from rasterio.enums import MaskFlags
+
+    flags = ds.mask_flag_enums[0] if ds.count else ()
+    return MaskFlags.per_dataset in flags and MaskFlags.alpha not in flags
 
 
 def _band_names(ds: Any) -> tuple[str, ...]:

@@ -35,6 +35,7 @@ class TrainConfig:
 
     arch: str = "small_unet"
     encoder: str | None = None
+    pretrained: bool = False
     arch_config: Mapping[str, Any] = field(default_factory=dict)
     epochs: int | None = 20
     minutes: float | None = None
@@ -45,6 +46,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     schedule: Schedule = "poly"
     loss: str = "ce+dice"
+    class_weights: bool = True
     focal_gamma: float = 2.0
     focal_alpha: float | None = None
     clip_grad: float | None = 1.0
@@ -97,6 +99,12 @@ class EpochRecord:
     lr: float
     seconds: float
     run: int = 1  # 1 for a model's first training, 2 for its first fine-tuning, ...
+    missed: tuple[int, ...] = ()  # trained class ids never predicted on the validation pixels
+
+    @property
+    def degenerate(self) -> bool:
+        """True when the prediction misses a trained class entirely (or is constant)."""
+        return bool(self.missed)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -105,6 +113,7 @@ class EpochRecord:
             "train_loss": self.train_loss,
             "val_miou": self.val_miou,
             "val_iou": list(self.val_iou),
+            "missed": list(self.missed),
             "lr": self.lr,
             "seconds": self.seconds,
         }
@@ -143,3 +152,6 @@ class TrainResult:
     stopped: StopReason
     held_out: bool  # False: too few labelled regions, validation ran on training regions
     seconds: float
+    train_pixels: tuple[int, ...] = ()  # labelled training pixels per class id
+    val_pixels: tuple[int, ...] = ()  # labelled validation pixels per class id
+    warnings: tuple[str, ...] = ()  # plain-language notes: thin validation, rare classes, ...

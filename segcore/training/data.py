@@ -69,6 +69,7 @@ class TrainingData:
 
     images: tuple[LabelledImage, ...]
     classes: tuple[ClassInfo, ...] | None = None
+    from_mask_files: bool = False  # labels read from mask files (0/255 masks are explained)
 
     def close(self) -> None:
         """Close every image source and label store this data opened."""
@@ -120,10 +121,12 @@ def data_from_arrays(
     classes: Sequence[ClassInfo] | Sequence[str] | None = None,
     names: Sequence[str] | None = None,
     corrected: Mapping[int, Sequence[Box]] | None = None,
+    nodata: float | None = None,
 ) -> TrainingData:
     """Training data from in-memory images ((h, w) or (h, w, bands)) and class maps.
 
-    ``corrected`` maps an image index to its recently corrected boxes.
+    ``corrected`` maps an image index to its recently corrected boxes. ``nodata``
+    is the pixel value that marks no data (NaN pixels always do).
     """
     if len(images) != len(masks):
         raise TrainingError(f"got {len(images)} images but {len(masks)} masks")
@@ -136,7 +139,8 @@ def data_from_arrays(
                 f"{mask.shape[1]}x{mask.shape[0]}; they must match pixel for pixel"
             )
         boxes = tuple((corrected or {}).get(i, ()))
-        items.append(LabelledImage(name, ArraySource(image, name=name), array_labels(mask), boxes))
+        source = ArraySource(image, name=name, nodata=nodata)
+        items.append(LabelledImage(name, source, array_labels(mask), boxes))
     return TrainingData(tuple(items), _classes(classes))
 
 
@@ -148,12 +152,17 @@ def _classes(classes: Sequence[ClassInfo] | Sequence[str] | None) -> tuple[Class
     return tuple(make_classes([str(c) for c in classes]))
 
 
-def source_labels(source: ImageSource, where: str) -> LabelReader:
-    """A label reader over band 0 of an image source holding a class map (a mask file)."""
+def source_labels(source: ImageSource, where: str, *, binary_255: bool = False) -> LabelReader:
+    """A label reader over band 0 of an image source holding a class map (a mask file).
+
+    With ``binary_255`` the mask is a 0/255 binary mask: 255 is read as class 1.
+    """
 
     def read(x: int, y: int, w: int, h: int) -> np.ndarray:
         window = source.read_region(0, x, y, w, h)[..., 0]
         out = _as_class_map(window, where)
+        if binary_255:
+            out = np.where(out == UNLABELLED, np.uint8(1), out)
         # read_region fills outside the image with 0, a real class; mark it unlabelled
         x0, y0 = max(-x, 0), max(-y, 0)
         x1, y1 = min(source.width - x, w), min(source.height - y, h)
@@ -171,11 +180,13 @@ def data_from_folders(
     masks_dir: str | Path,
     *,
     classes: Sequence[ClassInfo] | Sequence[str] | None = None,
+    binary_255: bool = False,
 ) -> TrainingData:
     """Pairs ``images/NAME.ext`` with ``masks/NAME.*`` (same stem, any image format).
 
     Masks are class maps (0..254, 255 unlabelled). Images without a mask are
     skipped (they are simply unlabelled); a folder with no pair is an error.
+    ``binary_255`` reads 0/255 binary masks: 255 becomes class 1, nothing is unlabelled.
     """
     from segcore.io import open_image
 
@@ -210,12 +221,12 @@ def data_from_folders(
                     f"{mask_path}: mask is {mask.width}x{mask.height} but {image_path.name} is "
                     f"{image.width}x{image.height}; they must match pixel for pixel"
                 )
-            reader = source_labels(mask, str(mask_path))
+            reader = source_labels(mask, str(mask_path), binary_255=binary_255)
             items.append(LabelledImage(image_path.name, image, reader, (), mask.close))
     except TesseraError:
         TrainingData(tuple(items)).close()
         raise
-    return TrainingData(tuple(items), _classes(classes))
+    return TrainingData(tuple(items), _classes(classes), from_mask_files=True)
 
 
 def data_from_project(

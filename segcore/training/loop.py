@@ -40,6 +40,7 @@ from segcore.training.dataset import TileOptions, TrainTiles, ValTiles
 from segcore.training.evaluate import confusion, iou_per_class, mean_iou
 from segcore.training.losses import make_loss
 from segcore.training.prepare import Plan, prepare
+from segcore.training.report import result_warnings
 
 
 def lr_factor(schedule: Schedule, progress: float) -> float:
@@ -121,6 +122,17 @@ class _Best:
     miou: float = -1.0
     epoch: int = 0
     state: dict[str, torch.Tensor] | None = None
+    key: tuple[int, float] = (-1, -1.0)
+
+
+def rank(record: EpochRecord, trained: int) -> tuple[int, float]:
+    """How an epoch ranks for the best checkpoint: classes it predicts first, then mIoU.
+
+    An epoch that misses a trained class entirely (a constant prediction misses
+    all but one) never wins over one that predicts them all, whatever its mIoU:
+    "everything is background" scores high wherever the rare class is scarce.
+    """
+    return trained - len(record.missed), record.val_miou
 
 
 def _fit(
@@ -134,6 +146,7 @@ def _fit(
     loss_fn = make_loss(
         config.loss,
         class_counts=counts,
+        weighted=config.class_weights,
         focal_gamma=config.focal_gamma,
         focal_alpha=config.focal_alpha,
     )
@@ -142,7 +155,7 @@ def _fit(
     )
     use_amp = config.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    options = TileOptions(plan.tile, meta.normalization, config.corrected_weight)
+    options = TileOptions(plan.tile, meta.normalization, config.corrected_weight, plan.split.masked)
     rgb8 = meta.in_channels == 3 and meta.normalization.scale == 255.0
     augment = make_augment(tile=plan.tile, rgb8=rgb8) if config.augment else None
     tiles = TrainTiles(
@@ -163,6 +176,8 @@ def _fit(
     total_steps = config.epochs * plan.steps_per_epoch if config.epochs is not None else None
     history: list[EpochRecord] = []
     best = _Best()
+    trained = np.flatnonzero(counts > 0)
+    seen_all = False  # early stopping waits until every class was predicted at least once
     start = time.monotonic()
     step, epoch, stale = 0, 0, 0
     reason: StopReason = "completed"
@@ -211,14 +226,20 @@ def _fit(
         if halt and best.state is not None:
             reason = "stopped"
             break
-        record = _validate(module, val, plan, epoch, losses, lr, start, info, device, use_amp)
+        record = _validate(
+            module, val, plan, trained, epoch, losses, lr, start, info, device, use_amp
+        )
         history.append(record)
         # ties go to the later epoch (sparse labels often score 1.0 early while the
         # model keeps improving on the pixels nobody labelled); only a real gain
-        # resets the early-stopping patience
-        stale = 0 if record.val_miou > best.miou + 1e-9 else stale + 1
-        if record.val_miou >= best.miou:
-            best = _Best(record.val_miou, epoch, _copy_state(module))
+        # resets the early-stopping patience, which starts counting once every
+        # class has been predicted
+        key = rank(record, len(trained))
+        seen_all = seen_all or not record.missed
+        gain = key[0] > best.key[0] or (key[0] == best.key[0] and key[1] > best.key[1] + 1e-9)
+        stale = 0 if gain or not seen_all else stale + 1
+        if key[0] > best.key[0] or (key[0] == best.key[0] and key[1] >= best.key[1]):
+            best = _Best(record.val_miou, epoch, _copy_state(module), key)
             _save(config, info, module, _with_history(meta, plan, history))
         metrics = TrainMetrics(
             "val", epoch, step, plan.steps_per_epoch, record.train_loss, lr, record.seconds,
@@ -245,7 +266,7 @@ def _fit(
 
         final = reprobe(module, final)
     _save(config, info, module, final)
-    return TrainResult(
+    result = TrainResult(
         module=module,
         meta=final,
         path=config.output,
@@ -255,7 +276,10 @@ def _fit(
         stopped=reason,
         held_out=plan.split.held_out,
         seconds=time.monotonic() - start,
+        train_pixels=tuple(int(v) for v in counts),
+        val_pixels=val.labelled_counts(len(plan.classes)),
     )
+    return dataclasses.replace(result, warnings=(*plan.warnings, *result_warnings(result)))
 
 
 def _val_blocks(plan: Plan) -> tuple[Any, ...]:
@@ -273,6 +297,7 @@ def _validate(
     module: nn.Module,
     val: ValTiles,
     plan: Plan,
+    trained: np.ndarray,
     epoch: int,
     losses: list[float],
     lr: float,
@@ -281,9 +306,15 @@ def _validate(
     device: torch.device,
     use_amp: bool,
 ) -> EpochRecord:
-    """Score this rank's share of the validation tiles; sum confusion over ranks."""
+    """Score this rank's share of the validation tiles; sum confusion over ranks.
+
+    Besides the confusion over labelled pixels, counts what the model predicts
+    on every valid pixel of the validation regions, to tell which trained
+    classes it never predicts.
+    """
     n = len(plan.classes)
     conf = np.zeros((n, n + 1), np.int64)
+    predicted = np.zeros(n + 1, np.int64)
     ddp.sync_buffers(module, info)
     module.eval()
     mine = list(range(info.rank, len(val), info.world_size))
@@ -294,9 +325,12 @@ def _validate(
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
                 pred = module(images).argmax(1).cpu().numpy()
             target = torch.stack([it[1] for it in items]).numpy()
+            scored = torch.stack([it[2] for it in items]).numpy() > 0
             conf += confusion(pred, target, n)
+            predicted += np.bincount(np.minimum(pred[scored], n), minlength=n + 1)
     module.train()
     conf = ddp.all_sum(torch.from_numpy(conf), info, device).numpy()
+    predicted = ddp.all_sum(torch.from_numpy(predicted), info, device).numpy()
     mean_loss = float(np.mean(losses)) if losses else float("nan")
     loss_sum = ddp.all_sum(torch.tensor([mean_loss], dtype=torch.float64), info, device)
     ious = iou_per_class(conf)
@@ -308,6 +342,7 @@ def _validate(
         lr=lr,
         seconds=time.monotonic() - start,
         run=plan.run,
+        missed=tuple(int(c) for c in trained if predicted[c] == 0),
     )
 
 

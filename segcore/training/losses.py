@@ -134,23 +134,31 @@ def logcosh_dice(
     )
 
 
-def class_weights_from_counts(counts: Sequence[int] | np.ndarray) -> np.ndarray:
-    """Inverse-frequency class weights, ``total / (k * count_c)`` for the k present classes.
+def class_weights_from_counts(
+    counts: Sequence[int] | np.ndarray, *, power: float = 1.0
+) -> np.ndarray:
+    """Class weights ``a * count_c ** -power`` for the classes present (inverse frequency at 1).
 
     Classes never labelled get weight 0 (they have no pixels to weigh anyway).
-    The mean weight over all labelled pixels is 1, so the loss keeps the scale
-    of plain cross-entropy.
+    ``a`` makes the mean weight over all labelled pixels 1, so the loss keeps the
+    scale of plain cross-entropy. ``power = 1`` gives ``total / (k * count_c)``;
+    ``0.5`` (the square root) lifts a rare class without letting a handful of
+    pixels dominate the loss.
 
     >>> class_weights_from_counts([30, 10, 0]).tolist()
     [0.6666666666666666, 2.0, 0.0]
     """
     c = np.asarray(counts, dtype=np.float64)
     present = c > 0
-    k = int(present.sum())
     out = np.zeros_like(c)
-    if k:
-        out[present] = c.sum() / (k * c[present])
+    if present.any():
+        raw = c[present] ** -power
+        out[present] = raw * c[present].sum() / (c[present] * raw).sum()
     return out
+
+
+FREQUENCY_POWER = 0.5
+"""The power of the default class weights (``class_weights=True``): see docs/decisions."""
 
 
 @dataclass(frozen=True)
@@ -189,6 +197,7 @@ class SegmentationLoss(torch.nn.Module):
         terms: Sequence[LossTerm],
         *,
         class_weights: torch.Tensor | None = None,
+        frequency_weights: torch.Tensor | None = None,
         focal_gamma: float = 2.0,
         focal_alpha: float | None = None,
         ignore_index: int = UNLABELLED,
@@ -196,6 +205,7 @@ class SegmentationLoss(torch.nn.Module):
         super().__init__()
         self.terms = tuple(terms)
         self.class_weights = class_weights
+        self.frequency_weights = frequency_weights
         self.focal_gamma = focal_gamma
         self.focal_alpha = focal_alpha
         self.ignore_index = ignore_index
@@ -213,7 +223,9 @@ class SegmentationLoss(torch.nn.Module):
     ) -> torch.Tensor:
         ig = self.ignore_index
         if name == "ce":
-            return cross_entropy(logits, target, weight, ignore_index=ig)
+            return cross_entropy(
+                logits, target, weight, class_weights=self.frequency_weights, ignore_index=ig
+            )
         if name == "balanced_ce":
             return cross_entropy(
                 logits, target, weight, class_weights=self.class_weights, ignore_index=ig
@@ -222,7 +234,7 @@ class SegmentationLoss(torch.nn.Module):
             return focal(
                 logits,
                 target,
-                weight,
+                _times_class_weight(weight, target, self.frequency_weights, ig),
                 gamma=self.focal_gamma,
                 alpha=self.focal_alpha,
                 ignore_index=ig,
@@ -232,10 +244,25 @@ class SegmentationLoss(torch.nn.Module):
         return logcosh_dice(logits, target, weight, ignore_index=ig)
 
 
+def _times_class_weight(
+    weight: torch.Tensor | None,
+    target: torch.Tensor,
+    class_weights: torch.Tensor | None,
+    ignore_index: int,
+) -> torch.Tensor | None:
+    """Per-pixel weights times the weight of each pixel's true class (focal's class weights)."""
+    if class_weights is None:
+        return weight
+    safe = torch.where(target != ignore_index, target, torch.zeros_like(target))
+    per_pixel = class_weights.to(target.device, torch.float32)[safe]
+    return per_pixel if weight is None else per_pixel * weight.to(torch.float32)
+
+
 def make_loss(
     spec: str,
     *,
     class_counts: Sequence[int] | np.ndarray | None = None,
+    weighted: bool = False,
     focal_gamma: float = 2.0,
     focal_alpha: float | None = None,
     ignore_index: int = UNLABELLED,
@@ -248,19 +275,27 @@ def make_loss(
         ``"ce"``, ``"balanced_ce"``, ``"focal"``, ``"dice"``, ``"logcosh_dice"`` or a
         weighted sum such as ``"ce+dice"``.
     class_counts
-        Labelled pixels per class id; needed by ``balanced_ce``.
+        Labelled pixels per class id; needed by ``balanced_ce`` and ``weighted``.
+    weighted
+        Weigh ``ce`` and ``focal`` by label frequency (:data:`FREQUENCY_POWER`), so
+        a rare class counts; ``balanced_ce`` always weighs by inverse frequency.
     focal_gamma, focal_alpha
         Focal loss parameters.
     """
     terms = parse_loss(spec)
-    weights = None
-    if any(t.name == "balanced_ce" for t in terms):
+    weights = frequency = None
+    if any(t.name == "balanced_ce" for t in terms) or weighted:
         if class_counts is None:
-            raise TrainingError("balanced_ce needs the labelled pixel count of every class")
+            raise TrainingError("class weights need the labelled pixel count of every class")
         weights = torch.as_tensor(class_weights_from_counts(class_counts), dtype=torch.float32)
+    if weighted and class_counts is not None:
+        frequency = torch.as_tensor(
+            class_weights_from_counts(class_counts, power=FREQUENCY_POWER), dtype=torch.float32
+        )
     return SegmentationLoss(
         terms,
         class_weights=weights,
+        frequency_weights=frequency,
         focal_gamma=focal_gamma,
         focal_alpha=focal_alpha,
         ignore_index=ignore_index,

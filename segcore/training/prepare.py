@@ -1,16 +1,19 @@
 """Everything checked and built before the first training step.
 
 Bad input is refused here with a :class:`TrainingError`, before any weight
-changes: no labels, a single labelled class, class ids the model does not
-know, images whose band count differs from the model's input, a tile size the
-model cannot take.
+changes: no labels, labels only on nodata, a single labelled class (a 0/255
+binary mask is explained), class ids the model does not know, images whose
+band count differs from the model's input, a tile size the model cannot take.
+What can be trained on but deserves a word (a class with very few pixels)
+becomes a warning, yielded as ``Progress(message="warning: ...")`` and kept
+in :attr:`Plan.warnings`.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +24,12 @@ from segcore.errors import TrainingError
 from segcore.jobs import Progress
 from segcore.labels.schema import ClassInfo
 from segcore.models.meta import ModelMeta, Normalization
-from segcore.training import split as splitting
+from segcore.training import survey as surveying
 from segcore.training.config import TrainConfig
 from segcore.training.data import TrainingData
 from segcore.training.finetune import expand_classes, merged_classes
-from segcore.training.split import Block, Split
+from segcore.training.split import Split, split_blocks
+from segcore.training.survey import Block
 
 
 @dataclass
@@ -43,6 +47,7 @@ class Plan:
     tile: int
     steps_per_epoch: int
     tiles_per_epoch: int
+    warnings: list[str] = field(default_factory=list)
 
 
 def block_size(config: TrainConfig) -> int:
@@ -69,15 +74,26 @@ def prepare(
     loaded = _load(model)
     blocks: list[Block] = []
     block = block_size(config)
+    on_nodata = unlabelled = 0
     for i, item in enumerate(data.images):
         yield Progress(i, len(data.images), f"reading labels of {item.name}")
         one = TrainingData((item,), data.classes)
-        blocks += [Block(i, b.box, b.counts) for b in splitting.survey(one, block=block)]
+        found = surveying.survey_labels(one, block=block)
+        blocks += [Block(i, b.box, b.counts) for b in found.blocks]
+        on_nodata += found.on_nodata
+        unlabelled += found.unlabelled
     yield Progress(len(data.images), len(data.images), "labels read")
     classes = _classes(data, blocks, loaded)
-    splitting.check_labels(blocks, classes, data)
+    warnings = surveying.check_labels(
+        blocks, classes, data, on_nodata=on_nodata, unlabelled=unlabelled
+    )
     bands, dtype = _check_images(data, loaded)
-    split = splitting.split_blocks(blocks, val_fraction=config.val_fraction, seed=config.seed)
+    yield Progress(0, 0, "choosing validation regions")
+    split = split_blocks(
+        blocks, val_fraction=config.val_fraction, seed=config.seed, data=data, tile=config.tile
+    )
+    for text in warnings:
+        yield Progress(0, 0, f"warning: {text}")
     if loaded is None:
         module, meta = _new_model(config, data, split, classes, bands, dtype)
         history: tuple[dict[str, Any], ...] = ()
@@ -102,6 +118,7 @@ def prepare(
         config.tile,
         per_epoch // per_step,
         per_epoch,
+        warnings,
     )
 
 
@@ -122,7 +139,7 @@ def _classes(
     data: TrainingData, blocks: list[Block], loaded: tuple[nn.Module, ModelMeta] | None
 ) -> tuple[ClassInfo, ...]:
     if loaded is None:
-        return splitting.resolve_classes(data, blocks)
+        return surveying.resolve_classes(data, blocks)
     meta = loaded[1]
     if data.classes is None:
         # unnamed ids (mask folders): the model's classes; higher ids are refused below
@@ -164,13 +181,14 @@ def _new_model(
 
     entry = get(config.arch)
     _check_tile(config.tile, entry.stride_for(config.arch_config))
-    scale = splitting.dtype_scale(dtype)
-    mean, std = splitting.image_stats(data, split.train, scale=scale)
+    scale = surveying.dtype_scale(dtype)
+    mean, std = surveying.image_stats(data, split.train, scale=scale)
     return create_model(
         config.arch,
         classes=list(classes),
         in_channels=bands,
         encoder=config.encoder,
+        pretrained=config.pretrained,
         tile_size=max(config.tile, entry.tile_size),
         normalization=Normalization(mean, std, scale),
         config=dict(config.arch_config),
@@ -186,6 +204,11 @@ def _check_tile(tile: int, stride: int) -> None:
         )
 
 
+MIN_TILES = 64
+"""The fewest tiles an epoch draws by default (small labelled areas: validate less often)."""
+
+
 def _default_tiles(split: Split, tile: int) -> int:
-    """As many tiles as cover the training blocks once."""
-    return sum(-(-b.box.w // tile) * -(-b.box.h // tile) for b in split.train)
+    """As many tiles as cover the training blocks once, and at least :data:`MIN_TILES`."""
+    cover = sum(-(-b.box.w // tile) * -(-b.box.h // tile) for b in split.train)
+    return max(cover, MIN_TILES)

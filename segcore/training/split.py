@@ -1,197 +1,168 @@
-"""Survey the labels block by block, check them, and split blocks into train and validation.
+"""Split the labels into training and validation so that every class is on both sides.
 
-Each image is cut into a grid of square blocks. The survey reads the class map
-one block at a time (memory stays at one block) and keeps, for blocks that hold
-any label, their labelled pixel count per class. Whole blocks then go to the
-training or the validation side; training tiles are drawn inside training
-blocks and validation tiles inside validation blocks, so no tile crosses the
-split and neighbouring pixels never leak from one side to the other.
+Two levels, tried in order:
+
+1. **Whole blocks** (blocks = 2 x tile). Among many seeded draws, the split kept
+   is the one that best meets a per-class quota: each class should have about
+   ``val_fraction`` of its labelled pixels in validation and the rest in
+   training. Training tiles stay inside training blocks.
+2. **Cells with a gap**, when the blocks are too few or a class lives in too few
+   of them to be on both sides (a rare class labelled in one corner, labels on
+   one small image). Labelled blocks are cut into cells of half a tile; cells are
+   chosen for validation with the same quotas. Training ignores the labels of a
+   validation cell and of a margin of ``gap / 2`` around it; validation scores the
+   cell shrunk by ``gap / 2``; so no scored pixel has a training label closer than
+   ``gap`` pixels (neighbouring pixels are nearly the same, and would leak).
+
+When even cells cannot hold anything out (one labelled cell, ``val_fraction`` 0)
+validation runs on the training labels and the split says so (``held_out``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from segcore.errors import TrainingError
 from segcore.labels.box import Box
-from segcore.labels.schema import UNLABELLED, ClassInfo
 from segcore.training.data import TrainingData
+from segcore.training.survey import Block, grid, total_counts, valid_labels
 
-
-@dataclass(frozen=True)
-class Block:
-    """A labelled block of one image; ``counts[c]`` labelled pixels of class c."""
-
-    image: int  # index into TrainingData.images
-    box: Box
-    counts: np.ndarray  # (256,) int64; counts[255] = 0
-
-    @property
-    def labelled(self) -> int:
-        return int(self.counts.sum())
+Level = Literal["blocks", "cells", "none"]
+ENOUGH = 0.5
+"""A block split is kept when every class gets at least this share of its quota on each side."""
 
 
 @dataclass(frozen=True)
 class Split:
     """Blocks for training and for validation.
 
-    ``held_out`` is False when there were too few labelled blocks to keep some
-    apart: validation then runs on the training blocks (and says so).
+    ``held_out`` is False when nothing could be kept apart: validation then runs
+    on the training blocks (and says so). ``masked`` lists (image, box) regions
+    whose labels training must ignore (validation cells and their gap).
     """
 
     train: tuple[Block, ...]
     val: tuple[Block, ...]
     held_out: bool
+    level: Level = "blocks"
+    masked: tuple[tuple[int, Box], ...] = ()
 
     def class_counts(self, num_classes: int) -> np.ndarray:
         """Labelled pixels per class over the training blocks."""
-        total = np.zeros(256, np.int64)
-        for b in self.train:
-            total += b.counts
-        return total[:num_classes]
+        return total_counts(self.train)[:num_classes]
 
 
-def grid(width: int, height: int, block: int) -> Iterator[Box]:
-    """The blocks of a width x height image, row by row; edge blocks are clipped."""
-    for y in range(0, height, block):
-        for x in range(0, width, block):
-            yield Box(x, y, min(block, width - x), min(block, height - y))
+def split_blocks(
+    blocks: Sequence[Block],
+    *,
+    val_fraction: float,
+    seed: int,
+    data: TrainingData | None = None,
+    tile: int = 256,
+) -> Split:
+    """Assign blocks (or, when they are too few, cells inside them) to the two sides.
 
-
-def survey(data: TrainingData, *, block: int) -> list[Block]:
-    """Read every block's labels and return the blocks that hold any."""
-    blocks = []
-    for index, item in enumerate(data.images):
-        touched = _hinted_blocks(item.labelled_hint(), block) if item.labelled_hint else None
-        for box in grid(item.width, item.height, block):
-            if touched is not None and (box.x // block, box.y // block) not in touched:
-                continue
-            labels = item.labels(box.x, box.y, box.w, box.h)
-            counts = np.bincount(labels.ravel(), minlength=256).astype(np.int64)
-            counts[UNLABELLED] = 0
-            if counts.any():
-                blocks.append(Block(index, box, counts))
-    return blocks
-
-
-def _hinted_blocks(boxes: Sequence[Box], block: int) -> set[tuple[int, int]]:
-    """(column, row) of every block that one of ``boxes`` touches."""
-    touched = set()
-    for b in boxes:
-        if b.is_empty:
-            continue
-        for row in range(b.y // block, (b.y1 - 1) // block + 1):
-            for col in range(b.x // block, (b.x1 - 1) // block + 1):
-                touched.add((col, row))
-    return touched
-
-
-def resolve_classes(data: TrainingData, blocks: Sequence[Block]) -> tuple[ClassInfo, ...]:
-    """The data's classes, or ``class 0 .. class k`` up to the highest id labelled."""
-    from segcore.labels.schema import make_classes
-
-    if data.classes is not None:
-        return data.classes
-    total = _total(blocks)
-    highest = int(np.flatnonzero(total).max()) if total.any() else 0
-    return tuple(make_classes([f"class {i}" for i in range(highest + 1)]))
-
-
-def check_labels(blocks: Sequence[Block], classes: Sequence[ClassInfo], data: TrainingData) -> None:
-    """Refuse labels training cannot use: none, a single class, or unknown ids."""
-    total = _total(blocks)
-    names = ", ".join(item.name for item in data.images) or "no images"
-    if not total.any():
-        raise TrainingError(
-            f"no labelled pixels in {names}; paint some strokes of at least two classes first"
-        )
-    known = {c.id for c in classes}
-    unknown = [int(i) for i in np.flatnonzero(total) if int(i) not in known]
-    if unknown:
-        where = _first_image_with(blocks, unknown[0], data)
-        raise TrainingError(
-            f"labels use class id(s) {unknown} (first in {where}) but the classes are "
-            f"{sorted(known)}; add the class or fix the labels"
-        )
-    present = [c.name for c in classes if total[c.id] > 0]
-    if len(present) < 2:
-        raise TrainingError(
-            f"only one class is labelled ({present[0]}); a model needs examples of at least "
-            "two classes: label some background or another class too"
-        )
-
-
-def _total(blocks: Sequence[Block]) -> np.ndarray:
-    total = np.zeros(256, np.int64)
-    for b in blocks:
-        total += b.counts
-    return total
-
-
-def _first_image_with(blocks: Sequence[Block], class_id: int, data: TrainingData) -> str:
-    for b in blocks:
-        if b.counts[class_id]:
-            return data.images[b.image].name
-    return "?"
-
-
-def split_blocks(blocks: Sequence[Block], *, val_fraction: float, seed: int) -> Split:
-    """Assign whole blocks to validation (about ``val_fraction`` of them) or training.
-
-    Tries 64 seeded shuffles and keeps the one whose training side holds the
-    largest share of its worst-kept class (a stratified split by region), so a
-    class that clusters in one corner of the image is not left to validation.
+    ``data`` is needed for the cell level (the labels are read again, cell by
+    cell); without it only whole blocks are split.
     """
     if not 0.0 <= val_fraction < 1.0:
         raise TrainingError(f"validation fraction must be in [0, 1), got {val_fraction}")
-    n_val = int(round(val_fraction * len(blocks)))
-    if val_fraction > 0 and len(blocks) >= 2:
-        n_val = min(max(n_val, 1), len(blocks) - 1)
-    if n_val == 0:
-        return Split(tuple(blocks), tuple(blocks), held_out=False)
-    total = _total(blocks)
-    present = total > 0
+    blocks = list(blocks)
+    if val_fraction == 0 or not blocks:
+        return Split(tuple(blocks), tuple(blocks), held_out=False, level="none")
     counts = np.stack([b.counts for b in blocks])
+    chosen, score = choose(counts, val_fraction=val_fraction, seed=seed)
+    if score >= ENOUGH or data is None:
+        if chosen is None:
+            return Split(tuple(blocks), tuple(blocks), held_out=False, level="none")
+        val = tuple(b for b, v in zip(blocks, chosen, strict=True) if v)
+        train = tuple(b for b, v in zip(blocks, chosen, strict=True) if not v)
+        return Split(train, val, held_out=True, level="blocks")
+    return _split_cells(blocks, data, val_fraction=val_fraction, seed=seed, tile=tile)
+
+
+def choose(
+    counts: np.ndarray, *, val_fraction: float, seed: int, draws: int = 256
+) -> tuple[np.ndarray | None, float]:
+    """Pick units (rows of ``counts``, per-class pixels) for validation by per-class quotas.
+
+    Each draw shuffles the units and takes them until ``val_fraction`` of the
+    labelled pixels is reached; the draw kept maximises the worst class's
+    quota score ``min(val share / f, train share / (1 - f), 1)``, then the mean
+    score. Returns the boolean choice (None when fewer than two units) and its score.
+    """
+    n = counts.shape[0]
+    if n < 2:
+        return None, 0.0
+    total = counts.sum(0)
+    present = total > 0
+    per_class = counts[:, present].astype(np.float64) / total[present]
+    pixels = counts.sum(1).astype(np.float64)
+    target = val_fraction * pixels.sum()
     rng = np.random.default_rng(seed)
-    order, best = np.arange(len(blocks)), -1.0
-    for _ in range(64):
-        candidate = rng.permutation(len(blocks))
-        kept = float((counts[candidate[n_val:]].sum(0)[present] / total[present]).min())
-        if kept > best:
-            order, best = candidate, kept
-    val = sorted(order[:n_val].tolist())
-    train_idx = sorted(order[n_val:].tolist())
-    return Split(tuple(blocks[i] for i in train_idx), tuple(blocks[i] for i in val), held_out=True)
+    best: np.ndarray | None = None
+    best_key = (-1.0, -1.0)
+    for _ in range(draws):
+        order = rng.permutation(n)
+        taken = int(np.searchsorted(np.cumsum(pixels[order]), target)) + 1
+        taken = min(max(taken, 1), n - 1)
+        pick = np.zeros(n, bool)
+        pick[order[:taken]] = True
+        val_share = per_class[pick].sum(0)
+        score = np.minimum(
+            np.minimum(val_share / val_fraction, (1.0 - val_share) / (1.0 - val_fraction)), 1.0
+        )
+        key = (float(score.min()), float(score.mean()))
+        if key > best_key:
+            best, best_key = pick, key
+    return best, best_key[0]
 
 
-def image_stats(
-    data: TrainingData, blocks: Sequence[Block], *, scale: float, max_blocks: int = 16
-) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-band mean and std of ``pixel / scale`` over up to ``max_blocks`` labelled blocks."""
-    step = max(1, len(blocks) // max_blocks)
-    sums: np.ndarray | None = None
-    squares: np.ndarray | None = None
-    count = 0
-    for b in list(blocks)[::step][:max_blocks]:
-        pixels = data.images[b.image].image.read_region(0, b.box.x, b.box.y, b.box.w, b.box.h)
-        flat = pixels.reshape(-1, pixels.shape[-1]).astype(np.float64) / scale
-        sums = flat.sum(0) if sums is None else sums + flat.sum(0)
-        sq = (flat**2).sum(0)
-        squares = sq if squares is None else squares + sq
-        count += flat.shape[0]
-    if sums is None or squares is None or count == 0:
-        raise TrainingError("no labelled block to measure the image statistics on")
-    mean = sums / count
-    std = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
-    std = np.where(std > 1e-6, std, 1.0)
-    return tuple(float(v) for v in mean), tuple(float(v) for v in std)
-
-
-def dtype_scale(dtype: np.dtype[np.generic]) -> float:
-    """The ``scale`` of a pixel type: its maximum for integers, 1 for floats."""
-    if np.issubdtype(dtype, np.integer):
-        return float(np.iinfo(str(dtype)).max)
-    return 1.0
+def _split_cells(
+    blocks: list[Block], data: TrainingData, *, val_fraction: float, seed: int, tile: int
+) -> Split:
+    """Hold out cells of half a tile inside the blocks, with a gap around each."""
+    size = max(16, tile // 2)
+    gap = max(4, tile // 16)
+    cells: list[Block] = []
+    for b in blocks:
+        labels, _ = valid_labels(data.images[b.image], b.box)
+        for c in grid(b.box.w, b.box.h, size):
+            part = labels[c.y : c.y1, c.x : c.x1]
+            counts = np.bincount(part.ravel(), minlength=256).astype(np.int64)
+            counts[255] = 0
+            if counts.any():
+                cells.append(Block(b.image, Box(b.box.x + c.x, b.box.y + c.y, c.w, c.h), counts))
+    chosen, _ = (
+        choose(np.stack([c.counts for c in cells]), val_fraction=val_fraction, seed=seed)
+        if len(cells) >= 2
+        else (None, 0.0)
+    )
+    if chosen is None:
+        return Split(tuple(blocks), tuple(blocks), held_out=False, level="none")
+    half = gap // 2
+    val_cells = [c for c, v in zip(cells, chosen, strict=True) if v]
+    masked = tuple((c.image, c.box.pad(half)) for c in val_cells)
+    val = []
+    for c in val_cells:
+        inner = c.box.pad(-half)
+        if inner.is_empty:
+            continue
+        labels, _ = valid_labels(data.images[c.image], inner)
+        counts = np.bincount(labels.ravel(), minlength=256).astype(np.int64)
+        counts[255] = 0
+        if counts.any():
+            val.append(Block(c.image, inner, counts))
+    train = []
+    for b in blocks:
+        held = [c for c in val_cells if c.image == b.image and b.box.contains(c.box.x, c.box.y)]
+        left = b.counts - sum((c.counts for c in held), np.zeros(256, np.int64))
+        if left.any():
+            train.append(Block(b.image, b.box, left))
+    if not val or not train:
+        return Split(tuple(blocks), tuple(blocks), held_out=False, level="none")
+    return Split(tuple(train), tuple(val), held_out=True, level="cells", masked=masked)

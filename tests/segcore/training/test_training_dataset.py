@@ -11,7 +11,8 @@ from segcore.models.meta import Normalization
 from segcore.training.augment import make_augment
 from segcore.training.data import data_from_arrays
 from segcore.training.dataset import TileOptions, TrainTiles, ValTiles, read_tile
-from segcore.training.split import split_blocks, survey
+from segcore.training.split import split_blocks
+from segcore.training.survey import survey
 
 NORM = Normalization((0.0,), (1.0,), 255.0)
 
@@ -65,7 +66,7 @@ def test_tiles_depend_on_seed_epoch_and_index_only() -> None:
 
 def test_corrected_regions_weighted_and_sampled_more() -> None:
     data = _data({0: [Box(2, 3, 4, 5)]})
-    _, labels, weight = read_tile(data, 0, Box(0, 0, 8, 8), corrected_weight=4.0)
+    _, labels, weight, _ = read_tile(data, 0, Box(0, 0, 8, 8), corrected_weight=4.0)
     expected = np.ones((8, 8), np.float32)
     expected[3:8, 2:6] = 4.0
     np.testing.assert_array_equal(weight, expected)
@@ -74,11 +75,12 @@ def test_corrected_regions_weighted_and_sampled_more() -> None:
         data, blocks, options=TileOptions(16, NORM, 4.0), length=1, augment=None, seed=0
     )
     first = [i for i, b in enumerate(blocks) if b.box == Box(0, 0, 16, 16)][0]
-    assert tiles.p[first] == 4 * tiles.p[1 if first != 1 else 0]
+    other = 1 if first != 1 else 0
+    assert (tiles.p[:, first] == 4 * tiles.p[:, other]).all()
 
 
 def test_windows_past_the_edge_are_unlabelled() -> None:
     data = _data()
-    _, labels, _ = read_tile(data, 0, Box(60, 60, 8, 8), corrected_weight=1.0)
+    _, labels, _, _ = read_tile(data, 0, Box(60, 60, 8, 8), corrected_weight=1.0)
     assert (labels[4:, :] == UNLABELLED).all() and (labels[:, 4:] == UNLABELLED).all()
     assert (labels[:4, :4] != UNLABELLED).all()

@@ -155,9 +155,14 @@ def test_crash_leaves_previous_model_intact(tmp_path: Path, scene_data: Training
     assert first.meta.history == load_model(out).meta.history
 
 
-def test_early_stopping() -> None:
+def test_early_stopping_waits_until_every_class_is_predicted() -> None:
+    # lr 1e-9: nothing is learnt, so the scores never improve; the random start
+    # predicts one class only for a while, and patience only counts after that
     result = run_to_end(train(tiny_config(epochs=30, patience=2, lr=1e-9), data=two_class_data()))
-    assert result.stopped == "early_stop" and len(result.history) == 3
+    first_full = next(i for i, r in enumerate(result.history) if not r.missed)
+    assert result.history[0].missed  # the start is a constant prediction
+    assert result.stopped == "early_stop" and len(result.history) == first_full + 3
+    assert not result.history[result.best_epoch - 1].missed
 
 
 def test_lr_schedules() -> None:

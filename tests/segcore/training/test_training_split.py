@@ -9,13 +9,13 @@ from segcore.errors import TrainingError
 from segcore.labels.box import Box
 from segcore.labels.schema import UNLABELLED
 from segcore.training.data import data_from_arrays
-from segcore.training.split import (
+from segcore.training.split import split_blocks
+from segcore.training.survey import (
     check_labels,
     dtype_scale,
     grid,
     image_stats,
     resolve_classes,
-    split_blocks,
     survey,
 )
 
