@@ -106,8 +106,8 @@ class Preparer:
         """The source's mask band over the read window, mirrored like the pixels."""
         assert isinstance(self.source, MaskedSource)
         xs, ys, x0, y0, w, h = self._mirror(tile)
-        mask = np.asarray(self.source.read_mask(0, x0, y0, w, h), bool)
-        return mask[np.ix_(ys - y0, xs - x0)]
+        mask: np.ndarray = np.asarray(self.source.read_mask(0, x0, y0, w, h), bool)
+        return np.asarray(mask[np.ix_(ys - y0, xs - x0)])
 
     def _read(self, tile: Tile) -> np.ndarray:
         """The read window (every band), mirrored where it reaches past the image."""

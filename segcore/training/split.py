@@ -131,12 +131,13 @@ def _split_cells(
     cells: list[Block] = []
     for b in blocks:
         labels, _ = valid_labels(data.images[b.image], b.box)
-        for c in grid(b.box.w, b.box.h, size):
-            part = labels[c.y : c.y1, c.x : c.x1]
-            counts = np.bincount(part.ravel(), minlength=256).astype(np.int64)
+        for part in grid(b.box.w, b.box.h, size):
+            window = labels[part.slices()]
+            counts = np.bincount(window.ravel(), minlength=256).astype(np.int64)
             counts[255] = 0
             if counts.any():
-                cells.append(Block(b.image, Box(b.box.x + c.x, b.box.y + c.y, c.w, c.h), counts))
+                box = Box(b.box.x + part.x, b.box.y + part.y, part.w, part.h)
+                cells.append(Block(b.image, box, counts))
     chosen, _ = (
         choose(np.stack([c.counts for c in cells]), val_fraction=val_fraction, seed=seed)
         if len(cells) >= 2
