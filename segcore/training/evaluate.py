@@ -44,23 +44,33 @@ def mean_iou(conf: np.ndarray) -> float:
 
 
 def predict_probabilities(
-    module: nn.Module, meta: ModelMeta, pixels: np.ndarray, *, device: str = "cpu"
+    module: nn.Module,
+    meta: ModelMeta,
+    pixels: np.ndarray,
+    *,
+    device: str = "cpu",
+    nodata: float | None = None,
 ) -> torch.Tensor:
     """Softmax probabilities (C, h, w) of a small (h, w[, bands]) image, in one pass.
 
     The image is padded (reflect) to a multiple of the model's output stride and
-    the padding cut off again. For large images use the tiled inference engine.
+    the padding cut off again. Pixels holding no data (NaN, ``nodata``) get the
+    band mean, as in the engine. For large images use the tiled inference engine.
     """
     import torch
     import torch.nn.functional as F
 
+    from segcore.io.validity import invalid_pixels
     from segcore.training.dataset import normalise, to_tensor
 
     if pixels.ndim == 2:
         pixels = pixels[..., None]
     h, w = pixels.shape[:2]
     stride = meta.output_stride
+    invalid = invalid_pixels(pixels, nodata=nodata)
     image = normalise(to_tensor(pixels, meta.normalization.scale), meta.normalization)
+    if invalid is not None:
+        image[:, torch.from_numpy(invalid)] = 0.0
     ph, pw = -h % stride, -w % stride
     batch = image[None].to(device)
     if ph or pw:
@@ -77,8 +87,13 @@ def predict_probabilities(
 
 
 def predict_classes(
-    module: nn.Module, meta: ModelMeta, pixels: np.ndarray, *, device: str = "cpu"
+    module: nn.Module,
+    meta: ModelMeta,
+    pixels: np.ndarray,
+    *,
+    device: str = "cpu",
+    nodata: float | None = None,
 ) -> np.ndarray:
     """Class map (h, w) uint8 of a small image (see :func:`predict_probabilities`)."""
-    probs = predict_probabilities(module, meta, pixels, device=device)
+    probs = predict_probabilities(module, meta, pixels, device=device, nodata=nodata)
     return probs.argmax(0).numpy().astype(np.uint8)
