@@ -129,9 +129,10 @@ def landsat_polygons(*, polygons_per_class: int = 7, seed: int = 0) -> Case:
     image = np.moveaxis(raw.astype(np.float32) * 2e-5 - 0.1, 0, -1)  # L1 reflectance scaling
     image[fill] = np.nan
     valid = ~fill
-    smooth = np.stack(
-        [gaussian_filter(np.where(valid, image[..., b], 0), 1.5) for b in range(3)], -1
-    ) / np.maximum(gaussian_filter(valid.astype(np.float32), 1.5), 1e-6)[..., None]
+    smooth = (
+        np.stack([gaussian_filter(np.where(valid, image[..., b], 0), 1.5) for b in range(3)], -1)
+        / np.maximum(gaussian_filter(valid.astype(np.float32), 1.5), 1e-6)[..., None]
+    )
     feats = smooth[valid]
     scale = feats.std(0)
     km = KMeans(5, n_init=4, random_state=0).fit(feats / scale)
@@ -156,7 +157,9 @@ def landsat_polygons(*, polygons_per_class: int = 7, seed: int = 0) -> Case:
             r = rng.uniform(5, 8)
             angles = np.sort(rng.uniform(0, 2 * np.pi, 6))
             radii = r * rng.uniform(0.7, 1.0, 6)
-            rr, cc = polygon(ys[i] + radii * np.sin(angles), xs[i] + radii * np.cos(angles), fill.shape)
+            rr, cc = polygon(
+                ys[i] + radii * np.sin(angles), xs[i] + radii * np.cos(angles), fill.shape
+            )
             labels[rr, cc] = np.where(reference[rr, cc] == c, c, labels[rr, cc])
     names = tuple(f"cluster {c + 1}" for c in range(5))  # ordered by brightness
     return Case("landsat polygons + NaN", image, labels, reference, names)

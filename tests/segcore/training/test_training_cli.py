@@ -72,3 +72,58 @@ def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     last = err.strip().splitlines()[-1]
     assert last.startswith("tessera train: only one class is labelled") and "Traceback" not in err
     assert not Path(out).exists()
+
+
+def test_binary_255_masks_explained_then_read_with_the_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scene = make_scene(64, 64, seed=18)
+    binary = np.where(scene.semantic >= 2, 255, 0).astype(np.uint8)
+    images, masks = _folders(tmp_path, mask=binary)
+    out = tmp_path / "m.safetensors"
+    args = ["train", "--images", str(images), "--masks", str(masks), "--classes", "bg,water"]
+    assert main([*args, *FAST, "-o", str(out)]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("tessera train: the masks of a.png hold only 0 and 255")
+    assert "--binary-255" in last
+    assert not out.exists()
+    assert main([*args, "--binary-255", *FAST, "--quiet", "-o", str(out)]) == 0
+    captured = capsys.readouterr().out
+    assert "water" in captured and "labelled pixels:" in captured
+    assert [c.name for c in load_model(out).meta.classes] == ["bg", "water"]
+
+
+def test_labels_only_on_nodata_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import tifffile
+
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir()
+    masks.mkdir()
+    pixels = np.full((32, 32, 3), 0.2, np.float32)
+    pixels[:16] = np.nan
+    tifffile.imwrite(images / "a.tif", pixels)
+    mask = np.full((32, 32), 255, np.uint8)
+    mask[:8], mask[8:16] = 0, 1
+    tifffile.imwrite(masks / "a.tif", mask)
+    out = tmp_path / "m.safetensors"
+    code = main(["train", "--images", str(images), "--masks", str(masks), *FAST, "-o", str(out)])
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2 and last.startswith("tessera train: all 512 labelled pixels of a.tif lie")
+    assert not out.exists()
+
+
+def test_summary_warns_about_a_rare_class(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mask = np.zeros((64, 64), np.uint8)
+    mask[10, 5:35] = 1  # 30 pixels of a thin class
+    images, masks = _folders(tmp_path, mask=mask)
+    out = tmp_path / "m.safetensors"
+    code = main(
+        ["train", "--images", str(images), "--masks", str(masks), "--classes", "field,wire"]
+        + [*FAST, "--quiet", "-o", str(out)]
+    )
+    captured = capsys.readouterr().out
+    assert code == 0
+    assert "warning: class 'wire' has only 30 labelled pixel(s)" in captured
+    assert "wire" in captured.split("warning")[0]  # the per-class line comes first

@@ -17,6 +17,7 @@ from segcore.training.survey import (
     image_stats,
     resolve_classes,
     survey,
+    survey_labels,
 )
 
 
@@ -71,17 +72,37 @@ def test_classes_inferred_from_highest_id() -> None:
     assert [c.name for c in classes] == ["class 0", "class 1", "class 2"]
 
 
-def test_split_is_by_whole_blocks_and_keeps_every_class_in_training() -> None:
+def test_split_by_whole_blocks_meets_every_class_quota() -> None:
     mask = np.zeros((40, 40), np.uint8)
-    mask[30:, 30:] = 1  # class 1 only in the last block
+    mask[20:, 20:] = 1  # class 1 in the four bottom-right blocks only
     blocks = survey(_data(mask), block=10)
     split = split_blocks(blocks, val_fraction=0.25, seed=3)
-    assert split.held_out
+    assert split.held_out and split.level == "blocks"
     assert len(split.val) == 4 and len(split.train) == 12
     assert not {b.box for b in split.train} & {b.box for b in split.val}
-    assert split.class_counts(2)[1] > 0
+    val = sum(b.counts for b in split.val)
+    assert val[0] > 0 and val[1] > 0  # both classes on both sides
+    assert split.class_counts(2)[0] > 0 and split.class_counts(2)[1] > 0
     again = split_blocks(blocks, val_fraction=0.25, seed=3)
     assert [b.box for b in again.val] == [b.box for b in split.val]
+
+
+def test_a_class_in_one_block_is_held_out_by_cells_with_a_gap() -> None:
+    # the failure of issue 12: a rare class on a few blocks, where whole blocks
+    # leave it on one side only; the split goes down to cells with a gap
+    mask = np.zeros((64, 128), np.uint8)
+    mask[:, 20:28] = 1  # a thin vertical "road" in the first of two 64-px blocks
+    data = _data(mask)
+    blocks = survey(data, block=64)
+    split = split_blocks(blocks, val_fraction=0.2, seed=0, data=data, tile=32)
+    assert split.held_out and split.level == "cells"
+    val = sum(b.counts for b in split.val)
+    assert val[0] > 0 and val[1] > 0
+    assert split.class_counts(2)[1] > 0
+    gap = max(4, 32 // 16)
+    for cell in split.val:  # scored pixels sit gap/2 inside the masked region on every side
+        grown = cell.box.pad(gap)
+        assert any(box == grown for _, box in split.masked)
 
 
 def test_one_block_validates_on_training() -> None:
@@ -89,6 +110,41 @@ def test_one_block_validates_on_training() -> None:
     mask[0, 0] = 1
     split = split_blocks(survey(_data(mask), block=8), val_fraction=0.2, seed=0)
     assert not split.held_out and split.val == split.train
+
+
+def test_nodata_is_left_out_of_labels_and_statistics() -> None:
+    image = np.full((8, 8, 2), 0.5, np.float32)
+    image[:, :2] = np.nan  # two NaN columns, labelled as class 1
+    image[0, 7] = -9999.0
+    mask = np.zeros((8, 8), np.uint8)
+    mask[:, :2] = 1
+    mask[:, 6:] = 1
+    data = data_from_arrays([image], [mask], nodata=-9999.0)
+    found = survey_labels(data, block=8)
+    assert found.on_nodata == 17
+    assert found.blocks[0].counts[:2].tolist() == [32, 15]
+    mean, _ = image_stats(data, found.blocks, scale=1.0)
+    assert mean == pytest.approx((0.5, 0.5))
+
+
+def test_labels_only_on_nodata_refused() -> None:
+    image = np.full((8, 8, 1), 3.0, np.float32)
+    image[:4] = np.nan
+    mask = np.full((8, 8), UNLABELLED, np.uint8)
+    mask[:2] = 0
+    mask[2:4] = 1
+    data = data_from_arrays([image], [mask], classes=["a", "b"])
+    found = survey_labels(data, block=8)
+    with pytest.raises(TrainingError, match="all 32 labelled pixels .* lie on nodata"):
+        check_labels(found.blocks, data.classes or (), data, on_nodata=found.on_nodata)
+
+
+def test_rare_class_named_in_a_warning() -> None:
+    mask = np.zeros((16, 16), np.uint8)
+    mask[0, :10] = 1
+    data = _data(mask, ["ground", "wire"])
+    warnings = check_labels(survey(data, block=16), data.classes or (), data)
+    assert len(warnings) == 1 and "'wire' has only 10 labelled pixel" in warnings[0]
 
 
 def test_image_stats_and_scale() -> None:
