@@ -45,7 +45,7 @@ from learning_cases import (  # noqa: E402
     spacenet_buildings,
 )
 
-from segcore.jobs import run_to_end  # noqa: E402
+from segcore.jobs import Progress, run_to_end  # noqa: E402
 from segcore.training.config import TrainConfig  # noqa: E402
 from segcore.training.data import data_from_arrays  # noqa: E402
 from segcore.training.evaluate import confusion, iou_per_class, predict_classes  # noqa: E402
@@ -139,7 +139,14 @@ def deep(case: Case, args: argparse.Namespace) -> tuple[np.ndarray, str]:
         options["val_fraction"] = args.val_fraction
     config = TrainConfig(**options)  # type: ignore[arg-type]
     data = data_from_arrays([case.image], [case.labels], classes=list(case.classes))
-    result = run_to_end(train(config, data=data))
+
+    def show(step: Progress) -> None:
+        m = step.payload
+        if m is not None and m.phase == "val" and args.verbose:
+            print(f"  epoch {m.epoch} val mIoU {m.val_miou:.3f} missed {m.record.missed}")
+            sys.stdout.flush()
+
+    result = run_to_end(train(config, data=data), show)
     pred = predict_classes(result.module, result.meta, case.image)
     degenerate = len(np.unique(pred[case.reference != 255])) < 2
     note = (
@@ -164,17 +171,21 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--baselines-only", action="store_true")
+    parser.add_argument("--deep-only", action="store_true")
+    parser.add_argument("--verbose", action="store_true", help="print every validation")
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f}; flags {' '.join(sys.argv[1:]) or '(defaults)'}")
     print("| case | method | mIoU | rare-class IoU | CPU s | note |")
     print("|---|---|---|---|---|---|")
     for name in args.case or sorted(CASES):
         case = CASES[name]()
-        methods: list[tuple[str, Callable[[], tuple[np.ndarray | None, str]]]] = [
-            ("nearest class mean", lambda c=case: (nearest_mean(c), "")),
-            ("random forest, raw bands", lambda c=case: (raw_forest(c), "")),
-            ("pixel classifier", lambda c=case: (pixel_classifier(c), "")),
-        ]
+        methods: list[tuple[str, Callable[[], tuple[np.ndarray | None, str]]]] = []
+        if not args.deep_only:
+            methods += [
+                ("nearest class mean", lambda c=case: (nearest_mean(c), "")),
+                ("random forest, raw bands", lambda c=case: (raw_forest(c), "")),
+                ("pixel classifier", lambda c=case: (pixel_classifier(c), "")),
+            ]
         if not args.baselines_only:
             methods.append(("deep, defaults", lambda c=case: deep(c, args)))
         for label, run in methods:

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QStandardPaths, Signal
+from PySide6.QtCore import QStandardPaths, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -91,8 +91,13 @@ class TrainingDock(QDockWidget):
         self.progress = QProgressBar()
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        # per-class IoU with labelled pixel counts, and warnings in plain words
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
+        layout.addWidget(self.summary)
         self.chart = TrainingChart()
         layout.addWidget(self.chart, 1)
         after = QHBoxLayout()
@@ -290,6 +295,7 @@ class TrainingDock(QDockWidget):
         self.worker.errored.connect(self._failed)
         self.worker.finished.connect(self._finished)
         self.result = None
+        self.summary.setText("")
         self.chart.clear()
         self.progress.setRange(0, 0)
         self.status.setText("Reading labels...")
@@ -320,7 +326,11 @@ class TrainingDock(QDockWidget):
             self.progress.setRange(0, step.total)
             self.progress.setValue(min(step.done, step.total))
         if m is None:
-            self.status.setText(step.message)
+            if step.message.startswith("warning:"):
+                shown = self.summary.text()
+                self.summary.setText(f"{shown}\n{step.message}" if shown else step.message)
+            else:
+                self.status.setText(step.message)
             return
         if m.phase == "train" and m.train_loss is not None:
             self.chart.add_loss(m.step / max(m.steps_per_epoch, 1), m.train_loss)
@@ -330,7 +340,10 @@ class TrainingDock(QDockWidget):
         self.status.setText(f"{step.message}{best}")
 
     def _done(self, result: TrainResult) -> None:
+        from segcore.training.report import summary_lines
+
         self.result = result
+        self.summary.setText("\n".join(summary_lines(result)[1:]))
         took = time.monotonic() - self._started
         why = STOP_REASONS.get(result.stopped, result.stopped)
         held = "" if result.held_out else " (on training regions: label more areas)"

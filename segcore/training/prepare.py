@@ -103,8 +103,8 @@ def prepare(
         history = meta.history
         run = 1 + max((int(h.get("run", 1)) for h in history), default=0)
     _check_tile(config.tile, meta.output_stride)
-    per_epoch = config.tiles_per_epoch or _default_tiles(split, config.tile)
     per_step = config.batch * world_size
+    per_epoch = config.tiles_per_epoch or _default_tiles(split, config.tile, per_step)
     per_epoch = max(per_step, -(-per_epoch // per_step) * per_step)
     return Plan(
         config,
@@ -204,11 +204,13 @@ def _check_tile(tile: int, stride: int) -> None:
         )
 
 
-MIN_TILES = 64
-"""The fewest tiles an epoch draws by default (small labelled areas: validate less often)."""
+MIN_STEPS = 8
+"""The fewest steps an epoch takes by default: a small labelled area would otherwise
+validate after every step, and early stopping's patience (in epochs) would end a
+run after a few steps."""
 
 
-def _default_tiles(split: Split, tile: int) -> int:
-    """As many tiles as cover the training blocks once, and at least :data:`MIN_TILES`."""
+def _default_tiles(split: Split, tile: int, per_step: int) -> int:
+    """As many tiles as cover the training blocks once, and at least :data:`MIN_STEPS` steps."""
     cover = sum(-(-b.box.w // tile) * -(-b.box.h // tile) for b in split.train)
-    return max(cover, MIN_TILES)
+    return max(cover, MIN_STEPS * per_step)

@@ -68,11 +68,16 @@ def test_train_predict_and_step_through_uncertain_tiles(qtbot: Any, tmp_path: Pa
     result = finished.args[0]
     assert result is not None and result.stopped == "completed"
     loss, miou = dock.chart.points()
-    # the 64 x 48 image is one 64-pixel block: 4 tiles of 32 an epoch, 2 steps of 2
-    assert [x for x, _ in loss] == [0.5, 1.0, 1.5, 2.0]
+    # the 64 x 48 image covers 4 tiles of 32, fewer than the 8 steps (of 2) an epoch takes
+    assert [x for x, _ in loss] == [k / 8 for k in range(1, 17)]
     assert all(np.isfinite(y) and y > 0 for _, y in loss)
     assert [x for x, _ in miou] == [1.0, 2.0]
     assert [y for _, y in miou] == [r.val_miou for r in result.history]
+    # the summary names every class with its IoU and labelled pixel counts, and warns
+    # in plain words that so few strokes make a thin validation
+    summary = dock.summary.text()
+    assert "background" in summary and "cell" in summary and "labelled pixels:" in summary
+    assert "warning:" in summary
     # the new model is the current one, saved in the project's models folder
     model = window.session.model
     assert model is not None and model.path == result.path
