@@ -62,6 +62,12 @@ def add_parser(sub: Any) -> None:
     o.add_argument("--batch", type=int, default=DEFAULTS["batch"], help="tiles per step")
     o.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="peak learning rate")
     o.add_argument("--loss", default=DEFAULTS["loss"], help="e.g. ce, focal, ce+dice")
+    o.add_argument(
+        "--no-class-weights",
+        dest="class_weights",
+        action="store_false",
+        help="do not weigh ce/focal by label frequency (default: rare classes weigh more)",
+    )
     o.add_argument("--schedule", choices=("poly", "onecycle"), default="poly")
     o.add_argument("--patience", type=int, default=10, help="early stop after N flat epochs")
     o.add_argument("--val-fraction", type=float, default=0.2, help="share of regions held out")
@@ -91,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         tiles_per_epoch=args.tiles_per_epoch,
         lr=args.lr,
         loss=args.loss,
+        class_weights=args.class_weights,
         schedule=args.schedule,
         patience=args.patience,
         val_fraction=args.val_fraction,

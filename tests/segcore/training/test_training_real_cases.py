@@ -1,0 +1,83 @@
+"""The two shapes of failure of issue 12, on real files, with the default settings.
+
+1. A rare thin class (roads painted into the real SpaceNet tile) labelled on one
+   half: the saved checkpoint must predict roads on the other half; no epoch
+   that misses a class is kept while one that predicts every class exists.
+2. Float32 Landsat 8 reflectance with NaN nodata and 35 small polygons: nothing
+   non-finite reaches the model, and the default deep run beats a random forest
+   on the raw bands over the whole scene.
+
+Budgets are in epochs (a few steps each), single-threaded with a fixed seed, so
+the figures are the same on every machine: see docs/bench/training.md for the
+full-budget benchmark (bench/learning_bench.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from learning_cases import Case, landsat_polygons, roads_over_tile
+
+from segcore.training.arrays import train_on_arrays
+from segcore.training.config import TrainResult
+from segcore.training.evaluate import confusion, iou_per_class, predict_classes
+
+pytestmark = pytest.mark.slow
+
+
+def _scores(case: Case, pred: np.ndarray) -> np.ndarray:
+    return iou_per_class(confusion(pred, case.reference, len(case.classes)))
+
+
+def _raw_forest(case: Case) -> np.ndarray:
+    from sklearn.ensemble import RandomForestClassifier
+
+    bands = case.image[..., None] if case.image.ndim == 2 else case.image
+    bands = bands.astype(np.float64)
+    finite = np.isfinite(bands).all(-1)
+    keep = (case.labels != 255) & finite
+    forest = RandomForestClassifier(100, random_state=0, n_jobs=1)
+    forest.fit(bands[keep], case.labels[keep])
+    pred = np.full(case.labels.shape, 255, np.uint8)
+    pred[finite] = forest.predict(bands[finite])
+    return pred
+
+
+def _no_constant_checkpoint(result: TrainResult) -> None:
+    best = result.history[result.best_epoch - 1]
+    if any(not r.missed for r in result.history):
+        assert not best.missed, "an epoch missing a class was kept while a full one existed"
+    assert len(result.meta.classes) >= 2
+
+
+def test_rare_thin_class_on_half_a_real_tile() -> None:
+    case = roads_over_tile(384, seed=3)
+    coverage = float((case.labels == 1).sum() / (case.labels != 255).sum())
+    assert 0.01 < coverage < 0.08
+    result = train_on_arrays(
+        case.image, case.labels, classes=list(case.classes), epochs=3, threads=1, seed=0
+    )
+    _no_constant_checkpoint(result)
+    assert result.held_out
+    pred = predict_classes(result.module, result.meta, case.image)
+    unseen = pred[case.reference != 255]
+    assert (unseen == 1).any() and (unseen == 0).any(), "the saved model predicts one class"
+    road = _scores(case, pred)[1]
+    forest_road = _scores(case, _raw_forest(case))[1]
+    print(f"roads: IoU {road:.3f} (raw-band forest {forest_road:.3f})")
+    assert road > max(forest_road, 0.2)
+
+
+def test_nan_nodata_and_few_polygons_beat_a_raw_band_forest() -> None:
+    case = landsat_polygons()
+    assert np.isnan(case.image).any() and case.image.dtype == np.float32
+    result = train_on_arrays(
+        case.image, case.labels, classes=list(case.classes), epochs=3, threads=1, seed=0
+    )
+    _no_constant_checkpoint(result)
+    assert all(np.isfinite(v) for v in result.meta.normalization.mean)
+    pred = predict_classes(result.module, result.meta, case.image)
+    deep = float(np.nanmean(_scores(case, pred)))
+    forest = float(np.nanmean(_scores(case, _raw_forest(case))))
+    print(f"landsat: mIoU {deep:.3f} (raw-band forest {forest:.3f})")
+    assert deep >= forest
