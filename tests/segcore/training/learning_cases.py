@@ -96,7 +96,7 @@ def roads_over_tile(size: int = 900, *, seed: int = 0) -> Case:
     """A rare thin class: roads painted into the real tile, labelled on the top half."""
     image, _ = _spacenet()
     image = image[:size, :size].astype(np.float64)
-    roads = road_network(image.shape, seed=seed)
+    roads = road_network(image.shape, seed=seed, roads=max(3, round(7 * size / 900)))
     rng = np.random.default_rng(seed + 1)
     # asphalt: a mid-grey a little brighter than the tile's median, with its own grain
     level = np.percentile(image, 70)
