@@ -127,3 +127,25 @@ def test_summary_warns_about_a_rare_class(
     assert code == 0
     assert "warning: class 'wire' has only 30 labelled pixel(s)" in captured
     assert "wire" in captured.split("warning")[0]  # the per-class line comes first
+
+
+def test_pretrained_offline_names_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from urllib.error import URLError
+
+    import huggingface_hub
+    import torch.hub
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise URLError("network is unreachable")
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", refuse)
+    images, masks = _folders(tmp_path)
+    out = tmp_path / "m.safetensors"
+    args = ["train", "--images", str(images), "--masks", str(masks), "--arch", "unet"]
+    code = main([*args, "--encoder", "resnet18", "--pretrained", *FAST, "-o", str(out)])
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2 and "smp-hub--resnet18.imagenet.safetensors" in last
+    assert "place it as" in last and not out.exists()
