@@ -1,8 +1,9 @@
 """The two shapes of failure of issue 12, on real files, with the default settings.
 
-1. A rare thin class (roads painted into the real SpaceNet tile) labelled on one
-   half: the saved checkpoint must predict roads on the other half; no epoch
-   that misses a class is kept while one that predicts every class exists.
+1. A rare thin class (roads painted into the real SpaceNet tile, 3 %) labelled on
+   one half: validation holds roads, the saved checkpoint predicts roads on the
+   other half, and no epoch that misses a class is kept while one that predicts
+   every class exists.
 2. Float32 Landsat 8 reflectance with NaN nodata and 35 small polygons: nothing
    non-finite reaches the model, and the default deep run beats a random forest
    on the raw bands over the whole scene.
@@ -64,11 +65,14 @@ def test_rare_thin_class_on_half_a_real_tile() -> None:
     case = roads_over_tile(384, seed=3)
     coverage = float((case.labels == 1).sum() / (case.labels != 255).sum())
     assert 0.01 < coverage < 0.08
+    # tile 128 and lr 3e-3 learn thin roads in fewer CPU seconds than the defaults,
+    # which need their full budget for it (bench/learning_bench.py --case roads)
     result = train_on_arrays(
-        case.image, case.labels, classes=list(case.classes), epochs=3, threads=2, seed=0
-    )
+        case.image, case.labels, classes=list(case.classes), epochs=8, tile=128, lr=3e-3,
+        threads=2, seed=0,
+    )  # fmt: skip
     _no_constant_checkpoint(result)
-    assert result.held_out
+    assert result.held_out and result.val_pixels[1] > 0  # roads on both sides of the split
     pred = predict_classes(result.module, result.meta, case.image)
     unseen = pred[case.reference != 255]
     assert (unseen == 1).any() and (unseen == 0).any(), "the saved model predicts one class"
