@@ -15,8 +15,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from numpy.typing import NDArray
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -35,31 +33,12 @@ from PySide6.QtWidgets import (
 from app import errors
 from app.worker import Worker
 from segcore.formats.base import ExportItem
-from segcore.labels.schema import ClassInfo
+from segcore.labels.adapters import LabelView
 
 if TYPE_CHECKING:
     from app.window import MainWindow
 
 CURRENT, PROJECT = "Current image", "All project images"
-
-
-class LockedLabels:
-    """A label reader whose reads hold ``lock`` (and that carries the class list)."""
-
-    def __init__(
-        self, source: Any, width: int, height: int, classes: list[ClassInfo], lock: threading.RLock
-    ) -> None:
-        self.source, self.width, self.height = source, width, height
-        self._classes, self.lock = classes, lock
-
-    @property
-    def classes(self) -> list[ClassInfo]:
-        return list(self._classes)
-
-    def read(self, layer: Any, x: int, y: int, w: int, h: int) -> NDArray[Any]:
-        w, h = min(w, self.width - x), min(h, self.height - y)
-        with self.lock:
-            return np.asarray(self.source.read(layer, x, y, w, h))
 
 
 def items_job(window: MainWindow, scope: str) -> Callable[[], list[ExportItem]]:
@@ -78,7 +57,7 @@ def items_job(window: MainWindow, scope: str) -> Callable[[], list[ExportItem]]:
             from segcore.formats.project_io import project_items
 
             items = project_items(project, ids)
-            return [replace(i, labels=_locked(i.labels, lock)) for i in items]
+            return [replace(i, labels=LabelView(i.labels, lock=lock)) for i in items]
 
         return from_project
     if doc is None or doc.labels is None:
@@ -89,16 +68,12 @@ def items_job(window: MainWindow, scope: str) -> Callable[[], list[ExportItem]]:
     classes = list(doc.classes)
     item = ExportItem(
         stem,
-        LockedLabels(doc.labels, w, h, classes, lock),
+        LabelView(doc.labels, classes=classes, lock=lock),
         image_file=doc.path.name if doc.path is not None else "",
         crs=meta.crs,
         transform=tuple(meta.transform) if meta.transform is not None else None,  # type: ignore[arg-type]
     )
     return lambda: [item]
-
-
-def _locked(labels: Any, lock: threading.RLock) -> LockedLabels:
-    return LockedLabels(labels, labels.width, labels.height, labels.classes, lock)
 
 
 class ExportDialog(QDialog):

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from app.canvas.overlays import LabelReader
 from app.canvas.render import Display, default_display
-from app.labelmaps import ArrayLabels, PredictionMap
+from app.prediction_map import PredictionMap
 from segcore.io.source import ImageSource
+from segcore.labels.reader import LabelReader
 from segcore.labels.schema import ClassInfo
 from segcore.models.meta import ModelMeta
 
@@ -84,6 +84,7 @@ def load_document(path: str | Path) -> ImageDocument:
 def synthetic_document(size: int = 1024, *, seed: int = 3) -> ImageDocument:
     """A synthetic scene with its ground-truth labels (when no sample is bundled)."""
     from segcore.io.array import ArraySource
+    from segcore.labels.adapters import ArrayLabels
     from segcore.synthetic import SCENE_CLASSES, SceneSpec, render_region
 
     spec = SceneSpec(seed=seed)
@@ -99,7 +100,8 @@ def synthetic_document(size: int = 1024, *, seed: int = 3) -> ImageDocument:
             sem[y : y + h, x : x + w] = scene.semantic
             inst[y : y + h, x : x + w] = scene.instance
     source = ArraySource(image, name="synthetic scene")
-    return document_for(source, labels=ArrayLabels(sem, inst), classes=SCENE_CLASSES)
+    labels = ArrayLabels(sem, SCENE_CLASSES, inst)
+    return document_for(source, labels=labels, classes=SCENE_CLASSES)
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,7 @@ class Session(QObject):
         if self.document is None:
             raise RuntimeError("no image is open")
         w, h = self.document.size
-        self.prediction = PredictionMap(w, h)
+        self.prediction = PredictionMap(w, h, classes)
         self.prediction_classes = classes
         self.prediction_changed.emit(None)
         return self.prediction

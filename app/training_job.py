@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from segcore.errors import TrainingError
 from segcore.jobs import Job
-from segcore.labels.schema import UNLABELLED, ClassInfo
+from segcore.labels.adapters import LabelView
+from segcore.labels.reader import LabelReader
+from segcore.labels.schema import ClassInfo
 
 if TYPE_CHECKING:
     from app.session import ImageDocument
@@ -44,23 +44,11 @@ class DataSpec:
     classes: tuple[ClassInfo, ...] = ()
 
 
-def document_labels(doc: ImageDocument) -> Callable[[int, int, int, int], np.ndarray]:
-    """``read(x, y, w, h)`` of the document's class map, UNLABELLED outside the image."""
-    labels, lock = doc.labels, doc.labels_lock
-    width, height = doc.size
-    if labels is None:
+def document_labels(doc: ImageDocument) -> LabelReader:
+    """The document's labels, read under its labels lock, with its class list."""
+    if doc.labels is None:
         raise TrainingError(f"{doc.name} has no labels; paint some strokes first")
-
-    def read(x: int, y: int, w: int, h: int) -> np.ndarray:
-        out = np.full((h, w), UNLABELLED, np.uint8)
-        x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, width), min(y + h, height)
-        if x1 > x0 and y1 > y0:
-            with lock:
-                window = labels.read("semantic", x0, y0, x1 - x0, y1 - y0, level=0)
-            out[y0 - y : y1 - y, x0 - x : x1 - x] = window
-        return out
-
-    return read
+    return LabelView(doc.labels, classes=doc.classes, lock=doc.labels_lock)
 
 
 def open_copy(doc: ImageDocument) -> tuple[ImageSource, bool]:

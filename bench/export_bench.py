@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from segcore.formats.base import ExportItem, Layer
+from segcore.formats.base import ExportItem
+from segcore.labels.reader import Layer
 from segcore.labels.schema import ClassInfo
 
 CLASSES = [

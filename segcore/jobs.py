@@ -45,14 +45,21 @@ Job = Generator[Progress, None, T]
 
 
 def run_to_end(job: Job[T], on_progress: Callable[[Progress], None] | None = None) -> T:
-    """Drive ``job`` to completion and return its result."""
-    while True:
-        try:
-            step = next(job)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        if on_progress is not None:
-            on_progress(step)
+    """Drive ``job`` to completion and return its result.
+
+    The job is closed however this ends (an error in ``on_progress``, Ctrl-C),
+    so its ``finally`` blocks run now rather than when it is garbage-collected.
+    """
+    try:
+        while True:
+            try:
+                step = next(job)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            if on_progress is not None:
+                on_progress(step)
+    finally:
+        job.close()
 
 
 class Eta:

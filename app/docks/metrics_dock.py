@@ -1,20 +1,19 @@
 """Metrics dock: the current prediction against the user's labels.
 
 Compare runs :func:`segcore.metrics.compare.compare_semantic` in a worker over
-the whole image or the visible area. Only pixels the model has predicted
-count (a run over part of the image is judged on that part), and unlabelled
-pixels are left out as usual. The result is a per-class table (IoU, Dice,
-precision, recall, pixels) and a row-normalised confusion-matrix heat map.
+the whole image or the visible area, reading through the labels lock. Only
+pixels the model has predicted count (``predicted_only``: a run over part of the
+image is judged on that part), and unlabelled pixels are left out as usual. The
+result is a per-class table (IoU, Dice, precision, recall, pixels) and a
+row-normalised confusion-matrix heat map.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -34,51 +33,14 @@ from app import errors
 from app.metrics_view import ConfusionView
 from app.session import Session
 from app.worker import Worker
-from segcore.labels.schema import UNLABELLED, ClassInfo
+from segcore.labels.adapters import LabelView
+from segcore.labels.box import Box
+from segcore.labels.schema import ClassInfo
 from segcore.metrics.confusion import ConfusionMatrix
 
 COLUMNS = ("Class", "IoU", "Dice", "Precision", "Recall", "Pixels")
 REGIONS = ("Whole image", "Visible area")
-Box = tuple[int, int, int, int]
-
-
-class WindowReader:
-    """A ``read(layer, x, y, w, h)`` label map cropped to ``box``, as a segcore LabelReader.
-
-    Reads hold ``lock`` (the document's labels lock). With ``mask`` (another
-    reader), pixels where the mask's class is unlabelled read as unlabelled.
-    """
-
-    def __init__(
-        self,
-        source: Any,
-        box: Box,
-        classes: list[ClassInfo],
-        lock: threading.RLock,
-        mask: WindowReader | None = None,
-    ) -> None:
-        self.source, self.box, self._classes = source, box, classes
-        self.lock, self.mask = lock, mask
-
-    @property
-    def width(self) -> int:
-        return self.box[2]
-
-    @property
-    def height(self) -> int:
-        return self.box[3]
-
-    @property
-    def classes(self) -> list[ClassInfo]:
-        return list(self._classes)
-
-    def read(self, layer: Any, x: int, y: int, w: int, h: int) -> NDArray[Any]:
-        w, h = min(w, self.width - x), min(h, self.height - y)
-        with self.lock:
-            values = np.asarray(self.source.read(layer, self.box[0] + x, self.box[1] + y, w, h))
-        if self.mask is not None and layer == "semantic":
-            values = np.where(self.mask.read(layer, x, y, w, h) == UNLABELLED, UNLABELLED, values)
-        return values
+Rect = tuple[int, int, int, int]
 
 
 def class_names(labels: tuple[ClassInfo, ...], predicted: tuple[ClassInfo, ...]) -> list[str]:
@@ -98,7 +60,7 @@ def _cell(value: float, *, digits: int = 3) -> QTableWidgetItem:
 class MetricsDock(QDockWidget):
     """Per-class scores and the confusion matrix of prediction vs labels."""
 
-    def __init__(self, session: Session, visible_box: Callable[[], Box]) -> None:
+    def __init__(self, session: Session, visible_box: Callable[[], Rect]) -> None:
         super().__init__("Metrics")
         self.setObjectName("metrics_dock")
         self.session = session
@@ -150,7 +112,7 @@ class MetricsDock(QDockWidget):
             return None
         self.cancel()
         w, h = doc.size
-        box: Box = (0, 0, w, h)
+        box: Rect = (0, 0, w, h)
         if self.region.currentText() == "Visible area":
             x, y, bw, bh = self.visible_box()
             x0, y0 = max(x, 0), max(y, 0)
@@ -163,15 +125,18 @@ class MetricsDock(QDockWidget):
         if not names:
             self.summary.setText("The labels have no classes.")
             return None
-        classes = list(label_classes)
         lock = doc.labels_lock
-        predicted = WindowReader(pred, box, classes, lock)
-        truth = WindowReader(doc.labels, box, classes, lock, mask=predicted)
+        predicted = LabelView(pred, lock=lock)
+        truth = LabelView(doc.labels, classes=label_classes, lock=lock)
+        region = Box(*box)
 
         def job() -> Any:
             from segcore.metrics.compare import compare_semantic
 
-            return compare_semantic(predicted, truth, num_classes=len(names), window=1024)
+            return compare_semantic(
+                predicted, truth, num_classes=len(names), window=1024, box=region,
+                predicted_only=True,
+            )  # fmt: skip
 
         worker = Worker(job)
         worker.yielded.connect(self._progress)

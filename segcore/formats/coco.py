@@ -18,11 +18,12 @@ from numpy.typing import NDArray
 
 from segcore.formats.base import ExportItem, Imported, LabelImage
 from segcore.formats.coco_common import CocoJsonWriter, read_coco_json, thing_ids
+from segcore.formats.polygons import edge_polygons
 from segcore.formats.problems import Problems
-from segcore.formats.segments import edge_polygons, segment_mask, segment_rle
 from segcore.formats.staging import Staging
 from segcore.jobs import Job, Progress
 from segcore.labels.schema import ClassInfo
+from segcore.labels.segments import segment_mask, segment_rle
 
 JSON_NAME = "annotations.json"
 

@@ -56,7 +56,7 @@ class Writer(ABC):
 
     def check_classes(self, item: ExportItem) -> list[ClassInfo]:
         """The export's class list; every image must share it."""
-        classes = item.labels.classes
+        classes = list(item.labels.classes)
         if self.classes is None:
             self.classes = classes
         elif classes != self.classes:

@@ -16,12 +16,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from segcore.errors import FormatError, LabelError
-from segcore.formats.base import ExportItem, Imported, Layer, safe_stem, windows
+from segcore.formats.base import ExportItem, Imported, safe_stem
 from segcore.formats.export import Writer, write_class_file
 from segcore.formats.problems import Problems, check_class_ids
 from segcore.formats.semantic import import_masks
 from segcore.formats.staging import Staging
 from segcore.jobs import Job, Progress
+from segcore.labels.box import windows
+from segcore.labels.reader import Layer
 from segcore.labels.schema import UNLABELLED, ClassInfo, palette
 
 CLASS_TAG = "TESSERA_CLASSES"

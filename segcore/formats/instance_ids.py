@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from segcore.errors import FormatError
-from segcore.formats.base import ExportItem, Imported, LabelImage, safe_stem, strips
+from segcore.formats.base import ExportItem, Imported, LabelImage, safe_stem
 from segcore.formats.export import Writer, write_class_file
 from segcore.formats.geotiff import profile_for, read_tiff_band, write_windows
 from segcore.formats.png import PngWriter, read_png
@@ -19,6 +19,7 @@ from segcore.formats.problems import Problems, check_class_ids, generic_classes,
 from segcore.formats.semantic import class_map_from, write_class_png
 from segcore.formats.staging import Staging
 from segcore.jobs import Job, Progress
+from segcore.labels.box import strips
 from segcore.labels.schema import UNLABELLED
 
 MAX_PNG_ID = 65535

@@ -15,13 +15,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from segcore.errors import FormatError
-from segcore.formats.base import ExportItem, Imported, LabelImage, safe_stem, strips
+from segcore.formats.base import ExportItem, Imported, LabelImage, safe_stem
 from segcore.formats.coco_common import CocoJsonWriter, read_coco_json, thing_ids
 from segcore.formats.png import PngWriter, read_png
 from segcore.formats.problems import Problems
-from segcore.formats.segments import unique_inverse
 from segcore.formats.staging import Staging
 from segcore.jobs import Job, Progress
+from segcore.labels.box import strips
+from segcore.labels.segments import unique_inverse
 
 JSON_NAME = "panoptic.json"
 PNG_DIR = "panoptic"

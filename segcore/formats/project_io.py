@@ -1,7 +1,8 @@
 """Export from a project and import into one.
 
-Export: :func:`project_items` wraps each image's label store as an
-:class:`ExportItem` (with the image's CRS and transform when it has them).
+Export: :func:`project_items` makes each image's label store (a label reader
+with the project's classes) an :class:`ExportItem`, with the image's CRS and
+transform when it has them.
 
 Import: :func:`import_into_project` checks everything first (every imported
 image matches a project image by file stem or id and has its size; every
@@ -27,37 +28,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from segcore.errors import FormatError, TesseraError
-from segcore.formats.base import ExportItem, Imported, LabelImage, Layer, windows
+from segcore.formats.base import ExportItem, Imported, LabelImage
 from segcore.formats.problems import Problems
+from segcore.labels.box import windows
 from segcore.labels.schema import UNLABELLED, ClassInfo
 
 if TYPE_CHECKING:
     from segcore.labels.store import LabelStore
     from segcore.project import Project
-
-
-class StoreLabels:
-    """A label store plus its project's classes, as a :class:`LabelReader`."""
-
-    def __init__(self, store: LabelStore, classes: Sequence[ClassInfo]) -> None:
-        self.store = store
-        self._classes = list(classes)
-
-    @property
-    def width(self) -> int:
-        return int(self.store.width)
-
-    @property
-    def height(self) -> int:
-        return int(self.store.height)
-
-    @property
-    def classes(self) -> list[ClassInfo]:
-        return list(self._classes)
-
-    def read(self, layer: Layer, x: int, y: int, w: int, h: int) -> NDArray[Any]:
-        w, h = min(w, self.width - x), min(h, self.height - y)
-        return np.asarray(self.store.read(layer, x, y, w, h))
 
 
 def image_georef(path: Path) -> tuple[str | None, tuple[float, ...] | None]:
@@ -87,13 +65,42 @@ def project_items(project: Project, image_ids: Sequence[str] | None = None) -> l
         items.append(
             ExportItem(
                 name,
-                StoreLabels(project.label_store(entry.id), project.classes),
+                project.label_store(entry.id),
                 image_file=entry.path.name,
                 crs=crs,
                 transform=transform,  # type: ignore[arg-type]
             )
         )
     return items
+
+
+def read_vectors_for_project(name: str, path: Path, project: Project) -> Imported:
+    """Read vector file(s) in format ``name``, each rasterised onto the project image
+    with the same file stem (its grid: size, transform, CRS)."""
+    from segcore.formats.registry import import_labels
+    from segcore.formats.vector import image_grid
+
+    files = (
+        sorted(p for p in path.iterdir() if p.suffix in {".geojson", ".gpkg"})
+        if path.is_dir()
+        else [path]
+    )
+    entries = {e.path.stem: e for e in project.images}
+    problems = [f"{f}: no project image named {f.stem}" for f in files if f.stem not in entries]
+    if problems:
+        raise FormatError(f"cannot import {path}", problems)
+    merged: Imported | None = None
+    for file in files:
+        one = import_labels(name, file, **image_grid(entries[file.stem].path))
+        if merged is None:
+            merged = one
+        else:
+            if [c.name for c in one.classes] != [c.name for c in merged.classes]:
+                raise FormatError(f"{file}: its classes differ from the other files'")
+            merged.images += one.images
+    if merged is None:
+        raise FormatError(f"{path}: no .geojson or .gpkg files")
+    return merged
 
 
 def classes_to_map(imported: Imported, project_classes: Sequence[ClassInfo]) -> list[str]:

@@ -14,14 +14,15 @@ from pathlib import Path
 import numpy as np
 
 from segcore.errors import FormatError
-from segcore.formats.base import ExportItem, Imported, LabelImage, safe_stem, strips
+from segcore.formats.base import ExportItem, Imported, LabelImage, safe_stem
 from segcore.formats.export import ExportOptions, Writer, scaled, write_class_file
 from segcore.formats.png import PngWriter, read_png
 from segcore.formats.problems import Problems, check_class_ids, read_class_file
-from segcore.formats.segments import scan_segments
 from segcore.formats.staging import Staging
 from segcore.jobs import Job, Progress
+from segcore.labels.box import strips
 from segcore.labels.schema import UNLABELLED, ClassInfo
+from segcore.labels.segments import scan_segments
 
 VOC_CLASSES = [
     "background",

@@ -30,8 +30,8 @@ from segcore.errors import TrainingError
 from segcore.io.array import ArraySource
 from segcore.io.source import ImageSource
 from segcore.jobs import Job, Progress
+from segcore.labels.reader import LabelReader
 from segcore.labels.schema import UNLABELLED
-from segcore.training.data import LabelReader
 from segcore.training.evaluate import predict_probabilities
 
 Measure = Literal["entropy", "margin"]
@@ -133,7 +133,7 @@ def rank_uncertain_tiles(
         box = (round(x * factor), round(y * factor), round(w * factor), round(h * factor))
         keep = np.ones(unsure.shape, bool)
         if labels is not None:
-            lab = labels(*box)
+            lab = labels.read("semantic", *box)
             # nearest level-0 label of each pixel of this level
             rows = np.minimum((np.arange(h) * factor).astype(int), lab.shape[0] - 1)
             cols = np.minimum((np.arange(w) * factor).astype(int), lab.shape[1] - 1)
