@@ -2,11 +2,11 @@
 
 :func:`training_job` wraps :func:`segcore.training.train`: it gathers the
 training data in the worker thread (opening label stores and image files can
-be slow), trains, and closes what it opened. :func:`ranking_job` loads the
-current model and ranks the tiles of the open image by uncertainty
-(:func:`segcore.training.rank_uncertain_tiles`). Inputs are captured on the
-GUI thread as plain values (:class:`DataSpec`); results come back through the
-worker's signals.
+be slow), trains, and closes what it opened. :func:`ranking_job` ranks the
+tiles of the open image by the current model file's uncertainty
+(:func:`segcore.training.rank_uncertain_tiles`, through the inference engine).
+Inputs are captured on the GUI thread as plain values (:class:`DataSpec`);
+results come back through the worker's signals.
 """
 
 from __future__ import annotations
@@ -120,7 +120,6 @@ def ranking_job(
     top: int,
 ) -> Job[list[UncertainTile]]:
     """The ``top`` most uncertain tiles of the document's image under the model file."""
-    from segcore.models import load_model
     from segcore.training.uncertainty import rank_uncertain_tiles
 
     if model_path.suffix.lower() != ".safetensors":
@@ -128,13 +127,12 @@ def ranking_job(
             f"{model_path.name}: ranking needs a PyTorch model (.safetensors); train one in "
             "the Training dock or open its .safetensors file"
         )
-    model = load_model(model_path)
     reader = document_labels(doc) if doc.labels is not None else None
     source, owned = open_copy(doc)
     try:
         return (
             yield from rank_uncertain_tiles(
-                model,
+                model_path,
                 source,
                 tile=tile,
                 measure=measure,

@@ -33,11 +33,13 @@ from app.canvas.tools import RectTool
 from app.canvas.view import CanvasView
 from app.docks import spin_box
 from app.docks.classes_dock import swatch
-from app.model_job import RunOptions, cuda_available, model_job, patches, read_model
+from app.model_job import RunOptions, model_job, patches
 from app.session import ModelHandle, Session
 from app.worker import Worker
+from segcore.engine.backend import cuda_possible
 from segcore.errors import ModelError
 from segcore.jobs import Eta, Progress
+from segcore.models.files import read_meta
 
 Scope = Literal["view", "rect", "image"]
 MODEL_FILTER = "Models (*.safetensors *.onnx *.pth);;All files (*)"
@@ -129,7 +131,7 @@ class ModelDock(QDockWidget):
     def open_model(self, path: str | Path) -> bool:
         """Read the model's metadata (cheap, no weights) and show it. False on failure."""
         try:
-            meta = read_model(Path(path))
+            meta = read_meta(Path(path))
         except Exception as exc:
             errors.report(exc, context=f"open model {Path(path).name}")
             return False
@@ -143,7 +145,7 @@ class ModelDock(QDockWidget):
         for c in meta.classes:
             self.classes.addItem(QListWidgetItem(swatch(c.color), f"{c.id}  {c.name}"))
         self.tile.setValue(meta.tile_size)
-        if self.device.count() == 2 and cuda_available():
+        if self.device.count() == 2 and cuda_possible():
             self.device.addItem("cuda")
         self._set_running(False)
         return True
