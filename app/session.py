@@ -1,7 +1,7 @@
 """What the app has open: the image, its labels, the model, the prediction.
 
-:class:`Session` is the one object later GUI work asks for "the current
-image / labels / model" (``window.session``), and listens to for changes.
+:class:`Session` is the one object app features ask for "the current
+image / labels / model / project" (``context.session``), and listen to for changes.
 Loading happens in a worker thread through :func:`load_document`; the
 session only holds results.
 """
@@ -119,7 +119,7 @@ class Session(QObject):
     model_changed = Signal(object)  # ModelHandle | None
     labels_changed = Signal(object)  # (x, y, w, h) level-0 box, or None for everything
     prediction_changed = Signal(object)  # (x, y, w, h) box that received results, or None
-    project_changed = Signal(object)  # segcore.project.Project | None (app.project_actions)
+    project_changed = Signal(object)  # segcore.project.Project | None (app.project.commands)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -127,7 +127,8 @@ class Session(QObject):
         self.model: ModelHandle | None = None
         self.prediction: PredictionMap | None = None
         self.prediction_classes: tuple[ClassInfo, ...] = ()
-        self.project: Any = None  # the open segcore Project, set by app.project_actions
+        self.project: Any = None  # the open segcore Project, set by app.project.commands
+        self.project_image: str | None = None  # its image on screen (the document), if any
 
     def set_document(self, doc: ImageDocument | None) -> None:
         old = self.document

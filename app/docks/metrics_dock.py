@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from app import errors
+from app.context import AppContext
 from app.metrics_view import ConfusionView
-from app.session import Session
 from app.worker import Worker
 from segcore.labels.adapters import LabelView
 from segcore.labels.box import Box
@@ -60,14 +60,14 @@ def _cell(value: float, *, digits: int = 3) -> QTableWidgetItem:
 class MetricsDock(QDockWidget):
     """Per-class scores and the confusion matrix of prediction vs labels."""
 
-    def __init__(self, session: Session, visible_box: Callable[[], Rect]) -> None:
+    def __init__(self, context: AppContext) -> None:
         super().__init__("Metrics")
         self.setObjectName("metrics_dock")
-        self.session = session
-        self.visible_box = visible_box
+        self.session = session = context.session
+        self.visible_box: Callable[[], Rect] = context.canvas.visible_box
         self.matrix: ConfusionMatrix | None = None
         self.names: list[str] = []
-        self._worker: Worker | None = None
+        self._names: list[str] = []
 
         body = QWidget()
         column = QVBoxLayout(body)
@@ -84,6 +84,13 @@ class MetricsDock(QDockWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.hide()
+        self.job = context.jobs.slot(
+            "compare the prediction with the labels",
+            yielded=self._progress,
+            returned=self._returned,
+            errored=self._failed,
+            finished=self.progress.hide,
+        )
         column.addWidget(self.progress)
         self.summary = QLabel("Run a model, label some pixels, then Compare.")
         self.summary.setWordWrap(True)
@@ -138,28 +145,18 @@ class MetricsDock(QDockWidget):
                 predicted_only=True,
             )  # fmt: skip
 
-        worker = Worker(job)
-        worker.yielded.connect(self._progress)
-        worker.returned.connect(lambda cm: self.show_result(cm, names))
-        worker.errored.connect(self._failed)
-        worker.finished.connect(self.progress.hide)
-        self._worker = worker
+        self._names = names
         self.progress.setValue(0)
         self.progress.show()
         self.summary.setText("Comparing...")
-        return worker.start()
+        return self.job.start(job, replace=True)
 
     def cancel(self) -> None:
-        if self._worker is not None:
-            self._worker.close()
-            self._worker = None
+        self.job.cancel()
 
     def shutdown(self) -> None:
         """Stop a running comparison and wait for it (window closing, tests)."""
-        worker, self._worker = self._worker, None
-        if worker is not None:
-            worker.close()
-            worker.wait(30)
+        self.job.shutdown()
 
     def reset(self) -> None:
         self.cancel()
@@ -178,9 +175,11 @@ class MetricsDock(QDockWidget):
 
     # -- showing -------------------------------------------------------------------
 
+    def _returned(self, cm: ConfusionMatrix) -> None:
+        self.show_result(cm, self._names)
+
     def show_result(self, cm: ConfusionMatrix, names: list[str]) -> None:
         """Fill the table, the summary and the heat map from ``cm``."""
-        self._worker = None
         self.matrix, self.names = cm, names
         scores = cm.scores()
         present = [i for i in range(len(names)) if cm.matrix[i].sum() or cm.matrix[:, i].sum()]

@@ -35,7 +35,7 @@ from app.tools.smart import (
 )
 
 if TYPE_CHECKING:
-    from app.window import MainWindow
+    from app.context import AppContext
 
 
 @dataclass(frozen=True)
@@ -90,10 +90,11 @@ def _tooltip(text: str, shortcut: str, tip: str) -> str:
 class AnnotationToolBar(QToolBar):
     """Tool actions (``actions_by_key``), class picker, brush size and tolerance."""
 
-    def __init__(self, window: MainWindow, ctx: AnnotationContext) -> None:
+    def __init__(self, context: AppContext, ctx: AnnotationContext) -> None:
         super().__init__("Annotation")
         self.setObjectName("annotation_toolbar")
-        self.window_, self.ctx = window, ctx
+        self.context, self.ctx = context, ctx
+        self.canvas, self.classes = context.canvas, context.classes
         self.group = QActionGroup(self)
         # Optional: the Pan tool (H) of the main tool bar leaves no annotation tool checked.
         self.group.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
@@ -115,12 +116,12 @@ class AnnotationToolBar(QToolBar):
         self.addSeparator()
         self._add_class_picker()
         self._add_options()
-        pan = window.actions_by_name.get("pan")
+        pan = context.shell.actions_by_name.get("pan")
         if pan is not None:
             pan.triggered.connect(self._uncheck)
         ctx.editor_changed.connect(self._editor_changed)
         ctx.options_changed.connect(self._options_changed)
-        window.classes_dock.current_class_changed.connect(self._dock_class_changed)
+        self.classes.current_class_changed.connect(self._dock_class_changed)
         self._editor_changed(ctx.editor)
 
     # -- building ---------------------------------------------------------------
@@ -128,14 +129,15 @@ class AnnotationToolBar(QToolBar):
     def _action(
         self, text: str, icon: str, shortcut: str, tip: str, *, checkable: bool = False
     ) -> QAction:
-        action = QAction(tool_icon(icon), text, self.window_)
+        window = self.context.shell.widget
+        action = QAction(tool_icon(icon), text, window)
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
         action.setToolTip(_tooltip(text, shortcut, tip))
         action.setStatusTip(tip)
         action.setCheckable(checkable)
         action.setObjectName(f"tool_{icon}")
-        self.window_.addAction(action)
+        window.addAction(action)  # the shortcut works wherever the focus is
         self.actions_by_key[icon] = action
         return action
 
@@ -145,7 +147,7 @@ class AnnotationToolBar(QToolBar):
         self.class_box.setMinimumContentsLength(14)
         self.class_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.class_box.setToolTip("<b>Current class</b> (keys 1-9)<br>What the tools paint")
-        self.class_box.activated.connect(self.window_.classes_dock.select_index)
+        self.class_box.activated.connect(self.classes.select_index)
         self.addWidget(self.class_box)
 
     def _add_options(self) -> None:
@@ -181,7 +183,7 @@ class AnnotationToolBar(QToolBar):
         if tool is None:
             tool = self.tools[key] = self.specs[key].make(self.ctx)
         self.actions_by_key[key].setChecked(True)
-        self.window_.canvas.set_tool(tool)
+        self.canvas.set_tool(tool)
         spec = self.specs[key]
         self.ctx.status(f"{spec.text}: {spec.tip}", 6000)
         return tool
@@ -200,10 +202,10 @@ class AnnotationToolBar(QToolBar):
         enabled = editor is not None
         for action in [*self.group.actions(), self.new_instance]:
             action.setEnabled(enabled)
-        if not enabled and self.window_.canvas.tool in self.tools.values():
-            self.window_.canvas.set_tool(None)
+        if not enabled and self.canvas.tool in self.tools.values():
+            self.canvas.set_tool(None)
             self._uncheck()
-        self._dock_class_changed(self.window_.classes_dock.current_class)
+        self._dock_class_changed(self.classes.current_class)
 
     def _dock_class_changed(self, current: object) -> None:
         classes = self.ctx.classes
@@ -213,7 +215,7 @@ class AnnotationToolBar(QToolBar):
             for i, c in enumerate(classes):
                 key = f"  [{i + 1}]" if i < 9 else ""
                 self.class_box.addItem(swatch(c.color), f"{c.name}{key}", c.id)
-        row = self.window_.classes_dock.list.currentRow()
+        row = self.classes.current_row
         self.class_box.setCurrentIndex(row if 0 <= row < self.class_box.count() else -1)
 
     def _options_changed(self) -> None:
