@@ -10,7 +10,7 @@ from collections.abc import Callable
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
-from app.icons import icon
+from app.action_icons import icon
 
 Keys = QKeySequence.StandardKey | str | list[str] | None
 

@@ -15,7 +15,6 @@ from segcore.labels.reader import LabelReader
 from segcore.labels.schema import ClassInfo
 
 LABEL_LAYERS = ("semantic", "instance", "panoptic")
-PREDICTION_LAYERS = ("prediction", "confidence")
 
 
 def install_label_layers(canvas: CanvasView, doc: ImageDocument) -> None:

@@ -40,8 +40,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
-    from segcore.formats.export import ExportOptions, export
     from segcore.formats.registry import list_formats
+    from segcore.formats.writer import ExportOptions, export
 
     if args.list:
         for fmt in list_formats():

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO, TypeVar
 
-from segcore.jobs import Eta, Job, Progress
+from segcore.jobs import Eta, Job, Progress, run_to_end
 
 T = TypeVar("T")
 Detail = Callable[[Progress], str]
@@ -28,7 +28,7 @@ class ProgressLine:
 
     ``detail(step)`` says what the job is doing (default: the step's message).
     With ``notes``, step messages are printed on lines of their own instead
-    (``tessera infer: note: ...``), once each.
+    (``tessera infer: note: ...``), each once (a repeated message is not).
     """
 
     def __init__(
@@ -47,9 +47,11 @@ class ProgressLine:
         self.eta = Eta()
         self._last = 0.0
         self._drawn = False
+        self._note = ""
 
     def update(self, step: Progress) -> None:
-        if self.notes and step.message:
+        if self.notes and step.message and step.message != self._note:
+            self._note = step.message
             self._newline()
             self.stream.write(f"{self.command}: note: {step.message}\n")
         now = time.monotonic()
@@ -101,15 +103,8 @@ def run_job(
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
     try:
-        while True:
-            try:
-                step = next(job)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            if line is not None:
-                line.update(step)
+        return run_to_end(job, None if line is None else line.update)
     finally:
-        job.close()
         if line is not None:
             line.end()
         if main_thread:

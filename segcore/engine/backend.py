@@ -1,7 +1,8 @@
 """Which model, which device, which runner: decided before a job plans its tiles.
 
 :func:`open_model` reads what a model file says (its header only);
-:func:`pick_device` resolves ``"auto"``; :func:`make_runner` chooses between
+:func:`pick_device` resolves ``"auto"``; :func:`make_runner` (a job: exporting
+a model to ONNX takes seconds, and yields progress meanwhile) chooses between
 PyTorch and onnxruntime from the job's size and builds the runner. A CPU job
 big enough for onnxruntime runs a U-Net-like model in strips where it can
 (:attr:`OnnxRunner.in_strips`), and the tile plan is then made for that runner
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from segcore.engine.runners import OnnxRunner, Precision, Runner, TorchRunner
 from segcore.errors import ModelError
+from segcore.jobs import Job, Progress
 from segcore.models.meta import ModelMeta
 
 if TYPE_CHECKING:
@@ -88,12 +90,13 @@ def pick_device(device: str) -> str:
 
 def make_runner(
     model: ModelRef, *, device: str, backend: Backend, precision: Precision, pixels: int
-) -> tuple[Runner, tuple[str, ...]]:
+) -> Job[tuple[Runner, tuple[str, ...]]]:
     """The runner for a job producing ``pixels`` output pixels, and notices for the user.
 
     An ``.onnx`` file runs in onnxruntime. Otherwise ``backend="auto"`` takes
     onnxruntime on the CPU for jobs of at least ``ONNX_MIN_PIXELS`` (in strips
     where the model splits) and PyTorch for the rest, or when the export fails.
+    A job (``yield from`` it): an export yields progress (no total) while it runs.
     """
     cpu = device == "cpu"
     big = pixels >= ONNX_MIN_PIXELS
@@ -103,7 +106,7 @@ def make_runner(
     notices: tuple[str, ...] = ()
     if backend == "onnx" or (backend == "auto" and cpu and big):
         try:
-            return _onnx_runner(model, device, strips), ()
+            return (yield from _onnx_runner(model, device, strips)), ()
         except ModelError as exc:
             if backend == "onnx":
                 raise
@@ -111,22 +114,23 @@ def make_runner(
     return TorchRunner(_module(model), device=device, precision=precision), notices
 
 
-def _onnx_runner(model: ModelRef, device: str, strips: bool) -> Runner:
+def _onnx_runner(model: ModelRef, device: str, strips: bool) -> Job[Runner]:
     """onnxruntime on the model file's cached ONNX copy, or on a fresh export of a module."""
     if model.path is None:
-        from segcore.models.export import onnx_bytes
+        from segcore.models.portable import onnx_bytes
 
         assert model.module is not None
+        yield Progress(0, 0, message=f"exporting {model.name} to ONNX")
         data = onnx_bytes(model.module, model.meta)
         return OnnxRunner(data, device=device, label=model.name, strips=strips)
-    from segcore.models.onnx_cache import cached_onnx
+    from segcore.models.onnx_cache import onnx_copy
 
-    copy = cached_onnx(model.path)
+    copy = yield from onnx_copy(model.path)
     try:
         return OnnxRunner(copy, device=device, label=model.name, strips=strips)
     except ModelError:  # a damaged copy: export again, once
         copy.unlink(missing_ok=True)
-        copy = cached_onnx(model.path)
+        copy = yield from onnx_copy(model.path)
         return OnnxRunner(copy, device=device, label=model.name, strips=strips)
 
 

@@ -94,7 +94,7 @@ def _run(
     committed = False
     try:
         pixels = output_pixels(source.width, source.height, options)
-        runner, backend_notices = make_runner(
+        runner, backend_notices = yield from make_runner(
             setup.model,
             device=setup.device,
             backend=options.backend,

@@ -14,11 +14,12 @@ import numpy as np
 
 from segcore.errors import FormatError
 from segcore.formats.base import ExportItem, Imported, LabelImage, safe_stem
-from segcore.formats.export import Writer, scaled, write_class_file
 from segcore.formats.png import PngWriter, read_png
 from segcore.formats.problems import Problems, check_class_ids, read_class_file
+from segcore.formats.registry import Format, register
 from segcore.formats.staging import Staging
-from segcore.jobs import Job, Progress
+from segcore.formats.writer import Writer, write_class_file
+from segcore.jobs import Job, Progress, scaled
 from segcore.labels.box import strips
 from segcore.labels.schema import ClassInfo, default_color
 from segcore.labels.segments import scan_segments
@@ -154,3 +155,15 @@ def read_cityscapes(path: Path) -> Imported:
         images.append(image)
     problems.raise_if_any(str(path))
     return Imported(known, images)
+
+
+register(
+    Format(
+        "cityscapes",
+        "Cityscapes gtFine labelIds/instanceIds",
+        kind="dataset",
+        fidelity="exact",
+        writer=CityscapesWriter,
+        reader=read_cityscapes,
+    )
+)

@@ -15,8 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from segcore.formats.export import scaled
-from segcore.jobs import Job, Progress
+from segcore.jobs import Job, Progress, scaled
 from segcore.labels.reader import LabelReader
 from segcore.labels.segments import Segment, scan_segments, segment_mask
 

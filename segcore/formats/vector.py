@@ -21,9 +21,10 @@ import numpy as np
 
 from segcore.errors import FormatError
 from segcore.formats.base import ExportItem, Imported, LabelImage, Transform, safe_stem
-from segcore.formats.export import Writer, write_class_file
 from segcore.formats.problems import Problems, read_class_file
+from segcore.formats.registry import Format, register
 from segcore.formats.staging import Staging
+from segcore.formats.writer import Writer, write_class_file
 from segcore.io.source import ImageSource
 from segcore.jobs import Job, Progress
 from segcore.labels.box import windows
@@ -241,3 +242,27 @@ def _rasterise(
             problems.add(file, f"objects overlap on {overlap} pixels")
             return None
     return image
+
+
+register(
+    Format(
+        "geojson",
+        "GeoJSON polygons in the image CRS",
+        kind="vector",
+        fidelity="exact",
+        writer=VectorWriter,
+        reader=read_vector,
+        needs=("width", "height"),
+    )
+)
+register(
+    Format(
+        "gpkg",
+        "GeoPackage polygons in the image CRS",
+        kind="vector",
+        fidelity="exact",
+        writer=GpkgWriter,
+        reader=read_vector,
+        needs=("width", "height"),
+    )
+)

@@ -15,11 +15,12 @@ import numpy as np
 
 from segcore.errors import FormatError
 from segcore.formats.base import ExportItem, Imported, LabelImage, safe_stem
-from segcore.formats.export import ExportOptions, Writer, scaled, write_class_file
 from segcore.formats.png import PngWriter, read_png
 from segcore.formats.problems import Problems, check_class_ids, read_class_file
+from segcore.formats.registry import Format, register
 from segcore.formats.staging import Staging
-from segcore.jobs import Job, Progress
+from segcore.formats.writer import ExportOptions, Writer, write_class_file
+from segcore.jobs import Job, Progress, scaled
 from segcore.labels.box import strips
 from segcore.labels.schema import UNLABELLED, ClassInfo
 from segcore.labels.segments import scan_segments
@@ -197,3 +198,15 @@ def _read_pair(
         ids[(objects == UNLABELLED) | (image.classes == UNLABELLED)] = 0
         image.instances = ids
     return image
+
+
+register(
+    Format(
+        "voc",
+        "Pascal VOC SegmentationClass/SegmentationObject",
+        kind="dataset",
+        fidelity="exact",
+        writer=VocWriter,
+        reader=read_voc,
+    )
+)

@@ -33,7 +33,7 @@ from segcore.errors import TrainingError
 from segcore.io.array import ArraySource
 from segcore.io.level import LevelView
 from segcore.io.source import ImageSource
-from segcore.jobs import Job, Progress
+from segcore.jobs import Job, Progress, relay
 from segcore.labels.box import Box, windows
 from segcore.labels.reader import LabelReader
 from segcore.labels.schema import UNLABELLED
@@ -124,18 +124,13 @@ def rank_uncertain_tiles(
     view = LevelView(source, level)
     ranked = _Ranking(view, tile, labels)
     options = InferOptions(device=device, score=measure, keep=False)
-    job = infer(view, model, None, options=options)
-    try:
-        while True:
-            try:
-                step = next(job)
-            except StopIteration:
-                break
-            for patch in step.payload or ():
-                ranked.add(patch.x, patch.y, patch.labels, patch.score)
-            yield Progress(step.done, step.total, f"scored tile {step.done} of {step.total}")
-    finally:
-        job.close()
+
+    def take(step: Progress) -> Progress:
+        for patch in step.payload or ():
+            ranked.add(patch.x, patch.y, patch.labels, patch.score)
+        return Progress(step.done, step.total, f"scored tile {step.done} of {step.total}")
+
+    yield from relay(infer(view, model, None, options=options), take)
     scored = ranked.tiles()
     scored.sort(key=lambda t: (-t.score, t.y, t.x))
     return scored[:top] if top is not None else scored

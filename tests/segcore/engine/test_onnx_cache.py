@@ -74,7 +74,7 @@ def test_a_model_that_cannot_be_exported_is_remembered_and_runs_in_pytorch(
         calls.append(1)
         raise ModelError("this model cannot be exported to ONNX: no dice")
 
-    monkeypatch.setattr("segcore.models.export.export_onnx", refuse)
+    monkeypatch.setattr("segcore.models.portable.export_onnx", refuse)
     for _ in range(2):
         with pytest.raises(ModelError, match="no dice"):
             onnx_cache.cached_onnx(path, in_process=True)

@@ -12,8 +12,8 @@ from segcore.engine import InferOptions, backend, infer, runners, tiling
 from segcore.engine.runners import OnnxRunner
 from segcore.io.array import ArraySource
 from segcore.jobs import run_to_end
-from segcore.models.export import onnx_bytes
 from segcore.models.onnx_split import split_model
+from segcore.models.portable import onnx_bytes
 from segcore.synthetic import make_scene
 
 

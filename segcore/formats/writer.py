@@ -74,19 +74,6 @@ class Writer(ABC):
         """Write files that cover the whole export (COCO JSON, class lists)."""
 
 
-def scaled(job: Job[T], start: int, span: int, total: int) -> Job[T]:
-    """Re-yield a sub-job's progress as ``start .. start + span`` out of ``total``."""
-    try:
-        while True:
-            try:
-                step = next(job)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            yield Progress(start + int(step.fraction * span), total)
-    finally:
-        job.close()
-
-
 def write_class_file(staging: Staging, classes: list[ClassInfo] | None) -> None:
     """``classes.json``: the class list, for formats that carry no class names."""
     if classes is None:
