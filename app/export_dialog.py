@@ -1,6 +1,6 @@
 """File > Export Labels...: choose a format and a folder, watch progress, cancel.
 
-The export itself is :func:`segcore.formats.writer.export`, run in the
+The export itself is :func:`segcore.formats.exporter.export`, run in the
 dialog's job slot. Cancel closes the job, which deletes every file
 it had written (outputs appear under their names only when all are done).
 Label reads hold the document's labels lock, so painting while an export runs
@@ -174,7 +174,8 @@ class ExportDialog(QDialog):
 
     def start(self) -> Worker | None:
         """Start exporting with the chosen settings; None (with a message) if it cannot."""
-        from segcore.formats.writer import ExportOptions, export
+        from segcore.formats.base import ExportOptions
+        from segcore.formats.exporter import export
 
         if self.running:
             return None

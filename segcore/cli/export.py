@@ -40,8 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
+    from segcore.formats.base import ExportOptions
+    from segcore.formats.exporter import export
     from segcore.formats.registry import list_formats
-    from segcore.formats.writer import ExportOptions, export
 
     if args.list:
         for fmt in list_formats():

@@ -18,17 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
+from segcore.engine.options import Window
 from segcore.engine.reader import TileData
 from segcore.engine.runners import Score, TileOutput, reduce_logits
 from segcore.engine.tiling import Tile, TilePlan
 from segcore.labels.box import Box
 from segcore.labels.schema import UNLABELLED
-
-Window = Literal["gaussian", "cosine"]
 
 
 @dataclass(frozen=True)

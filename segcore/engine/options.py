@@ -8,12 +8,12 @@ from typing import Literal
 
 import numpy as np
 
-from segcore.engine.merger import Window
 from segcore.engine.runners import Precision, Score
 from segcore.labels.box import Box
 
 Mode = Literal["auto", "exact", "blend"]
 Backend = Literal["auto", "torch", "onnx"]
+Window = Literal["gaussian", "cosine"]  # blend weights
 
 
 @dataclass(frozen=True)

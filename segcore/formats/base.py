@@ -1,6 +1,7 @@
-"""What every exporter reads and every importer returns.
+"""What every exporter reads and implements, and every importer returns.
 
-Exporters read an :class:`ExportItem`'s labels through the one label-reader
+A format's exporter is a :class:`Writer`: it gets :class:`ExportOptions` and
+writes each :class:`ExportItem`, reading its labels through the one label-reader
 contract (:class:`segcore.labels.reader.LabelReader`), window by window, so a
 20k x 20k label map never has to fit in memory.
 
@@ -10,6 +11,8 @@ the dataset's classes.
 
 from __future__ import annotations
 
+import json
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,12 +20,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from segcore.errors import FormatError
+from segcore.formats.staging import Staging
+from segcore.jobs import Job
 from segcore.labels.reader import LabelReader
 from segcore.labels.schema import NO_INSTANCE, UNLABELLED, ClassInfo
 
 Transform = tuple[float, float, float, float, float, float]
 
 DEFAULT_WINDOW = 2048
+CLASS_FILE = "classes.json"
 
 
 @dataclass(frozen=True)
@@ -77,3 +83,56 @@ def safe_stem(name: str) -> str:
     if not stem or stem in {".", ".."}:
         raise FormatError(f"{name!r} cannot be used as an output file name")
     return stem
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """Options shared by all formats.
+
+    ``window`` is the side of the square window (or the pixel count of a strip,
+    ``window**2``) read at a time: memory grows with it, not with the image.
+    ``simplify`` is the Douglas-Peucker tolerance in pixels for polygon formats
+    (0 keeps every vertex of the pixel outline).
+    """
+
+    window: int = DEFAULT_WINDOW
+    simplify: float = 0.0
+
+    def strip_rows(self, width: int) -> int:
+        return max(1, self.window * self.window // max(width, 1))
+
+
+class Writer(ABC):
+    """One export format. ``add`` writes one image; ``finish`` writes dataset-wide files."""
+
+    def __init__(self, options: ExportOptions) -> None:
+        self.options = options
+        self.classes: list[ClassInfo] | None = None
+
+    def check_classes(self, item: ExportItem) -> list[ClassInfo]:
+        """The export's class list; every image must share it."""
+        classes = list(item.labels.classes)
+        if self.classes is None:
+            self.classes = classes
+        elif classes != self.classes:
+            raise FormatError(
+                f"{item.name}: its classes differ from the first image's; "
+                "export images with different class lists separately"
+            )
+        return classes
+
+    @abstractmethod
+    def add(self, item: ExportItem, staging: Staging) -> Job[None]:
+        """Write ``item``'s files, yielding progress in pixels of this image."""
+
+    def finish(self, staging: Staging) -> None:  # noqa: B027 - optional hook
+        """Write files that cover the whole export (COCO JSON, class lists)."""
+
+
+def write_class_file(staging: Staging, classes: list[ClassInfo] | None) -> None:
+    """``classes.json``: the class list, for formats that carry no class names."""
+    if classes is None:
+        return
+    path = staging.path(CLASS_FILE)
+    text = json.dumps({"classes": [c.to_json() for c in classes]}, indent=1)
+    path.write_text(text, encoding="utf-8")

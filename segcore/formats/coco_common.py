@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from segcore.formats.base import ExportItem
+from segcore.formats.base import ExportItem, ExportOptions, Writer
 from segcore.formats.problems import Problems, load_json
 from segcore.formats.staging import Staging
-from segcore.formats.writer import ExportOptions, Writer
 from segcore.jobs import Job, scaled
 from segcore.labels.schema import MAX_CLASSES, ClassInfo, default_color
 from segcore.labels.segments import Segment, scan_segments

@@ -16,12 +16,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from segcore.errors import FormatError, LabelError
-from segcore.formats.base import ExportItem, Imported, safe_stem
+from segcore.formats.base import ExportItem, Imported, Writer, safe_stem, write_class_file
 from segcore.formats.problems import Problems, check_class_ids
 from segcore.formats.registry import Format, register
 from segcore.formats.semantic import import_masks
 from segcore.formats.staging import Staging
-from segcore.formats.writer import Writer, write_class_file
 from segcore.jobs import Job, Progress
 from segcore.labels.box import windows
 from segcore.labels.reader import Layer

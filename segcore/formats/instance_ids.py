@@ -11,14 +11,20 @@ from pathlib import Path
 import numpy as np
 
 from segcore.errors import FormatError
-from segcore.formats.base import ExportItem, Imported, LabelImage, safe_stem
+from segcore.formats.base import (
+    ExportItem,
+    Imported,
+    LabelImage,
+    Writer,
+    safe_stem,
+    write_class_file,
+)
 from segcore.formats.geotiff import profile_for, read_tiff_band, write_windows
 from segcore.formats.png import PngWriter, read_png
 from segcore.formats.problems import Problems, check_class_ids, generic_classes, read_class_file
 from segcore.formats.registry import Format, register
 from segcore.formats.semantic import class_map_from, write_class_png
 from segcore.formats.staging import Staging
-from segcore.formats.writer import Writer, write_class_file
 from segcore.jobs import Job, Progress
 from segcore.labels.box import strips
 from segcore.labels.schema import UNLABELLED

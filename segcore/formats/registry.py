@@ -16,13 +16,10 @@ import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from segcore.errors import FormatError
-
-if TYPE_CHECKING:
-    from segcore.formats.base import Imported
-    from segcore.formats.writer import ExportOptions, Writer
+from segcore.formats.base import ExportOptions, Imported, Writer
 
 Kind = Literal["semantic", "instances", "panoptic", "dataset", "vector"]
 KINDS: tuple[Kind, ...] = ("semantic", "instances", "panoptic", "dataset", "vector")

@@ -14,12 +14,18 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from segcore.formats.base import ExportItem, Imported, LabelImage, safe_stem
+from segcore.formats.base import (
+    ExportItem,
+    Imported,
+    LabelImage,
+    Writer,
+    safe_stem,
+    write_class_file,
+)
 from segcore.formats.png import PngMode, PngWriter, read_png
 from segcore.formats.problems import Problems, check_class_ids, generic_classes, read_class_file
 from segcore.formats.registry import Format, register
 from segcore.formats.staging import Staging
-from segcore.formats.writer import Writer, write_class_file
 from segcore.jobs import Job, Progress
 from segcore.labels.box import strips
 from segcore.labels.reader import LabelReader

@@ -20,11 +20,18 @@ from typing import Any, Literal
 import numpy as np
 
 from segcore.errors import FormatError
-from segcore.formats.base import ExportItem, Imported, LabelImage, Transform, safe_stem
+from segcore.formats.base import (
+    ExportItem,
+    Imported,
+    LabelImage,
+    Transform,
+    Writer,
+    safe_stem,
+    write_class_file,
+)
 from segcore.formats.problems import Problems, read_class_file
 from segcore.formats.registry import Format, register
 from segcore.formats.staging import Staging
-from segcore.formats.writer import Writer, write_class_file
 from segcore.io.source import ImageSource
 from segcore.jobs import Job, Progress
 from segcore.labels.box import windows

@@ -14,12 +14,19 @@ from pathlib import Path
 import numpy as np
 
 from segcore.errors import FormatError
-from segcore.formats.base import ExportItem, Imported, LabelImage, safe_stem
+from segcore.formats.base import (
+    ExportItem,
+    ExportOptions,
+    Imported,
+    LabelImage,
+    Writer,
+    safe_stem,
+    write_class_file,
+)
 from segcore.formats.png import PngWriter, read_png
 from segcore.formats.problems import Problems, check_class_ids, read_class_file
 from segcore.formats.registry import Format, register
 from segcore.formats.staging import Staging
-from segcore.formats.writer import ExportOptions, Writer, write_class_file
 from segcore.jobs import Job, Progress, scaled
 from segcore.labels.box import strips
 from segcore.labels.schema import UNLABELLED, ClassInfo

@@ -11,12 +11,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from segcore.formats.base import ExportItem, Imported, LabelImage, safe_stem
+from segcore.formats.base import (
+    ExportItem,
+    Imported,
+    LabelImage,
+    Writer,
+    safe_stem,
+    write_class_file,
+)
 from segcore.formats.polygons import fill_polygon, trace_outlines
 from segcore.formats.problems import Problems, read_class_file
 from segcore.formats.registry import Format, register
 from segcore.formats.staging import Staging
-from segcore.formats.writer import Writer, write_class_file
 from segcore.jobs import Job
 from segcore.labels.schema import ClassInfo, default_color
 

@@ -16,7 +16,7 @@ from app.export_dialog import PROJECT, ExportDialog
 from app.import_dialog import ClassMappingDialog, ImportDialog
 from app.window import MainWindow
 from segcore.formats.base import ExportItem
-from segcore.formats.writer import export
+from segcore.formats.exporter import export
 from segcore.jobs import run_to_end
 from segcore.labels.adapters import ArrayLabels
 from segcore.labels.schema import UNLABELLED, make_classes

@@ -12,8 +12,8 @@ from PIL import Image
 
 from segcore.errors import FormatError
 from segcore.formats.base import ExportItem
+from segcore.formats.exporter import export
 from segcore.formats.registry import import_labels
-from segcore.formats.writer import export
 from segcore.jobs import run_to_end
 from segcore.labels.adapters import ArrayLabels
 

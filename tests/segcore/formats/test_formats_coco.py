@@ -14,9 +14,9 @@ from pycocotools.coco import COCO
 from segcore.errors import FormatError
 from segcore.formats.base import ExportItem
 from segcore.formats.coco import read_coco
+from segcore.formats.exporter import export
 from segcore.formats.panoptic import read_panoptic, rgb_to_id
 from segcore.formats.png import read_png
-from segcore.formats.writer import export
 from segcore.jobs import run_to_end
 from segcore.labels.adapters import ArrayLabels
 

@@ -11,9 +11,9 @@ from PIL import Image
 
 from segcore.errors import FormatError
 from segcore.formats.base import ExportItem, Imported, LabelImage
+from segcore.formats.exporter import export
 from segcore.formats.project_io import classes_to_map, import_into_project, project_items
 from segcore.formats.registry import import_labels
-from segcore.formats.writer import export
 from segcore.jobs import run_to_end
 from segcore.labels.adapters import ArrayLabels
 from segcore.labels.schema import ClassInfo

@@ -10,9 +10,9 @@ import pytest
 from formats_cases import CLASSES, label_maps, ranked, same_instances
 from hypothesis import HealthCheck, given, settings
 
-from segcore.formats.base import ExportItem
+from segcore.formats.base import ExportItem, ExportOptions
+from segcore.formats.exporter import export
 from segcore.formats.registry import import_labels, list_formats
-from segcore.formats.writer import ExportOptions, export
 from segcore.jobs import run_to_end
 from segcore.labels.adapters import ArrayLabels
 
