@@ -78,11 +78,12 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(f"{len(imported.images)} image(s); classes: {names}\n")
         if project is None:
             return 0
-        from segcore.formats.project_io import import_into_project
+        from segcore.cli.progress import run_job
+        from segcore.formats.project_io import import_job
 
-        report = import_into_project(
-            project, imported, mapping=parse_mapping(args.map), merge=args.merge
-        )
+        mapping = parse_mapping(args.map)
+        job = import_job(project, imported, mapping=mapping, merge=args.merge)
+        report = run_job(job, "tessera import")
         for name, image_id in report.images.items():
             sys.stdout.write(f"{name} -> {image_id}\n")
         sys.stdout.write(f"{report.labelled_pixels} labelled pixels imported\n")

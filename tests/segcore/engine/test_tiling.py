@@ -97,3 +97,26 @@ def test_reflect_index_matches_numpy_reflect(length: int, pad: int) -> None:
     expected = np.pad(np.arange(length), pad, mode="reflect")
     got = reflect_index(np.arange(-pad, length + pad), length)
     assert got.tolist() == expected.tolist()
+
+
+def test_the_plan_follows_the_runner_and_the_job_size_is_its_output() -> None:
+    from segcore.engine import tiling
+    from segcore.engine.options import InferOptions
+    from segcore.models.meta import ModelMeta, Normalization
+
+    meta = ModelMeta(
+        arch="x", config={}, in_channels=1, classes=(), output_stride=8, receptive_field=295,
+        exact=True, normalization=Normalization((0.0,), (1.0,), 1.0),
+    )  # fmt: skip
+    options = InferOptions()
+    whole = tiling.tile_plan(9000, 9000, meta=meta, mode="exact", options=options)
+    strips = tiling.tile_plan(9000, 9000, meta=meta, mode="exact", options=options, in_strips=True)
+    assert whole.tile_w <= tiling.MAX_DEFAULT_TILE < strips.tile_w <= tiling.MAX_STRIP_TILE
+    assert tiling.output_pixels(100, 80, options) == 8000
+    mask = np.zeros((4, 5), bool)
+    mask[:2] = True  # the top half of the image
+    assert tiling.output_pixels(100, 80, InferOptions(mask=mask)) == 4000
+    with pytest.raises(InferenceError, match="not inside"):
+        tiling.check_request(
+            50, 50, meta=meta, mode="exact", options=InferOptions(roi=(40, 0, 20, 5))
+        )
