@@ -48,8 +48,8 @@ from learning_cases import (  # noqa: E402
 from segcore.jobs import Progress, run_to_end  # noqa: E402
 from segcore.training.config import TrainConfig  # noqa: E402
 from segcore.training.data import data_from_arrays  # noqa: E402
-from segcore.training.evaluate import confusion, iou_per_class, predict_classes  # noqa: E402
 from segcore.training.loop import train  # noqa: E402
+from segcore.training.validation import confusion, iou_per_class, predict_classes  # noqa: E402
 
 CASES: dict[str, Callable[[], Case]] = {
     "buildings": spacenet_buildings,

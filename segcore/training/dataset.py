@@ -46,7 +46,7 @@ def read_tile(
     """
     item = data.images[image]
     pixels = item.image.read_region(0, window.x, window.y, window.w, window.h)
-    labels = item.labels(window.x, window.y, window.w, window.h)
+    labels = item.labels.read("semantic", window.x, window.y, window.w, window.h)
     invalid = read_invalid(item.image, pixels, 0, window.x, window.y)
     if invalid is not None:
         labels = np.where(invalid, np.uint8(UNLABELLED), labels)
@@ -164,8 +164,8 @@ class TrainTiles(Dataset[Sample]):
 
     def _labels(self, block: Block) -> np.ndarray:
         """The block's labels as training sees them (validation cells masked)."""
-        labels = self.data.images[block.image].labels(
-            block.box.x, block.box.y, block.box.w, block.box.h
+        labels = self.data.images[block.image].labels.read(
+            "semantic", block.box.x, block.box.y, block.box.w, block.box.h
         )
         hits = [box.intersect(block.box) for i, box in self.options.masked if i == block.image]
         hits = [h for h in hits if not h.is_empty]

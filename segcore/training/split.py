@@ -27,12 +27,13 @@ from typing import Literal
 import numpy as np
 
 from segcore.errors import TrainingError
-from segcore.labels.box import Box
+from segcore.labels.box import Box, windows
 from segcore.training.data import TrainingData
 from segcore.training.survey import (  # noqa: F401  (survey names, imported from here too)
     Block,
     check_labels,
-    grid,
+    dtype_scale,
+    image_stats,
     resolve_classes,
     survey,
     total_counts,
@@ -139,7 +140,7 @@ def _split_cells(
     cells: list[Block] = []
     for b in blocks:
         labels, _ = valid_labels(data.images[b.image], b.box)
-        for part in grid(b.box.w, b.box.h, size):
+        for part in windows(b.box.w, b.box.h, size):
             window = labels[part.slices()]
             counts = np.bincount(window.ravel(), minlength=256).astype(np.int64)
             counts[255] = 0

@@ -13,7 +13,7 @@ and list what can but deserves a word (a class with very few pixels).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +21,7 @@ import numpy as np
 from segcore.errors import TrainingError
 from segcore.io.source import ImageSource
 from segcore.io.validity import alpha_band, has_mask, read_invalid
-from segcore.labels.box import Box
+from segcore.labels.box import Box, windows
 from segcore.labels.schema import UNLABELLED, ClassInfo
 from segcore.training.data import LabelledImage, TrainingData
 
@@ -51,13 +51,6 @@ class Survey:
     unlabelled: int = 0  # pixels read as UNLABELLED (255) in the blocks read
 
 
-def grid(width: int, height: int, block: int) -> Iterator[Box]:
-    """The blocks of a width x height image, row by row; edge blocks are clipped."""
-    for y in range(0, height, block):
-        for x in range(0, width, block):
-            yield Box(x, y, min(block, width - x), min(block, height - y))
-
-
 def may_hold_nodata(source: ImageSource) -> bool:
     """False when no pixel of ``source`` can be invalid (no need to read it for labels)."""
     return (
@@ -70,7 +63,7 @@ def may_hold_nodata(source: ImageSource) -> bool:
 
 def valid_labels(item: LabelledImage, box: Box) -> tuple[np.ndarray, int]:
     """Labels of ``box`` with nodata pixels set to UNLABELLED, and how many were so set."""
-    labels = item.labels(box.x, box.y, box.w, box.h)
+    labels = item.labels.read("semantic", box.x, box.y, box.w, box.h)
     if not may_hold_nodata(item.image):
         return labels, 0
     pixels = item.image.read_region(0, box.x, box.y, box.w, box.h)
@@ -92,7 +85,7 @@ def survey_labels(data: TrainingData, *, block: int) -> Survey:
     on_nodata = unlabelled = 0
     for index, item in enumerate(data.images):
         touched = _hinted_blocks(item.labelled_hint(), block) if item.labelled_hint else None
-        for box in grid(item.width, item.height, block):
+        for box in windows(item.width, item.height, block):
             if touched is not None and (box.x // block, box.y // block) not in touched:
                 continue
             labels, lost = valid_labels(item, box)

@@ -21,7 +21,7 @@ from learning_cases import Case, landsat_polygons, roads_over_tile
 
 from segcore.training.arrays import train_on_arrays
 from segcore.training.config import TrainResult
-from segcore.training.evaluate import confusion, iou_per_class, predict_classes
+from segcore.training.validation import confusion, iou_per_class, predict_classes
 
 pytestmark = pytest.mark.slow
 
