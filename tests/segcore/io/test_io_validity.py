@@ -8,7 +8,7 @@ import numpy as np
 import rasterio
 from rasterio.transform import from_origin
 
-from segcore.engine.geometry import Rect, Tile
+from segcore.engine.tiling import Tile
 from segcore.engine.reader import Preparer
 from segcore.io import open_image
 from segcore.io.array import ArraySource
@@ -78,7 +78,7 @@ def test_engine_and_training_share_the_rule() -> None:
     image[3, 4] = -9999.0
     source = ArraySource(image, nodata=-9999.0)
     norm = Normalization((0.0, 0.0), (1.0, 1.0), 1.0)
-    prepared = Preparer(source, norm=norm)(Tile(0, 0, Rect(0, 0, 8, 8), Rect(0, 0, 8, 8)))
+    prepared = Preparer(source, norm=norm)(Tile(0, 0, Box(0, 0, 8, 8), Box(0, 0, 8, 8)))
     data = data_from_arrays([image], [np.zeros((8, 8), np.uint8)], nodata=-9999.0)
     pixels, labels, _, invalid = read_tile(
         data, 0, Box(0, 0, 8, 8), corrected_weight=1.0, fill=(5.0, 5.0)
