@@ -8,8 +8,8 @@ import numpy as np
 import rasterio
 from rasterio.transform import from_origin
 
-from segcore.engine.tiling import Tile
 from segcore.engine.reader import Preparer
+from segcore.engine.tiling import Tile
 from segcore.io import open_image
 from segcore.io.array import ArraySource
 from segcore.io.validity import alpha_band, has_mask, invalid_pixels, read_invalid
