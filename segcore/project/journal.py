@@ -46,6 +46,10 @@ MAGIC = frames.MAGIC
 _U32 = struct.Struct("<I")
 
 
+class JournalUnreadable(ProjectError):
+    """The journal file holds nothing Tessera can read (restore it, or accept the loss)."""
+
+
 @dataclass(frozen=True)
 class Salvage:
     """What opening a journal found.
@@ -143,7 +147,7 @@ class Journal:
         with mmap.mmap(fd, size, access=mmap.ACCESS_READ) as data:
             found = frames.scan(data)
             if found.version == 0:
-                raise ProjectError(
+                raise JournalUnreadable(
                     f"{path} is not a Tessera journal: no record in it can be read; move it "
                     "away to open the image (edits since the last save in it are then lost)"
                 )
