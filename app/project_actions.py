@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QMessageBox
 
 from app import errors
 from app.layerset import install_label_layers
 from app.project_dialogs import (
     DEFAULT_CLASSES,
+    ask_accept_loss,
     ask_classes,
     ask_folder,
     ask_images,
@@ -31,6 +31,7 @@ from app.project_dialogs import (
     ask_project,
     classes_text,
     parse_classes,
+    show_open_report,
 )
 from app.session import ImageDocument, load_document
 from app.tools.context import AnnotationContext
@@ -106,13 +107,10 @@ class ProjectActions(QObject):
             errors.report(exc, context=f"open the project {directory}")
             return None
         self._set_project(project)
-        if project.recovered:
-            count = sum(project.recovered.values())
-            QMessageBox.information(
-                self.window,
-                "Edits recovered",
-                f"{count} edit(s) made after the last save were recovered from the journal.",
-            )
+        lines = project.report()
+        if lines:
+            lost = bool(project.damage) or any(r.lost for r in project.recovery.values())
+            show_open_report(self.window, lines, damaged=lost)
         last = project.settings.get("last_image")
         ids = [e.id for e in project.images]
         if ids:
@@ -304,6 +302,14 @@ class ProjectActions(QObject):
                     f"project's labels of '{image_id}' are {entry.width}x{entry.height}; "
                     "the file was replaced by another image: put the original back"
                 )
+            damage = project.damage.get(image_id)
+            if damage is not None:
+                if not ask_accept_loss(self.window, damage.line()):
+                    doc.source.close()
+                    self.window.statusBar().showMessage("The image was not opened", 4000)
+                    return
+                note = project.accept_loss(image_id)
+                self.window.statusBar().showMessage(note, 10_000)
             editor = project.editor(image_id)
         except TesseraError as exc:
             doc.source.close()
