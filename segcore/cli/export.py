@@ -58,7 +58,11 @@ def run(args: argparse.Namespace) -> int:
 
         project = open_project(args.project, "export")
         ids = [i.strip() for i in args.images.split(",")] if args.images else None
-        items = project_items(project, ids)
+        try:
+            items = project_items(project, ids)
+        except BaseException:  # e.g. an image whose labels are lost: let go of the project
+            project.close(save=False)
+            raise
     elif args.mask:
         item, labels = _mask_item(args)
         items = [item]
