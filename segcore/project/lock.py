@@ -65,9 +65,6 @@ def acquire(root: Path) -> ProjectLock:
     except BaseException:
         held.release()
         raise
-    with contextlib.suppress(OSError):  # who holds it, for people looking at the folder
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     return held
 
 
