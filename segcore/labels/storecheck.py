@@ -5,8 +5,8 @@ A store keeps a count of labelled pixels per level-0 chunk
 chunk file once written. So after a save, every chunk the counts say held
 labels must have its file; one that is gone was lost (deleted by hand, a
 failing disk, a sync tool), not emptied by an edit. :func:`inspect` checks
-that in milliseconds per store (the counts are decoded here directly: zarr's
-own reader costs about 9 ms per store, seconds for a big project).
+that in about half a millisecond of CPU per store (the counts are decoded
+here directly: zarr's reader costs ~5x that, seconds for a big project).
 :func:`unreadable_chunks` decodes every chunk file (slow: reads the labels).
 """
 

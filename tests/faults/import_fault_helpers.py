@@ -238,6 +238,20 @@ import io, json, resource, sys, traceback
 limit = int(sys.argv[2])
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 from segcore.cli import main
+
+
+def peak_rss():
+    # VmHWM belongs to this program's memory; ru_maxrss would count the parent's too
+    # when the parent (pytest) forked us while large.
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 results = {}
 for name, argv in json.loads(open(sys.argv[1]).read()):
     err = io.StringIO()
@@ -249,7 +263,64 @@ for name, argv in json.loads(open(sys.argv[1]).read()):
         traceback.print_exc(file=err)
     finally:
         sys.stderr = old
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss()
     results[name] = {"rc": rc, "stderr": err.getvalue(), "peak": peak}
-    print(json.dumps({name: results[name]}), flush=True)
+    print("RESULT " + json.dumps({name: results[name]}), file=sys.__stdout__, flush=True)
 """
+
+
+# -- random damage, for the campaign run by hand --------------------------------------
+
+POISON: list[Any] = [
+    float("nan"), float("inf"), -float("inf"), 1e300, -1e300, 10**30, -5, 0, 2**31,
+    "x", "", None, [], {}, True, [[[[[[1]]]]]], 0.5,
+]  # fmt: skip
+
+
+def _leaves(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [path]
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out += _leaves(v, (*path, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            out += _leaves(v, (*path, i))
+    return out
+
+
+def mutate(doc: Any, rng: Any) -> Any:
+    """``doc`` with one to three values replaced by poison, or keys deleted."""
+    import copy
+
+    doc = copy.deepcopy(doc)
+    for _ in range(rng.randint(1, 3)):
+        paths = [p for p in _leaves(doc) if p]
+        path = rng.choice(paths)
+        parent = doc
+        for key in path[:-1]:
+            parent = parent[key]
+        if isinstance(parent, dict) and rng.random() < 0.2:
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = copy.deepcopy(rng.choice(POISON))
+    return doc
+
+
+def fuzz_corpus(root: Path, count: int, seed: int) -> list[Case]:
+    """``count`` randomly damaged COCO, labelme and GeoJSON files."""
+    import random
+
+    rng = random.Random(seed)
+    bases = {
+        "coco": _coco(),
+        "labelme": _labelme(),
+        "geojson": json.loads(_geojson(SQUARE)),
+    }
+    cases = []
+    for n in range(count):
+        fmt = rng.choice(sorted(bases))
+        name = "a.geojson" if fmt == "geojson" else "a.json"
+        text = json.dumps(mutate(bases[fmt], rng))  # NaN/Infinity written as Python does
+        path = write_raw(root / f"{n}-{fmt}" / name, text)
+        cases.append(Case(f"{n}-{fmt}", fmt, path, (), fmt != "coco"))
+    return cases
