@@ -31,7 +31,7 @@ import shutil
 import struct
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -104,11 +104,11 @@ def decode_record(payload: bytes) -> Record:
 class Journal:
     """Append-only, fsynced log of committed edits for one label store."""
 
-    def __init__(self, path: Path, fd: int, end: int, count: int, salvage: Salvage) -> None:
+    def __init__(self, path: Path, fd: int, end: int, last_seq: int, salvage: Salvage) -> None:
         self.path = path
         self._fd = fd
         self._end = end
-        self._seq = count + 1  # the next record's number
+        self._seq = last_seq + 1  # the next record's number
         self.salvage = salvage
 
     @classmethod
@@ -151,35 +151,27 @@ class Journal:
                     f"{path} is not a Tessera journal: no record in it can be read; move it "
                     "away to open the image (edits since the last save in it are then lost)"
                 )
-            payloads = []
-            bad = 0
-            for frame in found.frames:
-                payload = bytes(data[frame.start : frame.end])
-                try:
-                    decode_record(payload)
-                except ValueError:
-                    bad += 1
-                    continue
-                payloads.append(payload)
-        damaged = sum(b - a for a, b in found.damaged)
-        salvage = Salvage(
-            records=len(payloads),
-            lost=found.lost + bad,
-            damaged_bytes=damaged + (1 if bad else 0),
-            torn_bytes=found.torn,
-            upgraded=found.version == 1,
-        )
-        if found.version == 2 and found.clean and not bad:
-            end = found.frames[-1].end if found.frames else len(MAGIC)
-            if end != size:  # a torn tail: an append cut short by a crash
-                os.ftruncate(fd, end)
-                os.fsync(fd)
-            return cls(path, fd, end, len(payloads), salvage)
-        backup = _backup(path) if salvage.damaged else None
-        end = _rewrite(path, payloads, backup)
+            good = [f for f in found.frames if _decodes(data[f.start : f.end])]
+            bad = len(found.frames) - len(good)
+            salvage = Salvage(
+                records=len(good),
+                lost=found.lost + bad,
+                damaged_bytes=sum(b - a for a, b in found.damaged) + bad,
+                torn_bytes=found.torn,
+                upgraded=found.version == 1,
+            )
+            if found.version == 2 and found.clean and not salvage.damaged:
+                end = good[-1].end if good else len(MAGIC)
+                if end != size:  # a torn tail: an append cut short by a crash
+                    os.ftruncate(fd, end)
+                    os.fsync(fd)
+                last = (good[-1].seq or 0) if good else 0
+                return cls(path, fd, end, last, salvage)
+            backup = _backup(path) if salvage.damaged else None
+            end = _rewrite(path, (data[f.start : f.end] for f in good), backup)
         os.close(fd)
         fd = os.open(path, os.O_RDWR)
-        return cls(path, fd, end, len(payloads), replace(salvage, backup=backup))
+        return cls(path, fd, end, len(good), replace(salvage, backup=backup))
 
     @property
     def empty(self) -> bool:
@@ -277,7 +269,15 @@ def _backup(path: Path) -> Path:
     return target
 
 
-def _rewrite(path: Path, payloads: list[bytes], backup: Path | None) -> int:
+def _decodes(payload: bytes) -> bool:
+    try:
+        decode_record(payload)
+    except ValueError:
+        return False
+    return True
+
+
+def _rewrite(path: Path, payloads: Iterable[bytes], backup: Path | None) -> int:
     """Replace the journal with format-2 frames of ``payloads``; returns its size."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
