@@ -295,6 +295,8 @@ def mutate(doc: Any, rng: Any) -> Any:
     doc = copy.deepcopy(doc)
     for _ in range(rng.randint(1, 3)):
         paths = [p for p in _leaves(doc) if p]
+        if not paths:  # everything deleted already
+            break
         path = rng.choice(paths)
         parent = doc
         for key in path[:-1]:
