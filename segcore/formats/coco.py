@@ -87,6 +87,8 @@ def read_coco(path: Path, *, images_dir: Path | None = None) -> Imported:
         if image_id is None or cat_id is None:
             problems.add(where, "needs integer 'image_id' and 'category_id'")
             continue
+        if image_id in coco.refused:
+            continue  # its image entry is reported already
         if image_id not in images:
             problems.add(where, f"refers to image id {image_id}, which is not in 'images'")
         elif cat_id not in by_cat:

@@ -78,6 +78,7 @@ class CocoJson:
     by_cat: dict[int, ClassInfo]
     images: dict[int, dict[str, Any]]
     annotations: list[Any]
+    refused: set[int]  # ids of images whose entry has a problem (already reported)
 
 
 def read_coco_json(
@@ -98,13 +99,14 @@ def read_coco_json(
         problems.add(path, f"not a {kind} file: the top level is not an object")
         problems.raise_if_any(str(path))
     classes, by_cat = parse_categories(data.get("categories"), path, problems)
-    images = parse_images(data.get("images"), path, problems)
+    refused: set[int] = set()
+    images = parse_images(data.get("images"), path, problems, refused)
     check_image_files(images, images_dir, problems)
     anns = data.get("annotations")
     if not isinstance(anns, list):
         problems.add(path, "no 'annotations' list")
         anns = []
-    return CocoJson(path, classes, by_cat, images, anns)
+    return CocoJson(path, classes, by_cat, images, anns, refused)
 
 
 def categories_json(classes: list[ClassInfo]) -> list[dict[str, Any]]:
@@ -166,8 +168,14 @@ def parse_categories(
     return classes, by_cat
 
 
-def parse_images(data: Any, file: Path, problems: Problems) -> dict[int, dict[str, Any]]:
-    """COCO ``images`` by id, each with ``file_name``, ``width``, ``height``."""
+def parse_images(
+    data: Any, file: Path, problems: Problems, refused: set[int] | None = None
+) -> dict[int, dict[str, Any]]:
+    """COCO ``images`` by id, each with ``file_name``, ``width``, ``height``.
+
+    Ids of entries with a bad size go to ``refused``, so that their annotations
+    are not reported a second time as referring to an unknown image.
+    """
     if not isinstance(data, list):
         problems.add(file, "no 'images' list")
         return {}
@@ -185,6 +193,8 @@ def parse_images(data: Any, file: Path, problems: Problems) -> dict[int, dict[st
         height = size(img.get("height"), where, "height", problems)
         if width is not None and height is not None:
             images[image_id] = {"file_name": name, "width": width, "height": height}
+        elif refused is not None:
+            refused.add(image_id)
     return images
 
 
