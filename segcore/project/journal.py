@@ -123,7 +123,7 @@ class Journal:
         """
         path = Path(path)
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)  # less the umask
         except OSError as exc:
             raise ProjectError(f"cannot open journal {path}: {exc}") from exc
         try:
@@ -281,7 +281,7 @@ def _rewrite(path: Path, payloads: Iterable[bytes], backup: Path | None) -> int:
     """Replace the journal with format-2 frames of ``payloads``; returns its size."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)  # less the umask
         try:
             end = os.write(fd, MAGIC)
             for seq, payload in enumerate(payloads, start=1):

@@ -53,7 +53,7 @@ def acquire(root: Path) -> ProjectLock:
         If another process (or another open Project in this one) holds it.
     """
     try:
-        fd = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)  # less the umask
     except OSError as exc:
         raise ProjectError(f"cannot open project {root}: {exc}") from exc
     held = ProjectLock([fd])
