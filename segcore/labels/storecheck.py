@@ -45,6 +45,8 @@ def inspect(path: Path, *, had_labels: bool) -> Finding | None:
         meta = json.loads((path / "zarr.json").read_text(encoding="utf-8"))
         attrs = meta["attributes"]["tessera"]
         chunk = int(attrs["chunk"])
+        for layer in ("semantic", "instance"):  # the arrays that hold the labels
+            json.loads((path / layer / "0" / "zarr.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return Finding("store unreadable", f"its label store cannot be read ({exc})")
     counts = read_counts(path)
