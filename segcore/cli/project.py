@@ -82,7 +82,9 @@ def _check(project: Project, *, deep: bool) -> int:
 
 
 def _accept(project: Project, images: list[str], *, every: bool) -> int:
-    project.check(deep=True)
+    for image_id in images:
+        project.image(image_id)  # an unknown id is refused before anything is done
+    project.check(deep=True, images=None if every else images)
     targets = sorted(project.damage) if every else images
     if not targets:
         raise ProjectError(

@@ -330,9 +330,12 @@ class Project:
         lines = [r.line() for r in self.recovery.values()]
         return lines + [d.line() for d in self.damage.values()]
 
-    def check(self, *, deep: bool = False) -> list[LabelDamage]:
-        """Look for lost labels again; ``deep`` also decodes every chunk file (slow)."""
-        return recovery.check(self, deep=deep)
+    def check(self, *, deep: bool = False, images: list[str] | None = None) -> list[LabelDamage]:
+        """Look for lost labels again (of ``images``, or all); returns all damage known.
+
+        ``deep`` also decodes every level-0 chunk file (slow: reads the labels).
+        """
+        return recovery.check(self, deep=deep, images=images)
 
     def accept_loss(self, image_id: str) -> str:
         """Go on without the damaged labels of ``image_id``; returns what was done.

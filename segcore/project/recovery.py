@@ -116,9 +116,11 @@ def keep_aside(root: Path, image_id: str, paths: list[Path]) -> Path | None:
 # so that project.py stays about opening, editing and saving.
 
 
-def check(project: Project, *, deep: bool) -> list[LabelDamage]:
+def check(project: Project, *, deep: bool, images: list[str] | None) -> list[LabelDamage]:
     """See :meth:`Project.check`."""
     for rec in project._data.images:
+        if images is not None and rec.id not in images:
+            continue
         if project._inspect(rec) is not None or not deep:
             continue
         path = project.label_store_path(rec.id)
