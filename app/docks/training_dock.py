@@ -2,8 +2,8 @@
 
 The dock gathers choices (architecture and encoder, or fine-tuning; a budget
 in epochs or minutes; tile, batch, device), saves the project so training sees
-the last strokes, and runs :func:`app.training_job.training_job` in a
-:class:`Worker`. Every yielded ``Progress`` carries a
+the last strokes, and runs :func:`app.training_job.training_job` in its job
+slot. Every yielded ``Progress`` carries a
 :class:`segcore.training.TrainMetrics`, which feeds the live chart. Stop ends
 the run after the current step, keeping the best weights so far. When a run
 ends the new model file becomes the current model (through the Model dock),
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,7 +48,8 @@ from segcore.errors import TrainingError
 from segcore.jobs import Progress
 
 if TYPE_CHECKING:
-    from app.window import MainWindow
+    from app.context import AppContext
+    from app.docks.model_dock import ModelDock
     from segcore.training.config import TrainConfig, TrainResult
 
 DEFAULT_ARCH = "small_unet"
@@ -64,12 +66,24 @@ class TrainingDock(QDockWidget):
 
     run_finished = Signal(object)  # TrainResult | None
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__("Training", window)
+    def __init__(
+        self,
+        context: AppContext,
+        models: ModelDock,
+        *,
+        save_project: Callable[[], bool] = lambda: True,
+    ) -> None:
+        super().__init__("Training", context.shell.widget)
         self.setObjectName("training_dock")
-        self.window_ = window
-        self.session = window.session
-        self.worker: Worker | None = None
+        self.models, self.save_project = models, save_project
+        self.session = context.session
+        self.job = context.jobs.slot(
+            "train",
+            yielded=self._progress,
+            returned=self._done,
+            errored=self._failed,
+            finished=self._finished,
+        )
         self.models_dir: Path | None = None  # where models go without a project
         self.result: TrainResult | None = None
         self._stop = threading.Event()
@@ -109,7 +123,7 @@ class TrainingDock(QDockWidget):
         box = QGroupBox("Where to correct next")
         inner = QVBoxLayout(box)
         inner.setContentsMargins(4, 4, 4, 4)
-        self.uncertainty = UncertaintyPanel(window.session, window.canvas)
+        self.uncertainty = UncertaintyPanel(context)
         inner.addWidget(self.uncertainty)
         layout.addWidget(box)
         self.setWidget(body)
@@ -188,7 +202,7 @@ class TrainingDock(QDockWidget):
 
     @property
     def is_running(self) -> bool:
-        return self.worker is not None and self.worker.is_running
+        return self.job.running
 
     @property
     def fine_tune(self) -> bool:
@@ -269,9 +283,7 @@ class TrainingDock(QDockWidget):
         """Save the project and start training; a dialog explains anything missing."""
         if self.is_running:
             return None
-        annotation = getattr(self.window_, "annotation", None)
-        projects = annotation.projects if annotation is not None else None
-        if self.session.project is not None and projects is not None and not projects.save():
+        if self.session.project is not None and not self.save_project():
             return None
         try:
             spec, base = self.data_spec(), self.base_model()
@@ -284,18 +296,14 @@ class TrainingDock(QDockWidget):
             return None
         self._stop = threading.Event()
         stop = self._stop
-        self.worker = Worker(lambda: training_job(config, spec, model=base, stop=stop))
-        self.worker.yielded.connect(self._progress)
-        self.worker.returned.connect(self._done)
-        self.worker.errored.connect(self._failed)
-        self.worker.finished.connect(self._finished)
         self.result = None
         self.chart.clear()
         self.progress.setRange(0, 0)
         self.status.setText("Reading labels...")
         self._started = time.monotonic()
+        worker = self.job.start(lambda: training_job(config, spec, model=base, stop=stop))
         self._set_running(True)
-        return self.worker.start()
+        return worker
 
     def stop(self) -> None:
         """End after the current step with the best weights so far (the run still finishes)."""
@@ -306,13 +314,11 @@ class TrainingDock(QDockWidget):
     def shutdown(self, timeout: float = 60.0) -> None:
         """Stop at once and wait (window closing): the best model so far is already saved."""
         self.uncertainty.shutdown(timeout)
-        if self.worker is not None:
-            self.worker.close()
-            self.worker.wait(timeout)
+        self.job.shutdown(timeout)
 
     def predict_view(self) -> None:
         """Run the current model on the visible area (the Model dock does the run)."""
-        self.window_.model_dock.run("view")
+        self.models.run("view")
 
     def _progress(self, step: Progress) -> None:
         m = step.payload
@@ -338,7 +344,7 @@ class TrainingDock(QDockWidget):
             f"{why} in {took:.0f} s · best validation mIoU {result.best_miou:.3f}{held} at epoch "
             f"{result.best_epoch} · {result.path.name if result.path else ''}"
         )
-        if result.path is None or not self.window_.model_dock.open_model(result.path):
+        if result.path is None or not self.models.open_model(result.path):
             return
         if self.predict_after.isChecked() and self.session.document is not None:
             self.predict_view()
@@ -352,7 +358,7 @@ class TrainingDock(QDockWidget):
     def _finished(self) -> None:
         self.progress.setRange(0, 1)
         self.progress.setValue(1 if self.result is not None else 0)
-        if self.result is None and self.worker is not None and self.worker.abort_requested:
+        if self.result is None and self.job.cancelled:
             self.status.setText("Cancelled")
         self._set_running(False)
         self.run_finished.emit(self.result)

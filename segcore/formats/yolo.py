@@ -11,11 +11,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from segcore.formats.base import ExportItem, Imported, LabelImage, safe_stem
+from segcore.formats.base import (
+    ExportItem,
+    Imported,
+    LabelImage,
+    Writer,
+    safe_stem,
+    write_class_file,
+)
 from segcore.formats.checks import MemoryBudget
-from segcore.formats.export import Writer, write_class_file
 from segcore.formats.polygons import fill_polygon, trace_outlines
 from segcore.formats.problems import Problems, read_class_file
+from segcore.formats.registry import Format, register
 from segcore.formats.staging import Staging
 from segcore.jobs import Job
 from segcore.labels.schema import MAX_CLASSES, ClassInfo, default_color
@@ -151,3 +158,15 @@ def read_yolo(
         images.append(image)
     problems.raise_if_any(str(path))
     return Imported(classes, images)
+
+
+register(
+    Format(
+        "yolo",
+        "YOLO segmentation .txt polygons",
+        kind="dataset",
+        fidelity="outline",
+        writer=YoloWriter,
+        reader=read_yolo,
+    )
+)

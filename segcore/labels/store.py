@@ -31,18 +31,15 @@ from segcore.errors import LabelError
 from segcore.labels import overviews
 from segcore.labels.box import Box, chunk_box
 from segcore.labels.chunkcache import ChunkCache
-from segcore.labels.schema import UNLABELLED
+from segcore.labels.reader import DTYPES, FILLS, LAYERS, Layer
+from segcore.labels.schema import UNLABELLED, ClassInfo
 from segcore.labels.storemeta import (
-    DTYPES,
-    FILLS,
     DamagedStoreError,
     member,
     read_meta,
     sync_files,
     write_layout,
 )
-from segcore.labels.storemeta import LAYERS as LAYERS  # re-exported: edits use them
-from segcore.labels.storemeta import Layer as Layer
 
 DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 
@@ -57,7 +54,9 @@ class LabelStore:
     """Class map + instance map of one image, read and written by window.
 
     Create with :meth:`create`, open with :meth:`open`. Coordinates are level-0
-    pixels unless ``level`` says otherwise.
+    pixels unless ``level`` says otherwise. A store is a
+    :class:`~segcore.labels.reader.LabelReader`; the files hold ids only, so
+    ``classes`` is what its owner (the project) says they mean.
 
     Example
     -------
@@ -108,6 +107,7 @@ class LabelStore:
             arrays, chunk=self.chunk, max_bytes=cache_bytes, on_load=self._loaded, root=path
         )
         self.recorder: WriteRecorder | None = None
+        self.classes: tuple[ClassInfo, ...] = ()
 
     # -- creating and opening -------------------------------------------------
 

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from segcore.errors import LabelError
-from segcore.labels.schema import NO_INSTANCE, UNLABELLED
-
-Layer = Literal["semantic", "instance"]
-LAYERS: tuple[Layer, Layer] = ("semantic", "instance")
-DTYPES = {"semantic": np.uint8, "instance": np.uint32}
-FILLS = {"semantic": UNLABELLED, "instance": NO_INSTANCE}
+from segcore.labels.reader import DTYPES, FILLS, LAYERS
 
 FORMAT_VERSION = 1
 

@@ -213,7 +213,8 @@ class Project:
         return self.root / "labels" / f"{image_id}.zarr"
 
     def label_store(self, image_id: str) -> LabelStore:
-        """The image's label store (created empty on first use; journal replayed).
+        """The image's label store (created empty on first use; journal replayed),
+        a label reader with the project's classes.
 
         Raises
         ------
@@ -237,6 +238,7 @@ class Project:
             raise ProjectError(self._damaged(rec, "store unreadable", str(exc)).line()) from exc
         except LabelError as exc:
             raise ProjectError(f"image {image_id}: {exc}") from exc
+        store.classes = tuple(self._data.classes)
         try:
             journal = Journal.open(self._journal_path(image_id))
         except JournalUnreadable as exc:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from annotate_helpers import CLASSES, labels, make_window, wait_editor, write_image
 
-from app import project_actions
+from app.project import commands
 from segcore.labels.box import Box
 from segcore.labels.edits.paint import paint_rectangle
 from segcore.project import Project
@@ -39,7 +39,7 @@ def test_lost_labels_are_shown_and_accepted_only_on_request(
         asked.append(line)
         return accept
 
-    monkeypatch.setattr(project_actions, "ask_accept_loss", ask)
+    monkeypatch.setattr(commands, "ask_accept_loss", ask)
     window = make_window(qtbot)
     window.annotation.projects.open_project(root)
     assert any("could not be recovered" in d and "cells.tif" in d for d in dialogs)
