@@ -18,13 +18,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QMessageBox
 
 from app import errors
 from app.context import AppContext
 from app.layerset import install_label_layers
 from app.project.dialogs import (
     DEFAULT_CLASSES,
+    ask_accept_loss,
     ask_classes,
     ask_folder,
     ask_images,
@@ -32,6 +32,7 @@ from app.project.dialogs import (
     ask_project,
     classes_text,
     parse_classes,
+    show_open_report,
 )
 from app.session import ImageDocument, load_document
 from app.tools.context import AnnotationContext
@@ -115,13 +116,10 @@ class ProjectCommands(QObject):
             errors.report(exc, context=f"open the project {directory}")
             return None
         self._set_project(project)
-        if project.recovered:
-            count = sum(project.recovered.values())
-            QMessageBox.information(
-                self.dialog_parent,
-                "Edits recovered",
-                f"{count} edit(s) made after the last save were recovered from the journal.",
-            )
+        lines = project.report()
+        if lines:
+            lost = bool(project.damage) or any(r.lost for r in project.recovery.values())
+            show_open_report(self.dialog_parent, lines, damaged=lost)
         last = project.settings.get("last_image")
         ids = [e.id for e in project.images]
         if ids:
@@ -308,6 +306,14 @@ class ProjectCommands(QObject):
                     f"project's labels of '{image_id}' are {entry.width}x{entry.height}; "
                     "the file was replaced by another image: put the original back"
                 )
+            damage = project.damage.get(image_id)
+            if damage is not None:
+                if not ask_accept_loss(self.dialog_parent, damage.line()):
+                    doc.source.close()
+                    self.context.say("The image was not opened", 4000)
+                    return
+                note = project.accept_loss(image_id)
+                self.context.say(note, 10_000)
             editor = project.editor(image_id)
         except TesseraError as exc:
             doc.source.close()

@@ -60,6 +60,34 @@ def ask_locate(parent: QWidget, entry: ImageEntry, image_filter: str) -> Path | 
     return Path(path) if path else None
 
 
+def show_open_report(parent: QWidget, lines: list[str], *, damaged: bool) -> None:
+    """What opening the project found: recovered edits, edits or labels lost."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning if damaged else QMessageBox.Icon.Information)
+    box.setWindowTitle("Project opened")
+    box.setText(
+        "Some labels could not be recovered." if damaged else "Unsaved edits were recovered."
+    )
+    box.setInformativeText("\n\n".join(lines))
+    box.exec()
+
+
+def ask_accept_loss(parent: QWidget, line: str) -> bool:
+    """Ask whether to go on without an image's lost labels (True: accept the loss)."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Labels lost")
+    box.setText("Some labels of this image are lost.")
+    box.setInformativeText(
+        line + "\n\nAccept Loss moves the damaged files to the project's 'damaged' folder "
+        "and opens the image with the labels that are left."
+    )
+    accept = box.addButton("Accept Loss", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is accept
+
+
 def parse_classes(text: str, known: Sequence[ClassInfo] = ()) -> list[ClassInfo]:
     """Classes from one name per line ('cell *' = thing); colours of ``known`` names kept.
 

@@ -54,12 +54,16 @@ def run(args: argparse.Namespace) -> int:
     closers = []
     project = None
     if args.project:
+        from segcore.cli.project import open_project
         from segcore.formats.project_io import project_items
-        from segcore.project import Project
 
-        project = Project.open(args.project)
+        project = open_project(args.project, "export")
         ids = [i.strip() for i in args.images.split(",")] if args.images else None
-        items = project_items(project, ids)
+        try:
+            items = project_items(project, ids)
+        except BaseException:  # e.g. an image whose labels are lost: let go of the project
+            project.close(save=False)
+            raise
     elif args.mask:
         item, labels = _mask_item(args)
         items = [item]

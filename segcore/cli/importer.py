@@ -63,9 +63,9 @@ def run(args: argparse.Namespace) -> int:
     context: dict[str, Any] = {"images_dir": Path(args.images) if args.images else None}
     project = None
     if args.project:
-        from segcore.project import Project
+        from segcore.cli.project import open_project
 
-        project = Project.open(args.project)
+        project = open_project(args.project, "import")
     try:
         if fmt.kind == "vector" and args.like:
             imported = import_labels(fmt.name, path, **context, **image_grid(Path(args.like)))

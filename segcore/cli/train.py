@@ -131,9 +131,9 @@ def _data(args: argparse.Namespace) -> tuple[Any, Any]:
     if args.project is not None:
         if args.images or args.masks:
             raise TrainingError("give either --project or --images with --masks, not both")
-        from segcore.project import Project
+        from segcore.cli.project import open_project
 
-        project = Project.open(args.project)
+        project = open_project(args.project, "train")
         try:
             return data_from_project(project, read_only=False), project
         except BaseException:

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from segcore.formats.base import ExportItem, Imported, LabelImage
+from segcore.formats.checks import MemoryBudget, integer
 from segcore.formats.coco_common import CocoJsonWriter, read_coco_json, thing_ids
+from segcore.formats.cocomask import decode_segmentation
 from segcore.formats.polygons import edge_polygons
 from segcore.formats.problems import Problems
 from segcore.formats.registry import Format, register
@@ -68,39 +69,6 @@ class CocoPolygonWriter(CocoWriter):
     polygons = True
 
 
-def decode_segmentation(seg: Any, height: int, width: int) -> NDArray[np.bool_]:
-    """A COCO ``segmentation`` (polygons, RLE or uncompressed RLE) as a full mask.
-
-    Raises ``ValueError`` with the reason when it is malformed or sized differently.
-    """
-    from pycocotools import mask as mask_util
-
-    if isinstance(seg, list):
-        if not seg or not all(isinstance(p, list) and len(p) >= 6 for p in seg):
-            raise ValueError("polygons need at least 3 points each")
-        rles = mask_util.frPyObjects([[float(v) for v in p] for p in seg], height, width)
-        rle = mask_util.merge(rles)
-    elif isinstance(seg, dict) and "counts" in seg and "size" in seg:
-        size = [int(v) for v in seg["size"]]
-        if size != [height, width]:
-            raise ValueError(
-                f"mask size {size[1]} x {size[0]} differs from image {width} x {height}"
-            )
-        if isinstance(seg["counts"], list):
-            counts = [int(c) for c in seg["counts"]]
-            if sum(counts) != height * width or min(counts, default=0) < 0:
-                raise ValueError("uncompressed RLE counts do not add up to the image size")
-            rle = mask_util.frPyObjects({"counts": counts, "size": size}, height, width)
-        else:
-            counts_text = seg["counts"]
-            rle = {"counts": counts_text.encode("ascii"), "size": size}
-            if int(mask_util.area(rle)) > height * width:
-                raise ValueError("RLE counts do not fit the image")
-    else:
-        raise ValueError("segmentation is neither polygons nor RLE")
-    return np.asarray(mask_util.decode(rle), dtype=bool)
-
-
 def read_coco(path: Path, *, images_dir: Path | None = None) -> Imported:
     """Import a COCO instances JSON (polygons or RLE) into class and instance maps.
 
@@ -115,12 +83,14 @@ def read_coco(path: Path, *, images_dir: Path | None = None) -> Imported:
     by_image: dict[int, list[tuple[str, int, dict[str, Any]]]] = {i: [] for i in images}
     for k, ann in enumerate(coco.annotations):
         ann_id = ann.get("id", f"#{k}") if isinstance(ann, dict) else f"#{k}"
-        where = f"{path} annotation {ann_id}"
-        try:
-            image_id, cat_id = int(ann["image_id"]), int(ann["category_id"])
-        except (KeyError, TypeError, ValueError):
+        where = f"{path} annotation {str(ann_id)[:40]}"
+        image_id = integer(ann.get("image_id")) if isinstance(ann, dict) else None
+        cat_id = integer(ann.get("category_id")) if isinstance(ann, dict) else None
+        if image_id is None or cat_id is None:
             problems.add(where, "needs integer 'image_id' and 'category_id'")
             continue
+        if image_id in coco.refused:
+            continue  # its image entry is reported already
         if image_id not in images:
             problems.add(where, f"refers to image id {image_id}, which is not in 'images'")
         elif cat_id not in by_cat:
@@ -128,7 +98,11 @@ def read_coco(path: Path, *, images_dir: Path | None = None) -> Imported:
         else:
             by_image[image_id].append((where, cat_id, ann))
     out: list[LabelImage] = []
+    budget = MemoryBudget()
     for image_id, entry in images.items():
+        where = f"{path} image {image_id} ({entry['file_name']})"
+        if not budget.reserve(entry["width"], entry["height"], where, problems):
+            continue
         image = _rasterise(entry, by_image[image_id], by_cat, problems)
         if image is not None:
             out.append(image)
@@ -154,7 +128,7 @@ def _rasterise(
     ordered = [a for a in anns if not is_object(a[2], a[1])] + [
         a for a in anns if is_object(a[2], a[1])
     ]
-    owner = np.full((height, width), -1, np.int64)
+    owner = np.full((height, width), -1, np.int32)
     next_id = 1
     ok = True
     objects_start = len(ordered) - sum(is_object(a[2], a[1]) for a in anns)

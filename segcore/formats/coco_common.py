@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from segcore.formats.base import ExportItem, ExportOptions, Writer
+from segcore.formats.checks import integer, size
 from segcore.formats.problems import Problems, load_json
 from segcore.formats.staging import Staging
 from segcore.jobs import Job, scaled
@@ -77,6 +78,7 @@ class CocoJson:
     by_cat: dict[int, ClassInfo]
     images: dict[int, dict[str, Any]]
     annotations: list[Any]
+    refused: set[int]  # ids of images whose entry has a problem (already reported)
 
 
 def read_coco_json(
@@ -97,13 +99,14 @@ def read_coco_json(
         problems.add(path, f"not a {kind} file: the top level is not an object")
         problems.raise_if_any(str(path))
     classes, by_cat = parse_categories(data.get("categories"), path, problems)
-    images = parse_images(data.get("images"), path, problems)
+    refused: set[int] = set()
+    images = parse_images(data.get("images"), path, problems, refused)
     check_image_files(images, images_dir, problems)
     anns = data.get("annotations")
     if not isinstance(anns, list):
         problems.add(path, "no 'annotations' list")
         anns = []
-    return CocoJson(path, classes, by_cat, images, anns)
+    return CocoJson(path, classes, by_cat, images, anns, refused)
 
 
 def categories_json(classes: list[ClassInfo]) -> list[dict[str, Any]]:
@@ -134,10 +137,12 @@ def parse_categories(
         return [], {}
     raw: list[tuple[int, str, bool, Any]] = []
     for k, cat in enumerate(data):
-        try:
-            raw.append((int(cat["id"]), str(cat["name"]), bool(cat.get("isthing", 1)), cat))
-        except (KeyError, TypeError, ValueError):
+        cat_id = integer(cat.get("id")) if isinstance(cat, dict) else None
+        name = cat.get("name") if isinstance(cat, dict) else None
+        if cat_id is None or not isinstance(name, str | int) or isinstance(name, bool):
             problems.add(file, f"category #{k} needs an integer 'id' and a 'name': {cat!r:.80}")
+            continue
+        raw.append((cat_id, str(name), bool(cat.get("isthing", 1)), cat))
     ids = [r[0] for r in raw]
     if len(set(ids)) != len(ids):
         problems.add(file, "category ids are not unique")
@@ -153,35 +158,43 @@ def parse_categories(
     for k, (cat_id, name, thing, cat) in enumerate(raw):
         class_id = cat_id - 1 if keep_ids else k
         color = cat.get("color")
-        rgb = (
-            (int(color[0]), int(color[1]), int(color[2]))
-            if isinstance(color, list) and len(color) == 3
-            else default_color(class_id)
-        )
+        values = [integer(v) for v in color] if isinstance(color, list) else []
+        ok = [v for v in values if v is not None and 0 <= v <= 255]
+        # a colour is cosmetic: a bad one is replaced, not a reason to refuse the file
+        rgb = (ok[0], ok[1], ok[2]) if len(ok) == len(values) == 3 else default_color(class_id)
         info = ClassInfo(class_id, name, rgb, thing)
         classes.append(info)
         by_cat[cat_id] = info
     return classes, by_cat
 
 
-def parse_images(data: Any, file: Path, problems: Problems) -> dict[int, dict[str, Any]]:
-    """COCO ``images`` by id, each with ``file_name``, ``width``, ``height``."""
+def parse_images(
+    data: Any, file: Path, problems: Problems, refused: set[int] | None = None
+) -> dict[int, dict[str, Any]]:
+    """COCO ``images`` by id, each with ``file_name``, ``width``, ``height``.
+
+    Ids of entries with a bad size go to ``refused``, so that their annotations
+    are not reported a second time as referring to an unknown image.
+    """
     if not isinstance(data, list):
         problems.add(file, "no 'images' list")
         return {}
     images: dict[int, dict[str, Any]] = {}
     for k, img in enumerate(data):
-        try:
-            entry = {
-                "file_name": str(img["file_name"]),
-                "width": int(img["width"]),
-                "height": int(img["height"]),
-            }
-            images[int(img["id"])] = entry
-        except (KeyError, TypeError, ValueError):
+        image_id = integer(img.get("id")) if isinstance(img, dict) else None
+        name = img.get("file_name") if isinstance(img, dict) else None
+        if image_id is None or not isinstance(name, str) or not name:
             problems.add(
                 file, f"image #{k} needs 'id', 'file_name', 'width' and 'height': {img!r:.80}"
             )
+            continue
+        where = f"{file} image {image_id} ({name[:80]})"
+        width = size(img.get("width"), where, "width", problems)
+        height = size(img.get("height"), where, "height", problems)
+        if width is not None and height is not None:
+            images[image_id] = {"file_name": name, "width": width, "height": height}
+        elif refused is not None:
+            refused.add(image_id)
     return images
 
 

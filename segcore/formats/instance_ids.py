@@ -19,11 +19,12 @@ from segcore.formats.base import (
     safe_stem,
     write_class_file,
 )
+from segcore.formats.checks import MemoryBudget
 from segcore.formats.geotiff import profile_for, read_tiff_band, write_windows
 from segcore.formats.png import PngWriter, read_png
 from segcore.formats.problems import Problems, check_class_ids, generic_classes, read_class_file
 from segcore.formats.registry import Format, register
-from segcore.formats.semantic import class_map_from, write_class_png
+from segcore.formats.semantic import class_map_from, peek_size, write_class_png
 from segcore.formats.staging import Staging
 from segcore.jobs import Job, Progress
 from segcore.labels.box import strips
@@ -85,12 +86,15 @@ def read_instance_rasters(path: Path) -> Imported:
     inst_files = {p.stem: p for p in inst_dir.iterdir() if p.suffix.lower() in {".png", ".tif"}}
     images: list[LabelImage] = []
     seen: set[int] = set()
+    budget = MemoryBudget()
     for class_file in sorted(class_dir.glob("*.png")):
         inst_file = inst_files.pop(class_file.stem, None)
         if inst_file is None:
             problems.add(class_file, "no instance map with the same name in instances/")
             continue
         try:
+            if not budget.reserve(*peek_size(inst_file), str(inst_file), problems):
+                continue
             class_values = read_png(class_file)[0]
             ids = (
                 read_png(inst_file)[0] if inst_file.suffix == ".png" else read_tiff_band(inst_file)

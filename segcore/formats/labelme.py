@@ -22,6 +22,7 @@ from segcore.formats.base import (
     safe_stem,
     write_class_file,
 )
+from segcore.formats.checks import MemoryBudget, coords, integer, size
 from segcore.formats.polygons import fill_polygon, trace_outlines
 from segcore.formats.problems import Problems, load_json, read_class_file
 from segcore.formats.registry import Format, register
@@ -69,15 +70,21 @@ class LabelmeWriter(Writer):
         write_class_file(staging, self.classes)
 
 
-def _points(shape: dict[str, Any]) -> list[tuple[float, float]]:
+def _points(shape: Any, width: int, height: int) -> list[tuple[float, float]]:
+    """The polygon of a labelme shape, checked (``ValueError`` names the field)."""
+    if not isinstance(shape, dict):
+        raise ValueError("a shape must be an object")
     kind = shape.get("shape_type") or "polygon"
-    pts = [(float(p[0]), float(p[1])) for p in shape["points"]]
+    if "points" not in shape:
+        raise ValueError("'points' is missing")
+    xy = coords(shape["points"], "'points'", width=width, height=height)
+    pts = [(float(x), float(y)) for x, y in xy]
     if kind == "rectangle" and len(pts) == 2:
         (x0, y0), (x1, y1) = pts
         return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
     if kind == "polygon" and len(pts) >= 3:
         return pts
-    raise ValueError(f"shape type {kind!r} with {len(pts)} points is not supported")
+    raise ValueError(f"shape type {str(kind)[:40]!r} with {len(pts)} points is not supported")
 
 
 def read_labelme(path: Path) -> Imported:
@@ -101,7 +108,10 @@ def read_labelme(path: Path) -> Imported:
                 name = str(shape.get("label", "")) if isinstance(shape, dict) else ""
                 if name and name not in by_name and len(by_name) < MAX_CLASSES - 1:
                     by_name[name] = ClassInfo(len(by_name), name, default_color(len(by_name)))
-    images = [img for f, d in docs if (img := _read_doc(f, d, by_name, problems)) is not None]
+    budget = MemoryBudget()
+    images = [
+        img for f, d in docs if (img := _read_doc(f, d, by_name, problems, budget)) is not None
+    ]
     problems.raise_if_any(str(path))
     if known is None:  # a label used with group ids is a thing
         things = {
@@ -115,32 +125,57 @@ def read_labelme(path: Path) -> Imported:
 
 
 def _read_doc(
-    file: Path, doc: dict[str, Any], by_name: dict[str, ClassInfo], problems: Problems
+    file: Path,
+    doc: dict[str, Any],
+    by_name: dict[str, ClassInfo],
+    problems: Problems,
+    budget: MemoryBudget,
 ) -> LabelImage | None:
-    try:
-        height, width = int(doc["imageHeight"]), int(doc["imageWidth"])
-    except (KeyError, TypeError, ValueError):
+    if "imageHeight" not in doc or "imageWidth" not in doc:
         problems.add(file, "needs integer 'imageHeight' and 'imageWidth'")
         return None
-    image = LabelImage.empty(file.stem, height, width)
-    owner = np.zeros((height, width), np.int64)  # 1 + index of the object group painted
-    groups: dict[tuple[str, Any], int] = {}
-    ok = True
+    height = size(doc["imageHeight"], str(file), "imageHeight", problems)
+    width = size(doc["imageWidth"], str(file), "imageWidth", problems)
+    if width is None or height is None or not budget.reserve(width, height, str(file), problems):
+        return None
+    shapes: list[tuple[int, str, list[tuple[float, float]], ClassInfo, Any]] = []
     for k, shape in enumerate(doc["shapes"]):
         where = f"{file} shape #{k}"
         try:
-            name = str(shape["label"])
-            points = _points(shape)
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            points = _points(shape, width, height)
+            name = shape.get("label")
+            if not isinstance(name, str | int) or isinstance(name, bool):
+                raise ValueError(f"'label' must be text, got {str(name)[:40]!r}")
+            name = str(name)
+            group = shape.get("group_id")
+            if group is not None and integer(group) is None and not isinstance(group, str):
+                raise ValueError(f"'group_id' must be an integer or null, got {str(group)[:40]!r}")
+        except ValueError as exc:
             problems.add(where, f"bad shape: {exc}")
-            ok = False
             continue
         cls = by_name.get(name)
         if cls is None:
             problems.add(where, f"unknown class {name!r}; not in classes.json")
-            ok = False
             continue
-        group = shape.get("group_id")
+        shapes.append((k, name, points, cls, group))
+    image = _fill(file, width, height, shapes, problems)  # overlaps are problems too
+    return image if len(shapes) == len(doc["shapes"]) else None
+
+
+def _fill(
+    file: Path,
+    width: int,
+    height: int,
+    shapes: list[tuple[int, str, list[tuple[float, float]], ClassInfo, Any]],
+    problems: Problems,
+) -> LabelImage | None:
+    """Paint checked shapes in file order; two objects on the same pixels is a problem."""
+    image = LabelImage.empty(file.stem, height, width)
+    owner = np.zeros((height, width), np.int32)  # 1 + index of the object group painted
+    groups: dict[tuple[str, Any], int] = {}
+    ok = True
+    for k, name, points, cls, group in shapes:
+        where = f"{file} shape #{k}"
         mask = fill_polygon(image.classes, points, cls.id)
         if group is None:
             image.instances[mask] = 0

@@ -104,9 +104,11 @@ def read_panoptic(
         try:
             image_id, png_name = int(ann["image_id"]), str(ann["file_name"])
             segments = list(ann["segments_info"])
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             problems.add(path, f"annotation #{k} needs 'image_id', 'file_name', 'segments_info'")
             continue
+        if image_id in coco.refused:
+            continue  # its image entry is reported already
         if image_id not in images:
             problems.add(path, f"annotation #{k} refers to unknown image id {image_id}")
             continue
@@ -145,7 +147,7 @@ def _read_one(
     for seg in segments:
         try:
             sid, cat = int(seg["id"]), int(seg["category_id"])
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             problems.add(png, f"bad segments_info entry {seg!r:.80}")
             continue
         listed.add(sid)

@@ -6,7 +6,6 @@ Importers check a whole dataset and report all of its problems together
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -19,35 +18,48 @@ from segcore.labels.schema import UNLABELLED, ClassInfo, default_color
 
 
 class Problems:
-    """A list of ``"file: reason"`` lines."""
+    """A list of ``"file: reason"`` lines (the first :attr:`LIMIT` kept, the rest counted)."""
+
+    LIMIT = 200
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.count = 0
 
     def add(self, file: str | Path, reason: str) -> None:
-        self.lines.append(f"{file}: {reason}")
+        self.count += 1
+        if len(self.lines) < self.LIMIT:
+            self.lines.append(f"{file}: {reason}")
 
     def __bool__(self) -> bool:
-        return bool(self.lines)
+        return self.count > 0
 
     def raise_if_any(self, what: str) -> None:
-        if self.lines:
+        if self.count:
+            more = self.count - len(self.lines)
+            listed = self.lines + ([f"... and {more} more"] if more else [])
             raise FormatError(
-                f"cannot import {what}: {len(self.lines)} problem(s); nothing was imported",
-                self.lines,
+                f"cannot import {what}: {self.count} problem(s); nothing was imported", listed
             )
 
 
 def load_json(path: Path, problems: Problems) -> Any:
-    """Parsed JSON, or None with a problem recorded."""
+    """Parsed JSON (limits: see :func:`~segcore.formats.checks.parse_json`), or None
+    with a problem recorded."""
+    from segcore.formats.checks import parse_json
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except FileNotFoundError:
         problems.add(path, "file not found")
-    except (OSError, UnicodeDecodeError) as exc:
+        return None
+    except OSError as exc:
         problems.add(path, f"cannot read: {exc}")
-    except json.JSONDecodeError as exc:
-        problems.add(path, f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
+        return None
+    try:
+        return parse_json(data)
+    except ValueError as exc:  # UnicodeDecodeError included
+        problems.add(path, str(exc))
     return None
 
 
@@ -60,10 +72,23 @@ def read_class_file(folder: Path, problems: Problems) -> list[ClassInfo] | None:
     if data is None:
         return None
     try:
-        return [ClassInfo.from_json(c) for c in data["classes"]]
+        classes = [ClassInfo.from_json(c) for c in data["classes"]]
     except (KeyError, TypeError, LabelError) as exc:
-        problems.add(path, f"bad class list: {exc}")
+        problems.add(path, f"bad class list: {str(exc)[:200]}")
         return None
+    ids = [c.id for c in classes]
+    bad = [
+        c for c in classes if not 0 <= c.id < UNLABELLED or not all(0 <= v <= 255 for v in c.color)
+    ]
+    if bad or len(set(ids)) != len(ids):
+        what = (
+            f"class {bad[0].name!r} has id {bad[0].id} or colour {bad[0].color}"
+            if bad
+            else "class ids repeat"
+        )
+        problems.add(path, f"bad class list: {what}; ids are 0..254, unique, colours 0..255")
+        return None
+    return classes
 
 
 def generic_classes(ids: set[int]) -> list[ClassInfo]:

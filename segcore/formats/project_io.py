@@ -7,8 +7,9 @@ transform when it has them.
 Import: :func:`import_job` (a job; :func:`import_into_project` runs it to its
 end) checks everything first (every imported image matches a project image by
 file stem or id and has its size; every class used is in the project by name
-or in ``mapping``) and raises one :class:`FormatError` listing all problems
-before writing anything. While writing, window by window, the old values of
+or in ``mapping``; every target's label store opens, so lost labels are reported
+first) and raises one :class:`FormatError` listing all problems before writing
+anything. While writing, window by window, the old values of
 each window are kept in a temporary folder; if a write fails, or the job is
 closed, they are put back, so a failed or cancelled import leaves the labels
 as they were. Imported instance ids are shifted past the store's highest id,
@@ -206,8 +207,10 @@ def import_job(
     things = np.zeros(256, bool)
     things[[c.id for c in project.classes if c.thing]] = True
     targets = _match_images(project, imported.images, problems)
-    problems.raise_if_any("into the project")
     held = lock if lock is not None else contextlib.nullcontext()
+    with held:  # a damaged store is a problem too: found before anything is written
+        stores = _open_stores(project, targets, problems)
+    problems.raise_if_any("into the project")
     undo_dir = Path(tempfile.mkdtemp(prefix="tessera-import-"))
     saved: list[tuple[LabelStore, int, int, Path]] = []
     total = sum(image.classes.size for image, _ in targets)
@@ -215,7 +218,7 @@ def import_job(
     finished = False
     try:
         for image, image_id in targets:
-            store = project.label_store(image_id)
+            store = stores[image_id]
             writer = _write_image(store, image, table, things, merge, window, undo_dir, saved)
             for pixels, count in _locked(writer, held):
                 done, labelled = done + pixels, labelled + count
@@ -269,6 +272,20 @@ def _match_images(
             continue
         out.append((image, entry.id))
     return out
+
+
+def _open_stores(
+    project: Project, targets: list[tuple[LabelImage, str]], problems: Problems
+) -> dict[str, LabelStore]:
+    """The label store of every target image; those that cannot be opened are problems
+    (lost labels name the image and what to do: restore them or accept the loss)."""
+    stores = {}
+    for image, image_id in targets:
+        try:
+            stores[image_id] = project.label_store(image_id)
+        except TesseraError as exc:
+            problems.add(image.name, str(exc))
+    return stores
 
 
 def _write_image(

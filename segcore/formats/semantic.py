@@ -8,6 +8,7 @@ All three are written strip by strip.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from segcore.formats.base import (
     safe_stem,
     write_class_file,
 )
+from segcore.formats.checks import MemoryBudget
 from segcore.formats.png import PngMode, PngWriter, read_png
 from segcore.formats.problems import Problems, check_class_ids, generic_classes, read_class_file
 from segcore.formats.registry import Format, register
@@ -128,8 +130,12 @@ def import_masks(
     classes = read_class_file(folder, problems)
     images: list[LabelImage] = []
     seen: set[int] = set()
+    budget = MemoryBudget()
     for file in mask_files(path, suffixes, problems):
         try:
+            width, height = peek_size(file)
+            if not budget.reserve(width, height, str(file), problems):
+                continue
             values = load(file)
         except Exception as exc:  # noqa: BLE001 - every decoder error becomes a problem line
             problems.add(file, f"cannot read: {exc}")
@@ -146,6 +152,30 @@ def import_masks(
     problems.raise_if_any(str(path))
     found: list[ClassInfo] = classes if classes is not None else generic_classes(seen)
     return Imported(found, images)
+
+
+def peek_size(file: Path) -> tuple[int, int]:
+    """(width, height) of a mask file from its header, before its pixels are decoded."""
+    suffix = file.suffix.lower()
+    if suffix == ".npy":
+        with open(file, "rb") as f:
+            major, _ = np.lib.format.read_magic(f)
+            read = np.lib.format.read_array_header_1_0
+            if major >= 2:
+                read = np.lib.format.read_array_header_2_0
+            shape = read(f)[0]
+        return (int(shape[1]), int(shape[0])) if len(shape) >= 2 else (int(np.prod(shape)), 1)
+    if suffix in {".tif", ".tiff"}:
+        import rasterio
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with rasterio.open(file) as src:
+                return int(src.width), int(src.height)
+    from PIL import Image
+
+    with Image.open(file) as image:
+        return image.size
 
 
 def _load_png(file: Path) -> NDArray[np.generic]:

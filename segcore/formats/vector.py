@@ -29,13 +29,14 @@ from segcore.formats.base import (
     safe_stem,
     write_class_file,
 )
+from segcore.formats.checks import MemoryBudget, check_json_limits, check_within, integer
 from segcore.formats.problems import Problems, read_class_file
 from segcore.formats.registry import Format, register
 from segcore.formats.staging import Staging
 from segcore.io.source import ImageSource
 from segcore.jobs import Job, Progress
 from segcore.labels.box import windows
-from segcore.labels.schema import UNLABELLED, ClassInfo, default_color
+from segcore.labels.schema import MAX_CLASSES, UNLABELLED, ClassInfo, default_color
 from segcore.labels.segments import unique_inverse
 
 Driver = Literal["GeoJSON", "GPKG"]
@@ -154,11 +155,18 @@ def read_vector(
     known = read_class_file(folder, problems)
     by_name = {c.name: c for c in known or []}
     images: list[LabelImage] = []
+    budget = MemoryBudget()
     for file in files:
         try:
-            meta, _, geometry, fields = pyogrio.raw.read(str(file))
+            if file.suffix.lower() in {".geojson", ".json"}:
+                check_json_limits(file.read_bytes())  # before GDAL's parser sees it
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # GDAL's warnings; problems are listed below
+                meta, _, geometry, fields = pyogrio.raw.read(str(file))
         except Exception as exc:  # noqa: BLE001 - any GDAL/OGR error is a problem line
             problems.add(file, f"cannot read: {exc}")
+            continue
+        if not budget.reserve(width, height, str(file), problems):
             continue
         image = _rasterise(
             file,
@@ -187,7 +195,6 @@ def _rasterise(
     problems: Problems,
     grid: tuple[int, int, Transform | None, str | None],
 ) -> LabelImage | None:
-    import shapely
     from affine import Affine
     from rasterio.crs import CRS
     from rasterio.enums import MergeAlg
@@ -210,25 +217,32 @@ def _rasterise(
         if ids is None:
             problems.add(file, "features need a 'class_name' or 'class_id' field")
             return None
-        names = [f"class {int(i)}" for i in ids]
+        names = [f"class {i}" if (i := integer(v)) is not None else None for v in ids]
     instances = columns.get("instance_id", np.zeros(len(names), np.int64))
     inverse = ~Affine(*(transform or IDENTITY)[:6])
     matrix = [inverse.a, inverse.b, inverse.d, inverse.e, inverse.c, inverse.f]
     class_shapes: list[tuple[Any, int]] = []
     object_shapes: list[tuple[Any, int]] = []
     groups: dict[tuple[str, int], int] = {}
-    for k, (wkb, name, inst) in enumerate(zip(geometry, names, instances, strict=True)):
-        name = str(name)
+    checked = [
+        _feature(f"{file} feature #{k}", wkb, name, inst, matrix, (width, height), problems)
+        for k, (wkb, name, inst) in enumerate(zip(geometry, names, instances, strict=True))
+    ]
+    if any(c is None for c in checked):
+        return None
+    for k, item in enumerate(checked):
+        assert item is not None
+        geom, name, inst = item
         if name not in by_name:
-            if not add_classes:
-                problems.add(f"{file} feature #{k}", f"unknown class {name!r}")
+            if not add_classes or len(by_name) >= MAX_CLASSES - 1:
+                why = "too many classes" if add_classes else "unknown class"
+                problems.add(f"{file} feature #{k}", f"{why} {name[:80]!r}")
                 continue
             by_name[name] = ClassInfo(len(by_name), name, default_color(len(by_name)))
         cls = by_name[name]
-        geom = shapely.affinity.affine_transform(shapely.from_wkb(wkb), matrix)
         class_shapes.append((geom, cls.id))
-        if inst is not None and int(inst) > 0:
-            number = groups.setdefault((name, int(inst)), len(groups) + 1)
+        if inst > 0:
+            number = groups.setdefault((name, inst), len(groups) + 1)
             object_shapes.append((geom, number))
             if add_classes and not cls.thing:
                 by_name[name] = ClassInfo(cls.id, cls.name, cls.color, True)
@@ -249,6 +263,45 @@ def _rasterise(
             problems.add(file, f"objects overlap on {overlap} pixels")
             return None
     return image
+
+
+def _feature(
+    where: str,
+    wkb: Any,
+    name: Any,
+    inst: Any,
+    matrix: list[float],
+    size: tuple[int, int],
+    problems: Problems,
+) -> tuple[Any, str, int] | None:
+    """One feature's polygon in pixels, class name and instance id, checked."""
+    import shapely
+
+    if wkb is None:
+        problems.add(where, "has no geometry ('geometry' is null)")
+        return None
+    if name is None or (isinstance(name, float) and not np.isfinite(name)):
+        problems.add(where, "has no class ('class_name' or 'class_id' is empty)")
+        return None
+    number = 0 if inst is None else integer(inst.item() if hasattr(inst, "item") else inst)
+    if number is None or number < 0:
+        problems.add(where, f"'instance_id' must be a non-negative integer, got {inst!r:.40}")
+        return None
+    try:
+        geom = shapely.from_wkb(wkb)
+    except shapely.errors.ShapelyError as exc:
+        problems.add(where, f"unreadable geometry: {exc}")
+        return None
+    if geom.geom_type not in {"Polygon", "MultiPolygon"}:
+        problems.add(where, f"is a {geom.geom_type}; labels need Polygon or MultiPolygon areas")
+        return None
+    geom = shapely.affinity.affine_transform(geom, matrix)
+    try:
+        check_within(shapely.get_coordinates(geom), "'geometry'", width=size[0], height=size[1])
+    except ValueError as exc:
+        problems.add(where, str(exc) + " (in pixels of the image)")
+        return None
+    return geom, str(name), number
 
 
 register(

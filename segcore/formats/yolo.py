@@ -19,12 +19,13 @@ from segcore.formats.base import (
     safe_stem,
     write_class_file,
 )
+from segcore.formats.checks import MemoryBudget
 from segcore.formats.polygons import fill_polygon, trace_outlines
 from segcore.formats.problems import Problems, read_class_file
 from segcore.formats.registry import Format, register
 from segcore.formats.staging import Staging
 from segcore.jobs import Job
-from segcore.labels.schema import ClassInfo, default_color
+from segcore.labels.schema import MAX_CLASSES, ClassInfo, default_color
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
@@ -85,7 +86,14 @@ def read_yolo(
     if classes is None:
         names_file = path / "classes.txt"
         if names_file.exists():
-            names = names_file.read_text(encoding="utf-8").splitlines()
+            try:
+                names = names_file.read_text(encoding="utf-8").splitlines()
+            except (OSError, ValueError) as exc:
+                problems.add(names_file, f"cannot read: {exc}")
+                names = []
+            if len(names) > MAX_CLASSES - 1:
+                problems.add(names_file, f"{len(names)} class names; at most {MAX_CLASSES - 1}")
+                names = []
             classes = [
                 ClassInfo(i, n.strip(), default_color(i), True)
                 for i, n in enumerate(names)
@@ -99,25 +107,37 @@ def read_yolo(
     if not files:
         problems.add(label_dir, "no .txt label files")
     images: list[LabelImage] = []
+    budget = MemoryBudget()
     for file in files:
-        size = _image_size(images_dir, file.stem)
+        try:
+            size = _image_size(images_dir, file.stem)
+            text = file.read_text(encoding="utf-8")
+        except Exception as exc:  # noqa: BLE001 - any decoder error (PIL's bomb check too)
+            problems.add(file, f"cannot read it or its image: {exc}")
+            continue
         if size is None and width is not None and height is not None:
             size = (width, height)
         if size is None:
             problems.add(images_dir / file.stem, "image missing: YOLO labels need the image size")
             continue
+        if not budget.reserve(size[0], size[1], str(file), problems):
+            continue
         image = LabelImage.empty(file.stem, size[1], size[0])
         next_id = 1
-        for n, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+        for n, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
                 values = line.split()
+                if not values[0].isdigit() or len(values[0]) > 3:
+                    raise ValueError(f"class index {values[0][:20]!r} is not a small integer")
                 class_id = int(values[0])
-                coords = [float(v) for v in values[1:]]
+                coords = [float(v) for v in values[1:] if len(v) <= 64]
+                if len(coords) != len(values) - 1:
+                    raise ValueError("a coordinate is more than 64 characters long")
                 if len(coords) < 6 or len(coords) % 2:
                     raise ValueError("needs at least 3 x y pairs")
-                if min(coords) < 0 or max(coords) > 1:
+                if not all(0 <= c <= 1 for c in coords):  # False for NaN too
                     raise ValueError("coordinates must be normalised to 0..1")
             except (ValueError, IndexError) as exc:
                 problems.add(f"{file}:{n}", f"bad line: {exc}")

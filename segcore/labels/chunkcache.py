@@ -91,7 +91,8 @@ class ChunkCache:
                 where = self._root / name / "c" / str(cy) / str(cx) if self._root else name
                 raise LabelError(
                     f"label chunk {where} cannot be read ({exc}); the file is damaged: "
-                    "restore the label store from a backup or delete that chunk file"
+                    "restore the label store from a backup, or find every damaged chunk "
+                    "with 'tessera project check --deep' and accept the loss"
                 ) from exc
         self._chunks[key] = data
         self._bytes += data.nbytes
@@ -140,6 +141,17 @@ class ChunkCache:
                     self._pinned.add((name, cy, cx))
                 touched.append((cy, cx))
         return touched
+
+    def put(self, name: str, cy: int, cx: int, data: np.ndarray) -> None:
+        """Replace a whole chunk without reading it (its file may be missing or damaged)."""
+        key = (name, cy, cx)
+        old = self._chunks.pop(key, None)
+        if old is not None:
+            self._bytes -= old.nbytes
+        self._chunks[key] = data
+        self._bytes += data.nbytes
+        self._dirty.add(key)
+        self._evict(keep=key)
 
     def unpin(self) -> None:
         """End pinning: chunks written by the closed edit may be evicted again."""

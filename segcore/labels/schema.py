@@ -43,7 +43,7 @@ class ClassInfo:
             if len(color) != 3:
                 raise ValueError("color needs three values")
             return ClassInfo(int(data["id"]), str(data["name"]), color, bool(data.get("thing")))
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise LabelError(f"bad class entry {data!r}: {exc}") from exc
 
 

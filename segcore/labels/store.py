@@ -7,10 +7,14 @@ Layout of ``<name>.zarr`` (a zarr v3 group)::
     instance/0 .. /k       uint32 instance ids and overviews, fill 0 (no instance)
     labelled_per_chunk     uint32 count of labelled pixels per level-0 chunk
 
-Nothing is written for chunks still at the fill value, so a 100k x 100k store
-is a few kilobytes until someone paints. Edits go to a bounded write-back cache
-(:class:`~segcore.labels.chunkcache.ChunkCache`); :meth:`LabelStore.flush`
-writes them and fsyncs the chunk files.
+Nothing is written for chunks never painted, so a 100k x 100k store is a few
+kilobytes until someone paints. Once written, a level-0 chunk file stays,
+even when erased back to the fill value: so a chunk file that the counts say
+held labels and that is gone was lost, never emptied on purpose (see
+:mod:`segcore.labels.storecheck`). Chunks of new stores carry a CRC-32C, so a
+damaged chunk file is refused on read instead of decoding to wrong labels.
+Edits go to a bounded write-back cache (:class:`~segcore.labels.chunkcache.ChunkCache`);
+:meth:`LabelStore.flush` writes them and fsyncs the chunk files.
 """
 
 from __future__ import annotations
@@ -25,11 +29,17 @@ import numpy as np
 
 from segcore.errors import LabelError
 from segcore.labels import overviews
-from segcore.labels.box import Box
+from segcore.labels.box import Box, chunk_box
 from segcore.labels.chunkcache import ChunkCache
 from segcore.labels.reader import DTYPES, FILLS, LAYERS, Layer
 from segcore.labels.schema import UNLABELLED, ClassInfo
-from segcore.labels.storemeta import FORMAT_VERSION, fsync_path, member, read_meta
+from segcore.labels.storemeta import (
+    DamagedStoreError,
+    member,
+    read_meta,
+    sync_files,
+    write_layout,
+)
 
 DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 
@@ -65,7 +75,9 @@ class LabelStore:
         self.chunk: int = meta["chunk"]
         self._sizes = overviews.level_sizes(self.width, self.height, meta["overview_limit"])
         if len(self._sizes) != meta["levels"]:
-            raise LabelError(f"label store {path}: attribute 'levels' does not match its size")
+            raise DamagedStoreError(
+                f"label store {path}: attribute 'levels' does not match its size"
+            )
         self._meta = meta
         self._max_instance: int = meta["max_instance"]
         arrays = {}
@@ -73,17 +85,21 @@ class LabelStore:
             for level, (w, h) in enumerate(self._sizes):
                 name = f"{layer}/{level}"
                 arr = member(path, group, name)
+                if level == 0:
+                    arr = arr.with_config({"write_empty_chunks": True})
                 if tuple(arr.shape) != (h, w):
-                    raise LabelError(
+                    raise DamagedStoreError(
                         f"label store {path}: array {name} is {arr.shape[1]}x{arr.shape[0]}, "
                         f"expected {w}x{h}; the store is damaged, restore it from a backup"
                     )
                 arrays[name] = arr
-        self._counts_array = member(path, group, "labelled_per_chunk")
+        self._counts_array = member(path, group, "labelled_per_chunk").with_config(
+            {"write_empty_chunks": True}
+        )
         try:
             self._counts = np.asarray(self._counts_array[...], dtype=np.int64)
         except Exception as exc:  # a damaged chunk file; zarr raises codec-specific types
-            raise LabelError(
+            raise DamagedStoreError(
                 f"label store {path}: labelled_per_chunk cannot be read ({exc}); "
                 "restore the store from a backup"
             ) from exc
@@ -113,9 +129,6 @@ class LabelStore:
         LabelError
             If ``path`` exists or the sizes are not positive.
         """
-        import zarr
-        from zarr.codecs import ZstdCodec
-
         path = Path(path)
         if width < 1 or height < 1 or chunk < 8 or overview_limit < 1:
             raise LabelError(
@@ -129,32 +142,14 @@ class LabelStore:
         tmp = path.with_name(path.name + ".creating")
         shutil.rmtree(tmp, ignore_errors=True)
         try:
-            group = zarr.open_group(str(tmp), mode="w", zarr_format=3)
-            for layer in LAYERS:
-                for level, (w, h) in enumerate(sizes):
-                    group.create_array(
-                        f"{layer}/{level}",
-                        shape=(h, w),
-                        chunks=(chunk, chunk),
-                        dtype=DTYPES[layer],
-                        fill_value=FILLS[layer],
-                        compressors=ZstdCodec(level=3),
-                    )
-            ny, nx = -(-height // chunk), -(-width // chunk)
-            group.create_array(
-                "labelled_per_chunk", shape=(ny, nx), chunks=(ny, nx), dtype=np.uint32, fill_value=0
+            write_layout(
+                tmp,
+                width=width,
+                height=height,
+                chunk=chunk,
+                overview_limit=overview_limit,
+                levels=sizes,
             )
-            meta: dict[str, Any] = {
-                "kind": "label_store",
-                "version": FORMAT_VERSION,
-                "width": width,
-                "height": height,
-                "chunk": chunk,
-                "overview_limit": overview_limit,
-                "levels": len(sizes),
-                "max_instance": 0,
-            }
-            group.attrs["tessera"] = meta
             os.replace(tmp, path)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -181,11 +176,11 @@ class LabelStore:
 
         path = Path(path)
         if not (path / "zarr.json").is_file():
-            raise LabelError(f"no label store at {path}: zarr.json is missing")
+            raise DamagedStoreError(f"no label store at {path}: zarr.json is missing")
         try:
             group = zarr.open_group(str(path), mode="r" if read_only else "r+", zarr_format=3)
         except Exception as exc:  # zarr raises many types for a damaged group
-            raise LabelError(f"cannot open label store {path}: {exc}") from exc
+            raise DamagedStoreError(f"cannot open label store {path}: {exc}") from exc
         store = cls(path, group, read_only=read_only, cache_bytes=cache_bytes)
         if expect_size is not None and tuple(expect_size) != (store.width, store.height):
             w, h = expect_size
@@ -278,6 +273,39 @@ class LabelStore:
         for layer in LAYERS:
             overviews.rebuild(self._cache, self._sizes, self.chunk, layer)
 
+    def forget_chunks(
+        self, chunks: list[tuple[int, int]], *, layers: tuple[Layer, ...] = LAYERS
+    ) -> None:
+        """Accept the loss of level-0 chunks: ``layers`` there become empty.
+
+        For chunk files found missing or damaged (``storecheck``): the chunks
+        are written afresh (the old files are not read), counts follow and the
+        overviews above them are recomputed.
+        """
+        if self.read_only:
+            raise LabelError(f"label store {self.path} was opened read-only")
+        boxes = []
+        for cy, cx in chunks:
+            box = chunk_box(cy, cx, self.chunk, self.width, self.height)
+            for layer in layers:
+                fill = np.full((box.h, box.w), FILLS[layer], DTYPES[layer])
+                self._cache.put(f"{layer}/0", cy, cx, fill)
+            if "semantic" in layers:
+                self._counts[cy, cx] = 0
+            boxes.append(box)
+        self.update_overviews(boxes, layers=layers)
+
+    def recount(self) -> None:
+        """Recompute the per-chunk counts from the class chunks on disk (repair; reads them)."""
+        from segcore.labels.storecheck import chunk_files
+
+        self._counts[:] = 0
+        ny, nx = self._counts.shape
+        for cy, cx in chunk_files(self.path / "semantic" / "0"):
+            if cy < ny and cx < nx:
+                data = self._cache.chunk("semantic/0", cy, cx)
+                self._counts[cy, cx] = int(np.count_nonzero(data != UNLABELLED))
+
     def chunk_arrays(self, cy: int, cx: int) -> tuple[np.ndarray, np.ndarray]:
         """Live level-0 (semantic, instance) chunk arrays; do not write into them."""
         return self._cache.chunk("semantic/0", cy, cx), self._cache.chunk("instance/0", cy, cx)
@@ -333,7 +361,8 @@ class LabelStore:
         if meta != self._meta:
             self._group.attrs["tessera"] = meta
             self._meta = meta
-        self._sync_files()
+        sync_files(self.path, self._cache.written)
+        self._cache.written.clear()
 
     def hold_writes(self, hold: bool) -> None:
         """While held, chunks written stay in memory (Editor: one per open action).
@@ -359,20 +388,6 @@ class LabelStore:
         """Flush and forget cached chunks."""
         self.flush()
         self._cache.drop()
-
-    def _sync_files(self) -> None:
-        dirs = {self.path, self.path / "labelled_per_chunk"}
-        files = [self.path / "zarr.json", self.path / "labelled_per_chunk" / "c" / "0" / "0"]
-        for name, cy, cx in self._cache.written:
-            files.append(self.path / name / "c" / str(cy) / str(cx))
-        for f in files:
-            dirs.add(f.parent)
-            if f.is_file():
-                fsync_path(f, os.O_RDONLY)
-        for d in dirs:
-            if d.is_dir():
-                fsync_path(d, os.O_RDONLY)
-        self._cache.written.clear()
 
     # -- internals ------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Reading and checking a label store's metadata; fsync helpers."""
+"""A label store's layout on disk: creating it, reading and checking its metadata."""
 
 from __future__ import annotations
 
@@ -6,9 +6,16 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from segcore.errors import LabelError
+from segcore.labels.reader import DTYPES, FILLS, LAYERS
 
 FORMAT_VERSION = 1
+
+
+class DamagedStoreError(LabelError):
+    """A store's own files are missing or unreadable (restore it, or accept the loss)."""
 
 
 def fsync_path(path: Path, flags: int) -> None:
@@ -25,7 +32,7 @@ def member(path: Path, group: Any, name: str) -> Any:
     try:
         return group[name]
     except Exception as exc:  # KeyError, or zarr's errors for damaged metadata
-        raise LabelError(
+        raise DamagedStoreError(
             f"label store {path} has no readable array {name!r}; the store is damaged, "
             "restore it from a backup"
         ) from exc
@@ -45,8 +52,72 @@ def read_meta(path: Path, group: Any) -> dict[str, Any]:
     for key in ("width", "height", "chunk", "overview_limit", "levels", "max_instance"):
         value = meta.get(key)
         if not isinstance(value, int) or value < 0 or (key != "max_instance" and value < 1):
-            raise LabelError(
+            raise DamagedStoreError(
                 f"label store {path}: attribute {key!r} is {value!r}, expected a positive "
                 "integer; the store's zarr.json is damaged"
             )
     return dict(meta)
+
+
+def write_layout(
+    path: Path,
+    *,
+    width: int,
+    height: int,
+    chunk: int,
+    overview_limit: int,
+    levels: list[tuple[int, int]],
+) -> None:
+    """Create the empty zarr group of a store: both layers at every level, counts, attributes.
+
+    Every chunk carries a CRC-32C after its zstd data, so a damaged chunk
+    file fails to decode instead of giving wrong labels.
+    """
+    import zarr
+    from zarr.codecs import Crc32cCodec, ZstdCodec
+
+    group = zarr.open_group(str(path), mode="w", zarr_format=3)
+    for layer in LAYERS:
+        for level, (w, h) in enumerate(levels):
+            group.create_array(
+                f"{layer}/{level}",
+                shape=(h, w),
+                chunks=(chunk, chunk),
+                dtype=DTYPES[layer],
+                fill_value=FILLS[layer],
+                compressors=(ZstdCodec(level=3), Crc32cCodec()),
+            )
+    ny, nx = -(-height // chunk), -(-width // chunk)
+    group.create_array(
+        "labelled_per_chunk",
+        shape=(ny, nx),
+        chunks=(ny, nx),
+        dtype=np.uint32,
+        fill_value=0,
+        compressors=(ZstdCodec(level=0), Crc32cCodec()),
+    )
+    group.attrs["tessera"] = {
+        "kind": "label_store",
+        "version": FORMAT_VERSION,
+        "width": width,
+        "height": height,
+        "chunk": chunk,
+        "overview_limit": overview_limit,
+        "levels": len(levels),
+        "max_instance": 0,
+    }
+
+
+def sync_files(path: Path, written: set[tuple[str, int, int]]) -> None:
+    """fsync the chunk files ``written`` (array name, row, column), the counts and metadata."""
+    dirs = {path, path / "labelled_per_chunk"}
+    files = [path / "zarr.json", path / "labelled_per_chunk" / "c" / "0" / "0"]
+    for name, cy, cx in written:
+        files.append(path / name / "c" / str(cy) / str(cx))
+    for f in files:
+        dirs.add(f.parent)
+        if f.is_file():
+            fsync_path(f, os.O_RDONLY)
+    for d in dirs:
+        if d.is_dir():
+            fsync_path(d, os.O_RDONLY)

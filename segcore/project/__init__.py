@@ -1,5 +1,6 @@
 """Projects: a folder of images, their label stores, models and edit journals."""
 
-from segcore.project.project import ImageEntry, Project
+from segcore.project.images import ImageEntry
+from segcore.project.project import Project
 
 __all__ = ["ImageEntry", "Project"]

@@ -38,6 +38,11 @@ class ImageRecord:
     width: int
     height: int
     labelled: float = 0.0  # fraction labelled at the last save
+    labelled_pixels: int = 0  # pixels labelled at the last save (a missing store is a loss)
+
+    @property
+    def had_labels(self) -> bool:
+        return self.labelled_pixels > 0 or self.labelled > 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +51,7 @@ class ImageRecord:
             "width": self.width,
             "height": self.height,
             "labelled": round(self.labelled, 6),
+            "labelled_pixels": self.labelled_pixels,
         }
 
 
@@ -154,9 +160,14 @@ def _images(raw: Any, path: Path) -> list[ImageRecord]:
         labelled = item.get("labelled", 0.0)
         if not isinstance(labelled, int | float) or not 0 <= labelled <= 1:
             raise _bad(path, f"{where}.labelled", f"must be a number in 0..1, got {labelled!r}")
+        pixels = item.get("labelled_pixels", 0)
+        if not isinstance(pixels, int) or isinstance(pixels, bool) or pixels < 0:
+            raise _bad(path, f"{where}.labelled_pixels", f"must be a count, got {pixels!r}")
         seen.add(item["id"])
         out.append(
-            ImageRecord(item["id"], item["path"], item["width"], item["height"], float(labelled))
+            ImageRecord(
+                item["id"], item["path"], item["width"], item["height"], float(labelled), pixels
+            )
         )
     return out
 

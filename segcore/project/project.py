@@ -9,63 +9,48 @@
       models/                 trained models (safetensors + JSON)
 
 Every committed edit is in the image's journal before it is acknowledged;
-:meth:`Project.open` replays journals left by a crash. :meth:`Project.save`
-is a checkpoint: stores flushed, journals emptied, ``project.json`` replaced
-atomically.
+:meth:`Project.open` replays journals left by a crash (salvaging damaged
+ones) and checks every label store against its own counts: what is lost is
+reported (:attr:`Project.damage`) and only :meth:`Project.accept_loss` starts
+such an image again without it. :meth:`Project.save` is a checkpoint: stores
+flushed, journals emptied, ``project.json`` replaced atomically.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from segcore.errors import LabelError, ProjectError, TesseraError
+from segcore.labels import storecheck
 from segcore.labels.editor import Editor
 from segcore.labels.schema import ClassInfo
 from segcore.labels.store import LabelStore
-from segcore.project import lock, manifest
+from segcore.labels.storemeta import DamagedStoreError
+from segcore.project import lock, manifest, recovery
 from segcore.project.atomic import atomic_write_json, disk_error
-from segcore.project.journal import MAGIC, Journal
+from segcore.project.images import ImageEntry, image_size, relative
+from segcore.project.journal import MAGIC, Journal, JournalUnreadable
 from segcore.project.manifest import FILE_NAME, ImageRecord, Manifest
-
-ImageState = Literal["ok", "missing"]
-
-
-@dataclass(frozen=True)
-class ImageEntry:
-    """An image of the project as the image list shows it."""
-
-    id: str
-    path: Path  # absolute, resolved against the project folder
-    relpath: str  # as stored in project.json
-    width: int
-    height: int
-    labelled_fraction: float  # 0..1
-
-    @property
-    def state(self) -> ImageState:
-        """ "missing" when the file is not where the project says; ask the user to relocate."""
-        return "ok" if self.path.exists() else "missing"
-
-    @property
-    def missing(self) -> bool:
-        return self.state == "missing"
+from segcore.project.recovery import DamageKind, JournalRecovery, LabelDamage
+from segcore.project.saveas import copy_project
 
 
 class Project:
     """An open project folder. Create with :meth:`create`, open with :meth:`open`."""
 
     def __init__(self, root: Path, data: Manifest) -> None:
-        self._lock_fd = lock.acquire(root)
+        self._lock = lock.acquire(root)
         self.root = root
         self._data = data
         self._stores: dict[str, LabelStore] = {}
         self._journals: dict[str, Journal] = {}
         self._editors: dict[str, Editor] = {}
         self.recovered: dict[str, int] = {}  # image id -> journal records replayed on open
+        self.recovery: dict[str, JournalRecovery] = {}  # ... and what could not be read
+        self.damage: dict[str, LabelDamage] = {}  # image id -> labels lost, until accepted
 
     # -- create / open ---------------------------------------------------------
 
@@ -108,6 +93,11 @@ class Project:
     def open(cls, directory: str | Path) -> Project:
         """Open a project, replaying the journal of any image edited since its last save.
 
+        What opening found is in :attr:`recovery` (edits recovered from journals,
+        and how many could not be read) and :attr:`damage` (labels lost: those
+        images cannot be opened until the files are restored or the loss is
+        accepted); :meth:`report` says it in words.
+
         Raises
         ------
         ProjectError
@@ -123,10 +113,17 @@ class Project:
         try:
             for sub in ("labels", "journal", "models"):
                 (root / sub).mkdir(exist_ok=True)
+            recovery.remove_litter(root)
             for rec in data.images:
+                if project._inspect(rec) is not None:
+                    continue  # reported in project.damage; its journal is left as it is
                 jpath = project._journal_path(rec.id)
                 if jpath.is_file() and jpath.stat().st_size > len(MAGIC):
-                    project.label_store(rec.id)  # opening replays the journal
+                    try:
+                        project.label_store(rec.id)  # opening replays the journal
+                    except ProjectError:
+                        if rec.id not in project.damage:
+                            raise
         except OSError as exc:
             project.close(save=False)
             raise ProjectError(f"cannot open project {root}: {exc}") from exc
@@ -175,7 +172,7 @@ class Project:
             if self._abs(rec) == path:
                 return self._entry(rec)
         if width is None or height is None:
-            size = _image_size(path, required=True)
+            size = image_size(path, required=True)
             assert size is not None
             width, height = size
         if width < 1 or height < 1:
@@ -195,7 +192,7 @@ class Project:
         path = Path(new_path).absolute()
         if not path.exists():
             raise ProjectError(f"cannot relocate {image_id} to {path}: no such file")
-        size = _image_size(path, required=False)
+        size = image_size(path, required=False)
         if size is not None and size != (rec.width, rec.height):
             raise ProjectError(
                 f"{path} is {size[0]}x{size[1]} pixels but image {image_id} was "
@@ -217,23 +214,48 @@ class Project:
 
     def label_store(self, image_id: str) -> LabelStore:
         """The image's label store (created empty on first use; journal replayed),
-        a label reader with the project's classes."""
+        a label reader with the project's classes.
+
+        Raises
+        ------
+        ProjectError
+            If the image's labels are damaged (see :attr:`damage`): the message
+            says what is lost and how to restore it or accept the loss.
+        """
         if image_id in self._stores:
             return self._stores[image_id]
         rec = self._record(image_id)
+        damage = self._inspect(rec)
+        if damage is not None:
+            raise ProjectError(damage.line())
         path = self.label_store_path(image_id)
         try:
             if path.exists():
                 store = LabelStore.open(path, expect_size=(rec.width, rec.height))
             else:
                 store = LabelStore.create(path, width=rec.width, height=rec.height)
+        except DamagedStoreError as exc:
+            raise ProjectError(self._damaged(rec, "store unreadable", str(exc)).line()) from exc
         except LabelError as exc:
             raise ProjectError(f"image {image_id}: {exc}") from exc
         store.classes = tuple(self._data.classes)
-        journal = Journal.open(self._journal_path(image_id))
+        try:
+            journal = Journal.open(self._journal_path(image_id))
+        except JournalUnreadable as exc:
+            store.close()
+            detail = "its journal of edits since the last save cannot be read"
+            raise ProjectError(self._damaged(rec, "journal unreadable", detail).line()) from exc
+        except ProjectError:
+            store.close()
+            raise
         replayed = journal.replay(store)
+        salvage = journal.salvage
         if replayed:
             self.recovered[image_id] = replayed
+        if replayed or salvage.damaged:
+            self.recovery[image_id] = JournalRecovery(
+                image_id, self._name(rec), replayed, salvage.lost, salvage.backup
+            )
         self._stores[image_id] = store
         self._journals[image_id] = journal
         return store
@@ -268,7 +290,8 @@ class Project:
             except OSError as exc:
                 raise disk_error(store.path, exc) from exc
             self._journals[image_id].checkpoint()
-            self._record(image_id).labelled = store.labelled_fraction
+            rec = self._record(image_id)
+            rec.labelled, rec.labelled_pixels = store.labelled_fraction, store.labelled_pixels
         self._write_manifest()
 
     def save_as(self, directory: str | Path) -> None:
@@ -277,40 +300,14 @@ class Project:
         if new_root.exists() and (not new_root.is_dir() or any(new_root.iterdir())):
             raise ProjectError(f"cannot save as {new_root}: it is not an empty folder")
         self.save()
-        tmp = new_root.with_name(f".{new_root.name}.partial")
-        shutil.rmtree(tmp, ignore_errors=True)
-        try:
-            tmp.mkdir(parents=True)
-            for sub in ("labels", "models"):
-                shutil.copytree(self.root / sub, tmp / sub)
-            (tmp / "journal").mkdir()
-            moved = Manifest(
-                self._data.name,
-                list(self._data.classes),
-                [
-                    ImageRecord(
-                        r.id, _relative(self._abs(r), new_root), r.width, r.height, r.labelled
-                    )
-                    for r in self._data.images
-                ],
-                dict(self._data.settings),
-            )
-            atomic_write_json(tmp / FILE_NAME, moved.to_json())
-            if new_root.exists():
-                new_root.rmdir()
-            os.replace(tmp, new_root)
-        except OSError as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise disk_error(new_root, exc, what="saving the project as") from exc
-        except TesseraError:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        moved = copy_project(self, new_root)
         open_ids = list(self._stores)
         new_lock = lock.acquire(new_root)
         self._close_handles()
-        lock.release(self._lock_fd)
-        self._lock_fd = new_lock
+        self._lock.release()
+        self._lock = new_lock
         self.root, self._data = new_root, moved
+        self.damage = {k: replace(d, root=new_root) for k, d in self.damage.items()}
         for image_id in open_ids:
             self.label_store(image_id)
             old = self._editors.get(image_id)
@@ -326,8 +323,65 @@ class Project:
             self._close_handles()
         finally:
             self._editors.clear()
-            lock.release(self._lock_fd)
-            self._lock_fd = -1
+            self._lock.release()
+
+    # -- damage ----------------------------------------------------------------
+
+    def report(self) -> list[str]:
+        """What opening (or :meth:`check`) found, one line per image; empty if all is well."""
+        lines = [r.line() for r in self.recovery.values()]
+        return lines + [d.line() for d in self.damage.values()]
+
+    def check(self, *, deep: bool = False, images: list[str] | None = None) -> list[LabelDamage]:
+        """Look for lost labels again (of ``images``, or all); returns all damage known.
+
+        ``deep`` also decodes every level-0 chunk file (slow: reads the labels).
+        """
+        return recovery.check(self, deep=deep, images=images)
+
+    def accept_loss(self, image_id: str) -> str:
+        """Go on without the damaged labels of ``image_id``; returns what was done.
+
+        Damaged files are moved to ``<project>/damaged/<time>-<id>/`` (never
+        deleted); lost chunks become unlabelled; the journal's edits since the
+        last save are replayed on what is left; the project is saved.
+        """
+        return recovery.accept_loss(self, image_id)
+
+    def _inspect(self, rec: ImageRecord) -> LabelDamage | None:
+        """Known damage of an image, or a fresh look at its store (not when it is open)."""
+        if rec.id in self.damage or rec.id in self._stores:
+            return self.damage.get(rec.id)
+        found = storecheck.inspect(self.label_store_path(rec.id), had_labels=rec.had_labels)
+        if found is None:
+            return None
+        return self._damaged(rec, found.kind, found.detail, chunks=found.chunks)
+
+    def _damaged(
+        self,
+        rec: ImageRecord,
+        kind: DamageKind,
+        detail: str,
+        *,
+        chunks: tuple[tuple[int, int], ...] = (),
+        files: tuple[Path, ...] = (),
+    ) -> LabelDamage:
+        damage = LabelDamage(rec.id, self._name(rec), kind, detail, self.root, chunks, files)
+        self.damage[rec.id] = damage
+        return damage
+
+    def _forget(self, image_id: str) -> None:
+        """Save and close the image's store and journal (its editor is dropped)."""
+        if image_id not in self._stores:
+            return
+        self._stores[image_id].flush()
+        self._journals[image_id].checkpoint()
+        self._stores.pop(image_id).close()
+        self._journals.pop(image_id).close()
+        self._editors.pop(image_id, None)
+
+    def _name(self, rec: ImageRecord) -> str:
+        return Path(rec.path).name
 
     # -- internals -------------------------------------------------------------
 
@@ -366,7 +420,7 @@ class Project:
         return Path(os.path.normpath(self.root / rec.path))
 
     def _rel(self, path: Path) -> str:
-        return _relative(path, self.root)
+        return relative(path, self.root)
 
     def _new_id(self, stem: str) -> str:
         base = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "-" for c in stem)
@@ -377,32 +431,3 @@ class Project:
             n += 1
             candidate = f"{base}-{n}"
         return candidate
-
-
-def _relative(path: Path, root: Path) -> str:
-    """``path`` relative to ``root`` with '/' separators (absolute if on another drive)."""
-    try:
-        return Path(os.path.relpath(path, root)).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def _image_size(path: Path, *, required: bool) -> tuple[int, int] | None:
-    """(width, height) read with segcore.io.open_image; None if no reader and not required."""
-    import segcore.io as io
-
-    opener = getattr(io, "open_image", None)
-    if opener is None:
-        if not required:
-            return None
-        raise ProjectError(
-            f"cannot read the size of {path}: no image reader is installed; pass width and height"
-        )
-    try:
-        source = opener(path)
-    except TesseraError as exc:
-        raise ProjectError(f"cannot use {path} as an image: {exc}") from exc
-    try:
-        return int(source.width), int(source.height)
-    finally:
-        source.close()

@@ -156,3 +156,24 @@ def test_a_closed_import_job_puts_the_labels_back(tmp_path: Path) -> None:
     job.close()  # cancelled: every window written goes back
     np.testing.assert_array_equal(store.read("semantic", 0, 0, 16, 12), before)
     project.close()
+
+
+def test_lost_labels_stop_the_import_before_anything_is_written(tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    ids = [e.id for e in project.images]
+    for image_id in ids:
+        project.label_store(image_id).write("semantic", 0, 0, np.full((2, 2), 1, np.uint8))
+    root = project.root
+    project.close()
+    (root / "labels" / f"{ids[1]}.zarr" / "semantic" / "0" / "c" / "0" / "0").unlink()
+    chunk_a = root / "labels" / f"{ids[0]}.zarr" / "semantic" / "0" / "c" / "0" / "0"
+    stamp = chunk_a.stat().st_mtime_ns
+    project = Project.open(root)
+    b = labels_a()
+    b.name = "b"
+    with pytest.raises(FormatError, match="nothing was imported") as info:
+        import_into_project(project, Imported(CLASSES, [labels_a(), b]))
+    (problem,) = info.value.problems
+    assert problem.startswith("b: ") and "accept-loss" in problem
+    assert chunk_a.stat().st_mtime_ns == stamp  # image a was not touched, not even undone
+    project.close(save=False)
