@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from app import errors
 from app.docks import spin_box
+from app.docks.pixel_panel import PixelPanel
 from app.docks.uncertainty import UncertaintyPanel
 from app.training_chart import TrainingChart
 from app.training_job import DataSpec, training_job
@@ -48,9 +49,11 @@ from segcore.jobs import Progress
 
 if TYPE_CHECKING:
     from app.window import MainWindow
+    from segcore.pixelclass.train import PixelResult
     from segcore.training.config import TrainConfig, TrainResult
 
 DEFAULT_ARCH = "small_unet"
+PIXEL_ARCH = "pixel-classifier"  # segcore.pixelclass.ARCH: a forest, trained and run apart
 STOP_REASONS = {
     "completed": "done",
     "time": "time budget used",
@@ -69,6 +72,8 @@ class TrainingDock(QDockWidget):
         self.setObjectName("training_dock")
         self.window_ = window
         self.session = window.session
+        self.pixel = PixelPanel(window)
+        self.pixel.run_finished.connect(self._pixel_finished)
         self.worker: Worker | None = None
         self.models_dir: Path | None = None  # where models go without a project
         self.result: TrainResult | None = None
@@ -106,6 +111,7 @@ class TrainingDock(QDockWidget):
         after.addWidget(self.predict_after, 1)
         after.addWidget(self.predict_button)
         layout.addLayout(after)
+        layout.addWidget(self.pixel)
         box = QGroupBox("Where to correct next")
         inner = QVBoxLayout(box)
         inner.setContentsMargins(4, 4, 4, 4)
@@ -114,6 +120,7 @@ class TrainingDock(QDockWidget):
         layout.addWidget(box)
         self.setWidget(body)
         self.session.model_changed.connect(lambda _m: self._set_running(self.is_running))
+        self.arch.currentIndexChanged.connect(lambda _i: self._set_running(self.is_running))
         self._set_running(False)
 
     def _choices(self) -> QFormLayout:
@@ -184,11 +191,17 @@ class TrainingDock(QDockWidget):
         self.encoder.setCurrentIndex(max(self.encoder.findData(entry.default_encoder), 0))
         self.encoder.setEnabled(not self.is_running)
 
+    @property
+    def pixel_chosen(self) -> bool:
+        """The pixel classifier is chosen (a new model, not fine-tuning)."""
+        return not self.fine_tune and self.arch.currentData() == PIXEL_ARCH
+
     # -- choices to a run ---------------------------------------------------------
 
     @property
     def is_running(self) -> bool:
-        return self.worker is not None and self.worker.is_running
+        deep = self.worker is not None and self.worker.is_running
+        return deep or self.pixel.is_running
 
     @property
     def fine_tune(self) -> bool:
@@ -211,7 +224,7 @@ class TrainingDock(QDockWidget):
             output=output,
         )
 
-    def output_path(self, arch: str) -> Path:
+    def output_path(self, arch: str, suffix: str = ".safetensors") -> Path:
         """A new model file in the project's models folder (or the app's data folder)."""
         project = self.session.project
         if project is not None:
@@ -223,10 +236,10 @@ class TrainingDock(QDockWidget):
             folder = Path(base) / "models"
         folder.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = folder / f"{arch}-{stamp}.safetensors"
+        path = folder / f"{arch}-{stamp}{suffix}"
         n = 2
-        while path.exists():
-            path, n = folder / f"{arch}-{stamp}-{n}.safetensors", n + 1
+        while path.exists() or path.with_suffix(".json").exists():
+            path, n = folder / f"{arch}-{stamp}-{n}{suffix}", n + 1
         return path
 
     def data_spec(self) -> DataSpec:
@@ -273,6 +286,8 @@ class TrainingDock(QDockWidget):
         projects = annotation.projects if annotation is not None else None
         if self.session.project is not None and projects is not None and not projects.save():
             return None
+        if self.pixel_chosen:
+            return self._start_pixel()
         try:
             spec, base = self.data_spec(), self.base_model()
             model = self.session.model
@@ -297,6 +312,29 @@ class TrainingDock(QDockWidget):
         self._set_running(True)
         return self.worker.start()
 
+    def _start_pixel(self) -> Worker | None:
+        """Train the pixel classifier on the same labels and save it as an .onnx model."""
+        from segcore.pixelclass.train import PixelConfig
+
+        try:
+            spec = self.data_spec()
+            config = PixelConfig(output=self.output_path(PIXEL_ARCH, ".onnx"))
+            config.check()
+        except (TrainingError, OSError) as exc:
+            errors.report(exc, context="train")
+            return None
+        self.progress.setRange(0, 0)
+        self.status.setText("Training the pixel classifier...")
+        self._set_running(True)
+        return self.pixel.train(config, spec, predict=self.predict_after.isChecked())
+
+    def _pixel_finished(self, result: PixelResult | None) -> None:
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1 if result is not None else 0)
+        self.status.setText("Pixel classifier saved" if result is not None else "Failed")
+        self._set_running(False)
+        self.run_finished.emit(result)
+
     def stop(self) -> None:
         """End after the current step with the best weights so far (the run still finishes)."""
         if self.is_running:
@@ -306,6 +344,7 @@ class TrainingDock(QDockWidget):
     def shutdown(self, timeout: float = 60.0) -> None:
         """Stop at once and wait (window closing): the best model so far is already saved."""
         self.uncertainty.shutdown(timeout)
+        self.pixel.shutdown(timeout)
         if self.worker is not None:
             self.worker.close()
             self.worker.wait(timeout)
@@ -367,7 +406,12 @@ class TrainingDock(QDockWidget):
         new = not self.fine_tune
         self.arch.setEnabled(not running and new)
         entry = self._entries.get(str(self.arch.currentData()))
-        self.encoder.setEnabled(not running and new and entry is not None and bool(entry.encoders))
-        for widget in (self.new_radio, self.budget, self.unit, self.tile, self.batch, self.device):
-            widget.setEnabled(not running)
+        deep = not self.pixel_chosen  # the forest has no encoder, budget, tile, batch or device
+        self.encoder.setEnabled(
+            not running and new and deep and entry is not None and bool(entry.encoders)
+        )
+        self.new_radio.setEnabled(not running)
+        for widget in (self.budget, self.unit, self.tile, self.batch, self.device):
+            widget.setEnabled(not running and deep)
+        self.pixel.live_box.setEnabled(self.pixel_chosen or self.pixel.live.active)
         self.predict_button.setEnabled(not running and has_model)

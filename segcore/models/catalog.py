@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
+from segcore.errors import ModelError
 from segcore.models import resunet, segnet, small_unet
 from segcore.models.registry import ArchEntry, register
 from segcore.models.smp_archs import ENCODERS, build_smp
@@ -110,5 +111,27 @@ register(
         builder=build_resunet,
         output_stride=8,
         stride_of=_unet_stride(resunet.CHANNELS),
+    )
+)
+
+
+def _not_a_network(**_: Any) -> Any:
+    raise ModelError(
+        "pixel-classifier is a random forest, not a network: train one from labels with "
+        "`tessera train --arch pixel-classifier` or the Training dock"
+    )
+
+
+# Not a torch module: segcore.pixelclass trains it and saves it as ONNX. Registered so
+# that listings and the Training dock offer it beside the networks.
+register(
+    ArchEntry(
+        name="pixel-classifier",
+        family="sklearn",
+        description="random forest on multiscale filter features (ilastik-style), "
+        "trained in seconds on a CPU; saved as ONNX",
+        builder=_not_a_network,
+        tile_size=512,
+        output_stride=1,
     )
 )

@@ -18,7 +18,7 @@ from segcore.errors import ModelError
 if TYPE_CHECKING:
     from torch import nn
 
-Family = Literal["torchvision", "smp", "tessera"]
+Family = Literal["torchvision", "smp", "tessera", "sklearn"]
 Builder = Callable[..., "nn.Module"]
 
 
