@@ -27,6 +27,7 @@ from app.worker import Worker
 from segcore.errors import TrainingError
 from segcore.jobs import Progress
 from segcore.labels.box import Box
+from segcore.pixelclass.live import LIVE_TREES
 
 if TYPE_CHECKING:
     from app.labelmaps import PredictionMap
@@ -51,7 +52,7 @@ class LiveMode(QObject):
         self.session, self.canvas = window.session, window.canvas
         self.live: LiveClassifier | None = None
         self.worker: Worker | None = None
-        self.trees = 32
+        self.trees = LIVE_TREES
         self._source: ImageSource | None = None
         self._owned = False
         self._prediction: PredictionMap | None = None

@@ -163,6 +163,9 @@ def _tile_and_halo(
         raise InferenceError(f"halo must be >= 0, got {options.halo}")
     if options.tile is not None and options.tile < stride:
         raise InferenceError(f"tile must be at least the model's stride {stride}")
+    # A model may name the largest tile it runs in bounded memory (the pixel
+    # classifier: its features take ~8 bytes per feature per pixel).
+    cap = min(cap, int(meta.extra.get("max_tile") or cap))
     if mode == "exact":
         assert meta.receptive_field is not None
         halo = meta.receptive_field if options.halo is None else options.halo
@@ -193,7 +196,8 @@ def make_runner(setup: Setup, options: InferOptions) -> Runner:
 
 def _pick_runner(setup: Setup, options: InferOptions, *, big: bool) -> Runner:
     cpu = setup.device == "cpu"
-    strips = big and cpu
+    # strips cut where the resolution drops; a stride-1 model (the pixel classifier) has none
+    strips = big and cpu and setup.meta.output_stride > 1
     path = setup.model_path
     if path is not None and path.suffix.lower() == ".onnx":
         return OnnxRunner(path, device=setup.device, strips=strips)

@@ -41,6 +41,7 @@ from segcore.pixelclass.train import PixelConfig, fit_forest
 
 LabelReader = Callable[[int, int, int, int], np.ndarray]
 TILE = 256
+LIVE_TREES = 32  # half the saved model's: as good on the benchmark, twice as fast to refit and run
 CACHE_BYTES = 1 << 30  # features of ~2.5 megapixels of a 3-band image
 
 
@@ -87,7 +88,7 @@ class LiveClassifier:
     ) -> None:
         self.source, self.labels = source, labels
         self.classes = classes
-        self.config = config or PixelConfig(trees=32)
+        self.config = config or PixelConfig(trees=LIVE_TREES)
         self.labelled_boxes = labelled_boxes
         self.cache_bytes = cache_bytes
         self.extractor = FeatureExtractor(
@@ -213,7 +214,7 @@ class LiveClassifier:
             else:
                 features, invalid = self.features(key)
                 usable = marked & ~invalid
-                self._samples[key] = _TileSamples(features[usable], labels[usable])
+                self._samples[key] = _TileSamples(features[:, usable].T, labels[usable])
             if self._dirty is not None:
                 self._dirty.discard(key)
             yield Progress(done, len(keys), "reading labels")

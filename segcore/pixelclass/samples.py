@@ -124,7 +124,7 @@ def collect(
         usable = marked & ~invalid
         ids = labels[usable]
         labelled += np.bincount(ids, minlength=256)
-        rows = features[usable]  # (pixels, F)
+        rows = features[:, usable].T  # (pixels, F)
         for class_id in np.unique(ids):
             reservoir.add(int(class_id), rows[ids == class_id])
         yield Progress(done, len(chosen), f"features of block {done}/{len(chosen)}")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import numpy as np
-from conftest import Trained
+from pixel_helpers import Trained
 
 from segcore.engine import InferOptions, infer
 from segcore.io.array import ArraySource
@@ -38,3 +42,25 @@ def test_nan_and_nodata_pixels_come_out_unlabelled(trained: Trained) -> None:
     assert (result.labels[100:110] == UNLABELLED).all()
     assert result.score is not None
     assert (result.score[100:110] == 0).all() and result.score[:90].min() > 0
+
+
+def test_the_engine_keeps_tiles_within_the_models_memory_bound(
+    trained: Trained, tmp_path: Path
+) -> None:
+    from segcore.engine.setup import prepare
+
+    meta = trained.result.meta
+    features = meta.extra["features"]
+    assert features == trained.result.classifier.spec.count(3)
+    # the bound: a tile's features (8 bytes each, features and their row copy) fit in 512 MB
+    assert 8 * features * meta.extra["max_tile"] ** 2 <= 512 << 20
+    big = ArraySource(np.zeros((4000, 4000, 3), np.uint8))
+    assert prepare(big, trained.path, InferOptions()).plan.tile_w <= meta.extra["max_tile"]
+    # a model with more features (many bands) gets smaller tiles, still above twice its halo
+    shutil.copy(trained.path, tmp_path / "m.onnx")
+    side = json.loads(trained.path.with_suffix(".json").read_text())
+    side["extra"]["max_tile"] = 300
+    (tmp_path / "m.json").write_text(json.dumps(side))
+    plan = prepare(big, tmp_path / "m.onnx", InferOptions()).plan
+    assert meta.receptive_field is not None
+    assert 2 * meta.receptive_field < plan.tile_w <= 300

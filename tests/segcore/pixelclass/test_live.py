@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import SMALL, scribbles
+from pixel_helpers import SMALL, scribbles
 
 from segcore.engine import InferOptions, infer
 from segcore.io.array import ArraySource

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import onnx
 import onnxruntime as ort
-from conftest import Trained
+from pixel_helpers import Trained
 
 from segcore.models.files import read_meta, read_onnx_meta
 from segcore.pixelclass.classifier import FeatureExtractor
@@ -31,7 +31,7 @@ def test_onnx_graph_equals_the_sklearn_forest_on_the_same_features(trained: Trai
         np.float32
     )
     features = FeatureExtractor(clf.spec, clf.in_channels)(pixels)  # (F, h, w)
-    want = clf.proba(np.ascontiguousarray(features.transpose(1, 2, 0))).transpose(2, 0, 1)
+    want = clf.proba(features).transpose(2, 0, 1)
     logits = run_file(trained.path, pixels)
     assert logits.shape == want.shape == (len(trained.classes), 150, 130)
     got = softmax(logits)

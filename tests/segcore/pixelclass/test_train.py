@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-from conftest import SMALL, scribbles
 from PIL import Image
+from pixel_helpers import SMALL, scribbles
 
 from segcore.cli import main as cli
 from segcore.errors import TrainingError
@@ -90,7 +90,7 @@ def test_cli_trains_and_infers_a_pixel_classifier(tmp_path: Path) -> None:
     out = tmp_path / "pred.tif"
     assert cli(["infer", str(tmp_path / "images" / "a.png"), "-m", str(model), "-o", str(out)]) == 0
     predicted = tifffile.imread(out)
-    assert predicted.shape == (100, 120)
+    assert predicted.shape == scene.semantic.shape == (120, 100)
     assert (predicted == scene.semantic).mean() > 0.85
     # a .safetensors name, or --from, is refused before any data is read
     assert cli([*args, "-o", str(tmp_path / "m.safetensors")]) == 2
