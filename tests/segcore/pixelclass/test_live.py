@@ -79,6 +79,7 @@ def test_a_closed_refresh_leaves_a_consistent_state() -> None:
     rest, result = patches(live.refresh(view))
     assert not result.trained  # the labels were read and the forest fitted before
     assert len(rest) == 9 - 1  # only the tiles the closed refresh did not deliver
+    live.close()
 
 
 def _samples():  # type: ignore[no-untyped-def]
