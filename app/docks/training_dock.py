@@ -413,5 +413,6 @@ class TrainingDock(QDockWidget):
         self.new_radio.setEnabled(not running)
         for widget in (self.budget, self.unit, self.tile, self.batch, self.device):
             widget.setEnabled(not running and deep)
+        self.chart.setVisible(deep)  # a forest has no epochs to chart
         self.pixel.live_box.setEnabled(self.pixel_chosen or self.pixel.live.active)
         self.predict_button.setEnabled(not running and has_model)
