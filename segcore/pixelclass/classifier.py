@@ -104,7 +104,9 @@ class PixelClassifier:
 
     @property
     def channels(self) -> int:
-        return max(c.id for c in self.classes) + 1
+        """Output channels: one per class id up to the highest named or trained."""
+        trained = int(np.max(self.forest.classes_))
+        return max(max(c.id for c in self.classes), trained) + 1
 
     def class_matrix(self) -> np.ndarray:
         """(trained classes, channels) 0/1 matrix from forest columns to class-id channels."""

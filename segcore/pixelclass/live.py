@@ -101,6 +101,7 @@ class LiveClassifier:
         self._bytes = 0
         self._samples: dict[tuple[int, int], _TileSamples] = {}
         self._dirty: set[tuple[int, int]] | None = None  # None: survey every labelled tile
+        self._stale = True  # samples changed since the forest was fitted
         self._predicted: dict[tuple[int, int], int] = {}
         # The forest predicts one tile per thread (its own n_jobs is 1): no per-call
         # joblib start-up, and the next tile is filtered meanwhile.
@@ -161,7 +162,9 @@ class LiveClassifier:
             self.mark_changed(changed)
         if self._dirty is None or self._dirty:
             yield from self._read_labels()
+        if self._stale:  # also when a closed refresh read the labels but did not refit
             result.trained = self._retrain(result)
+            self._stale = False
             result.train_seconds = time.monotonic() - start
         if self.classifier is None:
             result.message = result.message or "label at least two classes to see a prediction"
@@ -209,6 +212,7 @@ class LiveClassifier:
             box = self.tile_box(key)
             labels = self.labels(box.x, box.y, box.w, box.h)
             marked = labels != UNLABELLED
+            self._stale = True
             if not marked.any():
                 self._samples.pop(key, None)
             else:

@@ -92,3 +92,21 @@ def _samples():  # type: ignore[no-untyped-def]
         np.zeros(256, np.int64),
         0,
     )
+
+
+def test_a_refresh_closed_before_its_refit_refits_next_time() -> None:
+    scene = make_scene(300, 300, seed=7)
+    labels = scribbles(scene.semantic)
+    source = ArraySource(scene.image)
+    live = LiveClassifier(source, array_labels(labels), classes=SCENE_CLASSES, config=SMALL)
+    view = Box(0, 0, 300, 300)
+    run_to_end(live.refresh(view))
+    labels[100:104, :] = 4  # a new stroke (trees), say
+    live.mark_changed(Box(0, 100, 300, 4))
+    job = live.refresh(view)
+    steps = [next(job) for _ in range(2)]  # the two touched tiles are read...
+    assert all(s.payload is None for s in steps)
+    job.close()  # ...and a newer stroke arrives before the forest is refitted
+    _, result = patches(live.refresh(view))
+    assert result.trained and live.version == 2
+    live.close()
