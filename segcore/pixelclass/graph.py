@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from segcore.pixelclass.features import FeatureSpec, gaussian_kernel, radius
+from segcore.pixelclass.features import FeatureSpec, gaussian_kernel
 
 if TYPE_CHECKING:
     import onnx
@@ -90,33 +90,20 @@ class _Builder:
         half = self.const(np.array(0.5, np.float32), "half")
         four = self.const(np.array(4.0, np.float32), "four")
         diff = self.op("Sub", [a, c])
-        disc = self.op(
-            "Sqrt",
-            [
-                self.op(
-                    "Add",
-                    [self.op("Mul", [diff, diff]), self.op("Mul", [four, self.op("Mul", [b, b])])],
-                )
-            ],
+        squares = self.op(
+            "Add", [self.op("Mul", [diff, diff]), self.op("Mul", [four, self.op("Mul", [b, b])])]
         )
+        disc = self.op("Sqrt", [squares])  # sqrt((a - c)^2 + 4 b^2)
         trace = self.op("Add", [a, c])
         big = self.op("Mul", [self.op("Add", [trace, disc]), half])
         small = self.op("Mul", [self.op("Sub", [trace, disc]), half])
         return big, small
 
 
-def _kernel(sigma: float, order: int, length: int, truncate: float) -> np.ndarray:
-    """``gaussian_kernel`` zero-padded to ``length`` taps (kernels of one call align)."""
-    k = gaussian_kernel(sigma, order, truncate)
-    extra = (length - len(k)) // 2
-    return np.pad(k, extra)
-
-
 def _scale_features(b: _Builder, x: str, sigma: float, spec: FeatureSpec) -> list[str]:
     """The features of one scale for (M, 1, H, W) input, as (M, 1, H, W) maps."""
     t = spec.truncate
-    n = 2 * radius(sigma, t) + 1
-    g0, g1, g2 = (_kernel(sigma, o, n, t) for o in (0, 1, 2))
+    g0, g1, g2 = (gaussian_kernel(sigma, order, t) for order in (0, 1, 2))
     kinds = set(spec.kinds)
     pairs: list[tuple[np.ndarray, np.ndarray]] = [(g0, g0)]
     if kinds & {"log", "gradient", "hessian"}:
@@ -146,9 +133,7 @@ def _scale_features(b: _Builder, x: str, sigma: float, spec: FeatureSpec) -> lis
 
 def _structure(b: _Builder, x: str, sigma: float, truncate: float) -> tuple[str, str]:
     """Structure tensor eigenvalues: derivatives at sigma / 2, products smoothed at sigma."""
-    inner = sigma / 2
-    n = 2 * radius(inner, truncate) + 1
-    d0, d1 = (_kernel(inner, o, n, truncate) for o in (0, 1))
+    d0, d1 = (gaussian_kernel(sigma / 2, order, truncate) for order in (0, 1))
     grads = b.separable(x, [(d1, d0), (d0, d1)], groups=1)
     gx, gy = b.channel(grads, 0), b.channel(grads, 1)
     products = b.op(

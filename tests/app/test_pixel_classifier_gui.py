@@ -102,3 +102,7 @@ def test_live_mode_retrains_after_each_stroke(qtbot: Any, tmp_path: Path) -> Non
     dock.pixel.live_box.setChecked(False)
     assert not live.active and live.live is None
     assert window.session.prediction is not None
+    # back to a network: its choices return, to train it from the same labels
+    dock.arch.setCurrentIndex(dock.arch.findData("small_unet"))
+    assert not dock.pixel_chosen and not dock.pixel.live_box.isEnabled()
+    assert dock.tile.isEnabled() and dock.budget.isEnabled() and dock.chart.isVisibleTo(dock)
