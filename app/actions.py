@@ -1,28 +1,22 @@
-"""Menus and tool bar of the main window.
-
-Every user command is a QAction created here, so it has one text, one
-shortcut and one tooltip wherever it appears; ``window.menus[name]`` lets later
-features add their own (e.g. Edit > Undo).
+"""One QAction per user command: :func:`make_action` gives it its text, shortcut,
+tooltip and icon once, wherever it then appears (menus, tool bars); the window's
+own menus are built in :mod:`app.menus`, features add theirs to ``shell.menus``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu, QToolBar
+from PySide6.QtWidgets import QWidget
 
-from app.icons import icon
-
-if TYPE_CHECKING:
-    from app.window import MainWindow
+from app.action_icons import icon
 
 Keys = QKeySequence.StandardKey | str | list[str] | None
 
 
 def make_action(
-    window: MainWindow,
+    parent: QWidget,
     text: str,
     slot: Callable[[], object],
     *,
@@ -30,7 +24,7 @@ def make_action(
     tip: str = "",
     icon_name: str | None = None,
 ) -> QAction:
-    action = QAction(text, window)
+    action = QAction(text, parent)
     if isinstance(keys, list):
         action.setShortcuts([QKeySequence(k) for k in keys])
     elif keys is not None:
@@ -43,110 +37,5 @@ def make_action(
     )
     action.setStatusTip(tip)
     action.triggered.connect(lambda _checked=False: slot())
-    window.addAction(action)  # shortcuts work even with the menu bar hidden
+    parent.addAction(action)  # shortcuts work even with the menu bar hidden
     return action
-
-
-def build_menus(w: MainWindow) -> dict[str, QAction]:
-    """Create every action, the menus and the tool bar; returns actions by name."""
-    canvas, model = w.canvas, w.model_dock
-    a: dict[str, QAction] = {}
-    a["open"] = make_action(
-        w, "&Open Image...", w.choose_file, keys=QKeySequence.StandardKey.Open,
-        tip="Open an image, slide, DICOM or NIfTI file", icon_name="open",
-    )  # fmt: skip
-    a["sample"] = make_action(w, "Open &Sample", w.open_sample, tip="Open the bundled sample")
-    a["synthetic"] = make_action(
-        w, "Open S&ynthetic Scene", w.open_synthetic, tip="A generated scene with labels"
-    )
-    a["close"] = make_action(w, "&Close Image", w.close_image, keys=QKeySequence.StandardKey.Close)
-    a["quit"] = make_action(w, "&Quit", w.close, keys=QKeySequence.StandardKey.Quit)
-    a["copy_pos"] = make_action(
-        w, "&Copy View Box", w.copy_view_box, keys="Ctrl+Shift+C",
-        tip="Copy the visible area (x, y, width, height in pixels) to the clipboard",
-    )  # fmt: skip
-    a["clear_pred"] = make_action(w, "Clear &Prediction", w.clear_prediction)
-    a["zoom_in"] = make_action(
-        w, "Zoom &In", lambda: canvas.zoom_by(2**0.5), keys=QKeySequence.StandardKey.ZoomIn,
-        icon_name="zoom_in",
-    )  # fmt: skip
-    a["zoom_out"] = make_action(
-        w, "Zoom &Out", lambda: canvas.zoom_by(2**-0.5), keys=QKeySequence.StandardKey.ZoomOut,
-        icon_name="zoom_out",
-    )  # fmt: skip
-    a["fit"] = make_action(
-        w, "&Fit to Window", canvas.fit, keys="Ctrl+0", tip="Show the whole image", icon_name="fit"
-    )
-    a["one"] = make_action(
-        w, "&Actual Pixels (1:1)", canvas.one_to_one, keys="Ctrl+1",
-        tip="One image pixel per screen pixel", icon_name="one",
-    )  # fmt: skip
-    a["next_slice"] = make_action(w, "&Next Slice", lambda: w.step_slice(1), keys="PgDown")
-    a["prev_slice"] = make_action(w, "&Previous Slice", lambda: w.step_slice(-1), keys="PgUp")
-    a["pan"] = make_action(
-        w, "&Pan Tool", lambda: canvas.set_tool(None), keys="H", tip="Drag to pan", icon_name="pan"
-    )
-    a["open_model"] = make_action(
-        w, "Open &Model...", model.choose_model, keys="Ctrl+M",
-        tip="Open a model file (.safetensors, or .onnx with its .json sidecar)", icon_name="model",
-    )  # fmt: skip
-    a["run_view"] = make_action(
-        w, "Run on &Visible Area", lambda: model.run("view"), keys="Ctrl+R",
-        tip="Segment what is on screen", icon_name="run",
-    )  # fmt: skip
-    a["run_rect"] = make_action(
-        w, "Run on &Rectangle...", lambda: model.run("rect"), keys="Ctrl+Shift+R",
-        tip="Drag a rectangle on the image to segment it", icon_name="rect",
-    )  # fmt: skip
-    a["run_all"] = make_action(w, "Run on &Whole Image", lambda: model.run("image"))
-    a["cancel"] = make_action(
-        w, "&Cancel Run", model.cancel, keys="Ctrl+.", tip="Stop the model run", icon_name="stop"
-    )
-    a["shortcuts"] = make_action(w, "&Keyboard Shortcuts", w.show_shortcuts, keys=["F1", "Ctrl+/"])
-    a["about"] = make_action(w, "&About Tessera", w.show_about)
-
-    bar = w.menuBar()
-    w.menus["file"] = file_menu = bar.addMenu("&File")
-    file_menu.addActions([a["open"]])
-    w.recent_menu = file_menu.addMenu("Open &Recent")
-    file_menu.addActions([a["sample"], a["synthetic"]])
-    file_menu.addSeparator()
-    file_menu.addActions([a["close"]])
-    file_menu.addSeparator()
-    file_menu.addAction(a["quit"])
-    w.menus["edit"] = edit = bar.addMenu("&Edit")
-    edit.addActions([a["copy_pos"], a["clear_pred"]])
-    w.menus["view"] = view = bar.addMenu("&View")
-    view.addActions([a["zoom_in"], a["zoom_out"], a["fit"], a["one"]])
-    view.addSeparator()
-    view.addActions([a["prev_slice"], a["next_slice"]])
-    view.addSeparator()
-    view.addAction(a["pan"])
-    view.addSeparator()
-    w.docks_menu = view.addMenu("&Docks")
-    w.menus["model"] = model_menu = bar.addMenu("&Model")
-    model_menu.addAction(a["open_model"])
-    model_menu.addSeparator()
-    model_menu.addActions([a["run_view"], a["run_rect"], a["run_all"], a["cancel"]])
-    w.menus["help"] = help_menu = bar.addMenu("&Help")
-    help_menu.addActions([a["shortcuts"], a["about"]])
-
-    tools = QToolBar("Main")
-    tools.setObjectName("main_toolbar")
-    tools.setMovable(False)
-    tools.addActions([a["open"], a["open_model"]])
-    tools.addSeparator()
-    tools.addActions([a["pan"], a["zoom_in"], a["zoom_out"], a["fit"], a["one"]])
-    tools.addSeparator()
-    tools.addActions([a["run_view"], a["run_rect"], a["cancel"]])
-    w.addToolBar(tools)
-    w.toolbar = tools
-    return a
-
-
-def fill_recent(menu: QMenu, paths: list[str], open_path: Callable[[str], object]) -> None:
-    menu.clear()
-    for path in paths:
-        action = menu.addAction(path)
-        action.triggered.connect(lambda _c=False, p=path: open_path(p))
-    menu.setEnabled(bool(paths))

@@ -1,7 +1,7 @@
 """File > Export Labels...: choose a format and a folder, watch progress, cancel.
 
-The export itself is :func:`segcore.formats.export.export`, run in a
-:class:`~app.worker.Worker`. Cancel closes the job, which deletes every file
+The export itself is :func:`segcore.formats.exporter.export`, run in the
+dialog's job slot. Cancel closes the job, which deletes every file
 it had written (outputs appear under their names only when all are done).
 Label reads hold the document's labels lock, so painting while an export runs
 is safe.
@@ -15,8 +15,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from numpy.typing import NDArray
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -35,50 +33,31 @@ from PySide6.QtWidgets import (
 from app import errors
 from app.worker import Worker
 from segcore.formats.base import ExportItem
-from segcore.labels.schema import ClassInfo
+from segcore.labels.adapters import LabelView
 
 if TYPE_CHECKING:
-    from app.window import MainWindow
+    from app.context import AppContext
+    from app.session import Session
+    from app.tools.context import AnnotationContext
 
 CURRENT, PROJECT = "Current image", "All project images"
 
 
-class LockedLabels:
-    """A label reader whose reads hold ``lock`` (and that carries the class list)."""
-
-    def __init__(
-        self, source: Any, width: int, height: int, classes: list[ClassInfo], lock: threading.RLock
-    ) -> None:
-        self.source, self.width, self.height = source, width, height
-        self._classes, self.lock = classes, lock
-
-    @property
-    def classes(self) -> list[ClassInfo]:
-        return list(self._classes)
-
-    def read(self, layer: Any, x: int, y: int, w: int, h: int) -> NDArray[Any]:
-        w, h = min(w, self.width - x), min(h, self.height - y)
-        with self.lock:
-            return np.asarray(self.source.read(layer, x, y, w, h))
-
-
-def items_job(window: MainWindow, scope: str) -> Callable[[], list[ExportItem]]:
+def items_job(session: Session, scope: str) -> Callable[[], list[ExportItem]]:
     """Capture what to export now (GUI thread); the returned function builds the items."""
-    session = window.session
     project, doc = session.project, session.document
-    projects = window.annotation.projects
     lock = doc.labels_lock if doc is not None else threading.RLock()
-    if scope == PROJECT or (project is not None and projects.image_id is not None):
+    if scope == PROJECT or (project is not None and session.project_image is not None):
         if project is None:
             raise ValueError("no project is open")
-        image_id = projects.image_id
+        image_id = session.project_image
         ids = None if scope == PROJECT or image_id is None else [image_id]
 
         def from_project() -> list[ExportItem]:
             from segcore.formats.project_io import project_items
 
             items = project_items(project, ids)
-            return [replace(i, labels=_locked(i.labels, lock)) for i in items]
+            return [replace(i, labels=LabelView(i.labels, lock=lock)) for i in items]
 
         return from_project
     if doc is None or doc.labels is None:
@@ -89,7 +68,7 @@ def items_job(window: MainWindow, scope: str) -> Callable[[], list[ExportItem]]:
     classes = list(doc.classes)
     item = ExportItem(
         stem,
-        LockedLabels(doc.labels, w, h, classes, lock),
+        LabelView(doc.labels, classes=classes, lock=lock),
         image_file=doc.path.name if doc.path is not None else "",
         crs=meta.crs,
         transform=tuple(meta.transform) if meta.transform is not None else None,  # type: ignore[arg-type]
@@ -97,22 +76,23 @@ def items_job(window: MainWindow, scope: str) -> Callable[[], list[ExportItem]]:
     return lambda: [item]
 
 
-def _locked(labels: Any, lock: threading.RLock) -> LockedLabels:
-    return LockedLabels(labels, labels.width, labels.height, labels.classes, lock)
-
-
 class ExportDialog(QDialog):
     """Format, scope and folder; Export runs the job, Cancel stops it and removes its files."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, context: AppContext, editing: AnnotationContext) -> None:
+        super().__init__(context.shell.widget)
         from segcore.formats.registry import list_formats
 
-        self.main = window
+        self.context, self.editing = context, editing
         self.setWindowTitle("Export Labels")
-        self.worker: Worker | None = None
+        self.job = context.jobs.slot(
+            "export the labels",
+            yielded=self._progress,
+            returned=self._done,
+            errored=self._failed,
+            finished=self._ended,
+        )
         self.paths: list[Path] = []
-        self.cancelled = False
         self.formats = list_formats()
 
         form = QFormLayout()
@@ -164,7 +144,7 @@ class ExportDialog(QDialog):
 
     def refresh_scope(self) -> None:
         """Offer "All project images" only when a project is open."""
-        has_project = self.main.session.project is not None
+        has_project = self.context.session.project is not None
         self.scope.model().item(1).setEnabled(has_project)  # type: ignore[attr-defined]
         if not has_project:
             self.scope.setCurrentIndex(0)
@@ -186,11 +166,16 @@ class ExportDialog(QDialog):
 
     @property
     def running(self) -> bool:
-        return self.worker is not None
+        return self.job.busy
+
+    @property
+    def cancelled(self) -> bool:
+        return self.job.cancelled
 
     def start(self) -> Worker | None:
         """Start exporting with the chosen settings; None (with a message) if it cannot."""
-        from segcore.formats.export import ExportOptions, export
+        from segcore.formats.base import ExportOptions
+        from segcore.formats.exporter import export
 
         if self.running:
             return None
@@ -199,13 +184,11 @@ class ExportDialog(QDialog):
             self.message.setText("Choose a folder to export to.")
             return None
         try:
-            make_items = items_job(self.main, self.scope.currentText())
+            make_items = items_job(self.context.session, self.scope.currentText())
         except ValueError as exc:
             self.message.setText(f"Nothing to export: {exc}.")
             return None
-        annotation = getattr(self.main, "annotation", None)
-        if annotation is not None:
-            annotation.ctx.finish_job()  # a running edit lands before the export reads
+        self.editing.finish_job()  # a running edit lands before the export reads
         name = str(self.format.currentData())
         out_dir = Path(text)
         options = ExportOptions(simplify=self.simplify.value())
@@ -213,33 +196,23 @@ class ExportDialog(QDialog):
         def job() -> Any:
             return (yield from export(make_items(), name, out_dir, options=options))
 
-        worker = Worker(job)
-        worker.yielded.connect(self._progress)
-        worker.returned.connect(self._done)
-        worker.errored.connect(self._failed)
-        worker.finished.connect(self._ended)
-        self.worker, self.paths, self.cancelled = worker, [], False
+        self.paths = []
         self.progress.setValue(0)
         self.message.setText(f"Exporting {name} to {out_dir}...")
         self.export_button.setEnabled(False)
         self.cancel_button.setText("Cancel")
-        return worker.start()
+        return self.job.start(job)
 
     def cancel_or_close(self) -> None:
-        if self.worker is None:
+        if not self.running:
             self.close()
             return
-        self.cancelled = True
-        self.worker.close()
+        self.job.cancel()
         self.message.setText("Cancelling...")
 
     def shutdown(self) -> None:
         """Cancel a running export and wait for its files to be removed."""
-        worker = self.worker
-        if worker is not None:
-            self.cancelled = True
-            worker.close()
-            worker.wait(30)
+        self.job.shutdown()
 
     def _progress(self, step: Any) -> None:
         self.progress.setValue(int(step.fraction * 1000))
@@ -251,14 +224,13 @@ class ExportDialog(QDialog):
         self.progress.setValue(1000)
         folder = self.folder.text()
         self.message.setText(f"Wrote {len(self.paths)} file(s) to {folder}")
-        self.main.statusBar().showMessage(f"Exported {len(self.paths)} file(s) to {folder}", 8000)
+        self.context.say(f"Exported {len(self.paths)} file(s) to {folder}", 8000)
 
     def _failed(self, exc: BaseException) -> None:
         self.message.setText("The export failed; nothing was written.")
         errors.report(exc, context="export the labels")
 
     def _ended(self) -> None:
-        self.worker = None
         self.export_button.setEnabled(True)
         self.cancel_button.setText("Close")
         if self.cancelled:

@@ -1,12 +1,13 @@
 """File > Import Labels...: read a dataset into the open project.
 
-Two worker steps with a question between them, all through
+Two job steps with a question between them, all through
 :mod:`segcore.formats`: ``import_labels`` reads and checks the files; if some
 classes are not in the project by name, :class:`ClassMappingDialog` asks what
-each becomes (a project class, or dropped); then ``import_into_project``
-writes the labels (all or nothing: a failure leaves the project as it was).
-While it writes, the image on screen is not editable and its labels lock is
-held, so tile reads wait rather than see half an import.
+each becomes (a project class, or dropped); then ``import_job`` writes the
+labels window by window (all or nothing: a failure, or closing the dialog's
+job, leaves the project as it was). While it writes, the image on screen is
+not editable; the labels lock is held for each window, so tile reads go on
+between windows and the layers are read again at the end.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -36,7 +38,8 @@ from app.worker import Worker
 from segcore.labels.schema import ClassInfo
 
 if TYPE_CHECKING:
-    from app.window import MainWindow
+    from app.context import AppContext
+    from app.tools.context import AnnotationContext
     from segcore.formats.base import Imported
     from segcore.formats.project_io import ImportReport
 
@@ -87,15 +90,27 @@ class ClassMappingDialog(QDialog):
 
 
 class ImportDialog(QDialog):
-    """Format, file or folder, merge or replace; Import reads, asks, then writes."""
+    """Format, file or folder, merge or replace; Import reads, asks, then writes.
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    ``imported(report)`` fires when labels were written into the project.
+    """
+
+    imported = Signal(object)  # ImportReport
+
+    def __init__(self, context: AppContext, editing: AnnotationContext) -> None:
+        super().__init__(context.shell.widget)
         from segcore.formats.registry import list_formats
 
-        self.main = window
+        self.context, self.editing = context, editing
         self.setWindowTitle("Import Labels")
-        self.worker: Worker | None = None
+        self.job = context.jobs.slot(
+            "import the labels",
+            yielded=self._progress,
+            returned=self._returned,
+            errored=self._failed,
+            finished=self._ended,
+        )
+        self._then: Any = None
         self.report: ImportReport | None = None
         self.formats = list_formats()
         self._paused: tuple[Any, Any] | None = None  # (image id, editor) detached while writing
@@ -158,7 +173,7 @@ class ImportDialog(QDialog):
 
     @property
     def running(self) -> bool:
-        return self.worker is not None
+        return self.job.busy
 
     # -- step 1: read --------------------------------------------------------------
 
@@ -168,7 +183,7 @@ class ImportDialog(QDialog):
 
         if self.running:
             return None
-        if self.main.session.project is None:
+        if self.context.session.project is None:
             self.message.setText("Open or create a project first (File > New Project...).")
             return None
         text = self.path.text().strip()
@@ -182,20 +197,17 @@ class ImportDialog(QDialog):
 
     def _grid(self) -> dict[str, Any]:
         """The open image's grid, for formats that need one (vector polygons)."""
-        doc = self.main.session.document
-        if doc is None:
-            return {}
-        meta = doc.source.metadata
-        w, h = doc.size
-        transform = tuple(meta.transform) if meta.transform is not None else None
-        return {"width": w, "height": h, "transform": transform, "crs": meta.crs}
+        from segcore.formats.vector import image_grid
+
+        doc = self.context.session.document
+        return {} if doc is None else image_grid(doc.source)
 
     # -- step 2: ask, then write ------------------------------------------------------
 
     def _read(self, imported: Imported) -> None:
         from segcore.formats.project_io import classes_to_map
 
-        project = self.main.session.project
+        project = self.context.session.project
         if project is None:
             self.message.setText("The project was closed; nothing was imported.")
             return
@@ -211,21 +223,22 @@ class ImportDialog(QDialog):
 
     def write(self, imported: Imported, mapping: dict[str, str | None]) -> Worker | None:
         """Write ``imported`` into the project in a worker (the screen image is paused)."""
-        from segcore.formats.project_io import import_into_project
+        from segcore.formats.project_io import import_job
 
-        project = self.main.session.project
+        project = self.context.session.project
         if project is None:
             return None
-        ctx = self.main.annotation.ctx
-        if ctx.editor is not None:
-            self._paused = (ctx.image_id, ctx.editor)
-            ctx.detach()
-        lock = ctx.lock
+        editing = self.editing
+        if editing.editor is not None:
+            self._paused = (editing.image_id, editing.editor)
+            editing.detach()
+        lock = editing.lock
         merge = self.merge.isChecked()
 
-        def job() -> ImportReport:
-            with lock:
-                return import_into_project(project, imported, mapping=mapping, merge=merge)
+        def job() -> Any:
+            return (
+                yield from import_job(project, imported, mapping=mapping, merge=merge, lock=lock)
+            )
 
         return self._run(job, self._written, "Writing labels...")
 
@@ -236,31 +249,34 @@ class ImportDialog(QDialog):
             f"Imported {n} image(s), {report.labelled_pixels:,} labelled pixels: "
             + ", ".join(sorted(report.images))
         )
-        self.main.annotation.projects.images_changed.emit()
-        self.main.statusBar().showMessage(f"Imported labels of {n} image(s)", 8000)
+        self.context.say(f"Imported labels of {n} image(s)", 8000)
+        self.imported.emit(report)
 
     # -- plumbing ----------------------------------------------------------------------
 
-    def _run(self, job: Any, then: Any, text: str) -> Worker:
-        worker = Worker(job)
-        worker.returned.connect(then)
-        worker.errored.connect(self._failed)
-        worker.finished.connect(lambda: self._ended(worker))
-        self.worker = worker
+    def _run(self, job: Any, then: Any, text: str) -> Worker | None:
+        self._then = then
         self.message.setText(text)
         self.progress.show()
         self.import_button.setEnabled(False)
-        return worker.start()
+        # The write step starts from the read step's result: replace it (it has ended).
+        return self.job.start(job, replace=True)
+
+    def _returned(self, value: Any) -> None:
+        self._then(value)
+
+    def _progress(self, step: Any) -> None:
+        if step.total > 0:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(step.fraction * 1000))
 
     def _failed(self, exc: BaseException) -> None:
         self.message.setText("Nothing was imported; the project is as it was.")
         errors.report(exc, context="import the labels")
 
-    def _ended(self, worker: Worker) -> None:
-        if self.worker is not worker:
-            return  # the read step ended after the write step began
-        self.worker = None
+    def _ended(self) -> None:
         self.progress.hide()
+        self.progress.setRange(0, 0)
         self.import_button.setEnabled(True)
         self._resume()
 
@@ -270,19 +286,17 @@ class ImportDialog(QDialog):
         if paused is None:
             return
         image_id, editor = paused
-        window = self.main
-        doc = window.session.document
-        if doc is None or window.annotation.projects.image_id != image_id:
+        session = self.context.session
+        doc = session.document
+        if doc is None or session.project_image != image_id:
             return
         if doc.labels is editor.store:
-            window.annotation.ctx.attach(image_id, editor)
+            self.editing.attach(image_id, editor)
         w, h = doc.size
         for layer_id in LABEL_LAYERS:
-            window.canvas.invalidate(layer_id, (0, 0, w, h))
-        window.session.labels_changed.emit(None)
+            self.context.canvas.invalidate(layer_id, (0, 0, w, h))
+        session.labels_changed.emit(None)
 
     def shutdown(self) -> None:
-        worker = self.worker
-        if worker is not None:
-            worker.close()
-            worker.wait(30)
+        """Cancel a running read or write (a write puts the old labels back) and wait."""
+        self.job.shutdown()

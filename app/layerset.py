@@ -8,19 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.canvas.overlays import (
-    HeatOverlay,
-    InstanceOverlay,
-    LabelReader,
-    PanopticOverlay,
-    SemanticOverlay,
-)
+from app.canvas.overlays import HeatOverlay, InstanceOverlay, PanopticOverlay, SemanticOverlay
 from app.canvas.view import CanvasView
 from app.session import ImageDocument
+from segcore.labels.reader import LabelReader
 from segcore.labels.schema import ClassInfo
 
 LABEL_LAYERS = ("semantic", "instance", "panoptic")
-PREDICTION_LAYERS = ("prediction", "confidence")
 
 
 def install_label_layers(canvas: CanvasView, doc: ImageDocument) -> None:

@@ -4,7 +4,7 @@ The way ilastik's live update works: while live mode is on, each finished
 stroke (and each undo or redo) refits the forest on the labels so far and
 predicts the visible area again; panning or zooming predicts the newly visible
 tiles. All of it runs in :class:`segcore.pixelclass.live.LiveClassifier`,
-driven through a :class:`~app.worker.Worker`; the GUI thread only records
+driven through the feature's job slot; the GUI thread only records
 which boxes changed, starts refreshes and paints the tiles they yield.
 
 One refresh runs at a time. A stroke that arrives during a refresh stops it
@@ -16,22 +16,21 @@ refresh runs, so none is lost when a refresh is stopped early.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app import errors
 from app.training_job import document_labels, open_copy
-from app.worker import Worker
 from segcore.errors import TrainingError
 from segcore.jobs import Progress
 from segcore.labels.box import Box
 from segcore.pixelclass.live import LIVE_TREES
 
 if TYPE_CHECKING:
-    from app.labelmaps import PredictionMap
-    from app.window import MainWindow
+    from app.context import AppContext
+    from app.prediction_map import PredictionMap
+    from app.tools.context import AnnotationContext
     from segcore.io.source import ImageSource
     from segcore.pixelclass.live import LiveClassifier, LiveResult
 
@@ -41,24 +40,33 @@ MAX_LIVE_SIDE = 2048  # a zoomed-out view is predicted in its central 2048 x 204
 
 
 class LiveMode(QObject):
-    """See the module docstring. ``status(text)`` says what the last refresh did."""
+    """See the module docstring. ``status(text)`` says what the last refresh did.
+
+    ``edits`` is the annotation context whose strokes trigger refreshes (None: live
+    mode cannot start, there is nothing to label with).
+    """
 
     status = Signal(str)
     active_changed = Signal(bool)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        self.session, self.canvas = window.session, window.canvas
+    def __init__(self, context: AppContext, edits: AnnotationContext | None) -> None:
+        super().__init__(context.shell.widget)
+        self.context, self.edits = context, edits
+        self.session, self.canvas = context.session, context.canvas
         self.live: LiveClassifier | None = None
-        self.worker: Worker | None = None
         self.trees = LIVE_TREES
+        self.job = context.jobs.slot(
+            "live mode",
+            yielded=self._patch,
+            returned=self._done,
+            errored=self._failed,
+            finished=self._finished,
+        )
         self._source: ImageSource | None = None
         self._owned = False
         self._prediction: PredictionMap | None = None
         self._pending: list[Box] = []
         self._again = False
-        self._started = 0.0
         self._view_timer = QTimer(self)
         self._view_timer.setSingleShot(True)
         self._view_timer.setInterval(VIEW_DELAY_MS)
@@ -67,6 +75,7 @@ class LiveMode(QObject):
         self._edit_timer.setSingleShot(True)
         self._edit_timer.setInterval(EDIT_DELAY_MS)
         self._edit_timer.timeout.connect(self._stroke_done)
+        context.shell.closing.connect(self.stop)
 
     @property
     def active(self) -> bool:
@@ -74,7 +83,7 @@ class LiveMode(QObject):
 
     @property
     def busy(self) -> bool:
-        return self.worker is not None and self.worker.is_running
+        return self.job.running
 
     # -- on and off -------------------------------------------------------------
 
@@ -86,7 +95,7 @@ class LiveMode(QObject):
         if self.active:
             return True
         doc = self.session.document
-        if doc is None or doc.labels is None:
+        if doc is None or doc.labels is None or self.edits is None:
             errors.report(
                 TrainingError(
                     "live mode learns from the labels of the open image: open a project "
@@ -95,7 +104,7 @@ class LiveMode(QObject):
                 context="live mode",
             )
             return False
-        classes = tuple(self.window.classes_dock.classes) or doc.classes
+        classes = tuple(self.context.classes.classes) or tuple(doc.classes)
         self._source, self._owned = open_copy(doc)
         self.live = LiveClassifier(
             self._source,
@@ -105,9 +114,8 @@ class LiveMode(QObject):
             labelled_boxes=_labelled_boxes(doc.labels, doc.labels_lock),
         )
         self._prediction = self.session.new_prediction(classes)
-        ctx = self.window.annotation.ctx
-        ctx.labels_edited.connect(self._edited)
-        ctx.history_changed.connect(self._stroke_done)
+        self.edits.labels_edited.connect(self._edited)
+        self.edits.history_changed.connect(self._stroke_done)
         self.canvas.view_changed.connect(self._view_timer.start)
         self.session.document_changed.connect(self._document_changed)
         self.active_changed.emit(True)
@@ -118,17 +126,15 @@ class LiveMode(QObject):
         """End live mode: stop a refresh, drop the caches (the last prediction stays)."""
         if not self.active:
             return
-        ctx = self.window.annotation.ctx
-        ctx.labels_edited.disconnect(self._edited)
-        ctx.history_changed.disconnect(self._stroke_done)
+        if self.edits is not None:
+            self.edits.labels_edited.disconnect(self._edited)
+            self.edits.history_changed.disconnect(self._stroke_done)
         self.canvas.view_changed.disconnect(self._view_timer.start)
         self.session.document_changed.disconnect(self._document_changed)
         self._view_timer.stop()
         self._edit_timer.stop()
         self._again = False
-        if self.worker is not None:
-            self.worker.close()
-            self.worker.wait(timeout)
+        self.job.shutdown(timeout)
         live, self.live = self.live, None
         if live is not None:
             live.close()
@@ -144,7 +150,7 @@ class LiveMode(QObject):
         self._edit_timer.start()  # worker edits report their box after their commit
 
     def _stroke_done(self) -> None:
-        if self.window.annotation.ctx.in_stroke:
+        if self.edits is not None and self.edits.in_stroke:
             self._edit_timer.start()  # a brush stroke goes on: wait for its end
         elif self._pending:
             self._edit_timer.stop()
@@ -157,10 +163,10 @@ class LiveMode(QObject):
         """Retrain on changed labels and predict the view; a running refresh is stopped first."""
         if not self.active:
             return
-        if self.busy:
+        if self.job.running:
             self._again = True
-            if self._pending and self.worker is not None:
-                self.worker.close()  # a newer stroke makes this prediction stale
+            if self._pending:
+                self.job.cancel()  # a newer stroke makes this prediction stale
             return
         live = self.live
         assert live is not None
@@ -168,13 +174,7 @@ class LiveMode(QObject):
             live.mark_changed(box)
         self._pending = []
         view = _central(Box(*self.canvas.visible_box()), MAX_LIVE_SIDE)
-        self.worker = Worker(lambda: live.refresh(view))
-        self.worker.yielded.connect(self._patch)
-        self.worker.returned.connect(self._done)
-        self.worker.errored.connect(self._failed)
-        self.worker.finished.connect(self._finished)
-        self._started = time.monotonic()
-        self.worker.start()
+        self.job.start(lambda: live.refresh(view))
 
     # -- results -------------------------------------------------------------------
 
@@ -199,7 +199,7 @@ class LiveMode(QObject):
     def _failed(self, exc: BaseException) -> None:
         self.status.emit("Live update failed")
         errors.report(exc, context="live mode")
-        self.stop()
+        QTimer.singleShot(0, self.stop)  # not from inside the job's own handler
 
     def _finished(self) -> None:
         if self._again and self.active:

@@ -81,7 +81,7 @@ def make_application() -> QApplication:
 
 
 class EarlyOpen:
-    """Opens the command line's image in a worker while the window is still being built.
+    """Opens the command line's image in a job while the window is still being built.
 
     Its outcome waits here until :meth:`attach` names the window (queued signals
     only arrive once the event loop runs, after the window exists anyway).
@@ -89,19 +89,21 @@ class EarlyOpen:
 
     def __init__(self, path: Path) -> None:
         from app.session import load_document
-        from app.worker import Worker
+        from app.worker import JobSlot
 
         self.path = path
         self.window: MainWindow | None = None
         self.outcome: tuple[bool, Any] | None = None
-        self.worker = Worker(lambda: load_document(path))
-        self.worker.returned.connect(lambda doc: self._arrived((True, doc)))
-        self.worker.errored.connect(lambda exc: self._arrived((False, exc)))
-        self.worker.start()
+        self.job = JobSlot(
+            f"open {path.name}",
+            returned=lambda doc: self._arrived((True, doc)),
+            errored=lambda exc: self._arrived((False, exc)),
+        )
+        self.job.start(lambda: load_document(path))
 
     def attach(self, window: MainWindow) -> None:
         self.window = window
-        window.opening(self.path, self.worker)
+        window.opening(self.path, self.job)
         self._deliver()
 
     def _arrived(self, outcome: tuple[bool, Any]) -> None:

@@ -8,9 +8,6 @@ which :func:`patches` unpacks for the prediction layer.
 
 from __future__ import annotations
 
-import os
-import shutil
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from segcore.errors import InferenceError, ModelError
+from segcore.errors import InferenceError
 from segcore.io.source import ImageSource
 from segcore.jobs import Job
-from segcore.models.meta import ModelMeta
 
 # A run from the app keeps its result in memory (class map + confidence, with
 # overviews); beyond this many pixels the command line (`tessera infer`), which
@@ -37,24 +33,6 @@ class RunOptions:
     tile: int | None = None
     halo: int | None = None
     batch: int | None = None
-
-
-def read_model(path: Path) -> ModelMeta:
-    """Metadata of a model file (no weights loaded); ModelError with the reason otherwise."""
-    from segcore.models import read_meta, read_onnx_meta
-
-    if not path.is_file():
-        raise ModelError(f"{path}: no such model file")
-    if path.suffix.lower() == ".onnx":
-        return read_onnx_meta(path)
-    return read_meta(path)
-
-
-def cuda_available() -> bool:
-    """Whether CUDA can be offered, without importing torch on the GUI thread if avoidable."""
-    if "torch" in sys.modules:
-        return bool(sys.modules["torch"].cuda.is_available())
-    return os.path.exists("/proc/driver/nvidia") or shutil.which("nvidia-smi") is not None
 
 
 def model_job(
@@ -81,6 +59,7 @@ def model_job(
         device=options.device,
         roi=box,
         score="confidence",
+        keep=False,  # the tiles go to the prediction layer as they come; no second copy
         # An .onnx file runs in onnxruntime; a PyTorch model stays in torch (exporting it
         # to ONNX costs seconds up front, not worth it for a view-sized region).
         backend="onnx" if model_path.suffix.lower() == ".onnx" else "torch",

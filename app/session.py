@@ -1,7 +1,7 @@
 """What the app has open: the image, its labels, the model, the prediction.
 
-:class:`Session` is the one object later GUI work asks for "the current
-image / labels / model" (``window.session``), and listens to for changes.
+:class:`Session` is the one object app features ask for "the current
+image / labels / model / project" (``context.session``), and listen to for changes.
 Loading happens in a worker thread through :func:`load_document`; the
 session only holds results.
 """
@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from app.canvas.overlays import LabelReader
 from app.canvas.render import Display, default_display
-from app.labelmaps import ArrayLabels, PredictionMap
+from app.prediction_map import PredictionMap
 from segcore.io.source import ImageSource
+from segcore.labels.reader import LabelReader
 from segcore.labels.schema import ClassInfo
 from segcore.models.meta import ModelMeta
 
@@ -84,6 +84,7 @@ def load_document(path: str | Path) -> ImageDocument:
 def synthetic_document(size: int = 1024, *, seed: int = 3) -> ImageDocument:
     """A synthetic scene with its ground-truth labels (when no sample is bundled)."""
     from segcore.io.array import ArraySource
+    from segcore.labels.adapters import ArrayLabels
     from segcore.synthetic import SCENE_CLASSES, SceneSpec, render_region
 
     spec = SceneSpec(seed=seed)
@@ -99,7 +100,8 @@ def synthetic_document(size: int = 1024, *, seed: int = 3) -> ImageDocument:
             sem[y : y + h, x : x + w] = scene.semantic
             inst[y : y + h, x : x + w] = scene.instance
     source = ArraySource(image, name="synthetic scene")
-    return document_for(source, labels=ArrayLabels(sem, inst), classes=SCENE_CLASSES)
+    labels = ArrayLabels(sem, SCENE_CLASSES, inst)
+    return document_for(source, labels=labels, classes=SCENE_CLASSES)
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ class Session(QObject):
     model_changed = Signal(object)  # ModelHandle | None
     labels_changed = Signal(object)  # (x, y, w, h) level-0 box, or None for everything
     prediction_changed = Signal(object)  # (x, y, w, h) box that received results, or None
-    project_changed = Signal(object)  # segcore.project.Project | None (app.project_actions)
+    project_changed = Signal(object)  # segcore.project.Project | None (app.project.commands)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -125,7 +127,8 @@ class Session(QObject):
         self.model: ModelHandle | None = None
         self.prediction: PredictionMap | None = None
         self.prediction_classes: tuple[ClassInfo, ...] = ()
-        self.project: Any = None  # the open segcore Project, set by app.project_actions
+        self.project: Any = None  # the open segcore Project, set by app.project.commands
+        self.project_image: str | None = None  # its image on screen (the document), if any
 
     def set_document(self, doc: ImageDocument | None) -> None:
         old = self.document
@@ -144,7 +147,7 @@ class Session(QObject):
         if self.document is None:
             raise RuntimeError("no image is open")
         w, h = self.document.size
-        self.prediction = PredictionMap(w, h)
+        self.prediction = PredictionMap(w, h, classes)
         self.prediction_classes = classes
         self.prediction_changed.emit(None)
         return self.prediction

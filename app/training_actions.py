@@ -1,32 +1,42 @@
-"""Puts training into the main window: the Training dock and its Model menu entries.
+"""Puts training into the window: the Training dock and its Model menu entries.
 
-``MainWindow`` calls :func:`install` once; the dock is then
-``window.training_dock`` and its commands are in ``window.actions_by_name``
+The window calls :func:`install` once with its :class:`~app.context.AppContext`,
+the Model dock (a finished run becomes the current model and predicts the
+view), the project commands (a run saves the project first) and the annotation
+context (its strokes drive the pixel classifier's live mode); the dock is
+then ``window.training_dock`` and its commands are in ``window.actions_by_name``
 (``train``, ``stop_training``, ``next_uncertain``, ``prev_uncertain``).
-Closing the window stops a run at once (``wait_for_jobs``); the best model so
-far is already in its file.
+Closing the window stops a run at once; the best model so far is already in
+its file.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import Qt
 
 from app.actions import make_action
+from app.context import AppContext
+from app.docks.model_dock import ModelDock
 from app.docks.training_dock import TrainingDock
+from app.project.commands import ProjectCommands
+from app.tools.context import AnnotationContext
 
-if TYPE_CHECKING:
-    from app.window import MainWindow
 
+def install(
+    context: AppContext,
+    models: ModelDock,
+    projects: ProjectCommands,
+    edits: AnnotationContext | None = None,
+) -> TrainingDock:
+    """Add the Training dock (right side) and Model > Train... / Stop / Next / Previous.
 
-def install(window: MainWindow) -> TrainingDock:
-    """Add the Training dock (right side) and Model > Train... / Stop / Next / Previous."""
-    dock = TrainingDock(window)
-    window.add_dock(dock, Qt.DockWidgetArea.RightDockWidgetArea)
-    window.tabifyDockWidget(window.model_dock, dock)  # the chart needs the dock's height
-    window.model_dock.raise_()
+    ``edits`` (the annotation context) drives the pixel classifier's live mode.
+    """
+    dock = TrainingDock(context, models, save_project=projects.save, edits=edits)
+    context.shell.add_dock(dock, Qt.DockWidgetArea.RightDockWidgetArea, tab_with=models)
+    models.raise_()
     panel = dock.uncertainty
+    window = context.shell.widget
 
     def show_dock() -> None:
         dock.show()
@@ -49,9 +59,9 @@ def install(window: MainWindow) -> TrainingDock:
             tip="Fly to the previous place the model is unsure about",
         ),
     }  # fmt: skip
-    menu = window.menus["model"]
+    menu = context.shell.menus["model"]
     menu.addSeparator()
     for action in actions.values():
         menu.addAction(action)
-    window.actions_by_name.update(actions)
+    context.shell.actions_by_name.update(actions)
     return dock

@@ -2,11 +2,11 @@
 
 :func:`training_job` wraps :func:`segcore.training.train`: it gathers the
 training data in the worker thread (opening label stores and image files can
-be slow), trains, and closes what it opened. :func:`ranking_job` loads the
-current model and ranks the tiles of the open image by uncertainty
-(:func:`segcore.training.rank_uncertain_tiles`). Inputs are captured on the
-GUI thread as plain values (:class:`DataSpec`); results come back through the
-worker's signals.
+be slow), trains, and closes what it opened. :func:`ranking_job` ranks the
+tiles of the open image by the current model file's uncertainty
+(:func:`segcore.training.rank_uncertain_tiles`, through the inference engine).
+Inputs are captured on the GUI thread as plain values (:class:`DataSpec`);
+results come back through the worker's signals.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from segcore.errors import TrainingError
 from segcore.jobs import Job
-from segcore.labels.schema import UNLABELLED, ClassInfo
+from segcore.labels.adapters import LabelView
+from segcore.labels.reader import LabelReader
+from segcore.labels.schema import ClassInfo
 
 if TYPE_CHECKING:
     from app.session import ImageDocument
@@ -44,23 +44,11 @@ class DataSpec:
     classes: tuple[ClassInfo, ...] = ()
 
 
-def document_labels(doc: ImageDocument) -> Callable[[int, int, int, int], np.ndarray]:
-    """``read(x, y, w, h)`` of the document's class map, UNLABELLED outside the image."""
-    labels, lock = doc.labels, doc.labels_lock
-    width, height = doc.size
-    if labels is None:
+def document_labels(doc: ImageDocument) -> LabelReader:
+    """The document's labels, read under its labels lock, with its class list."""
+    if doc.labels is None:
         raise TrainingError(f"{doc.name} has no labels; paint some strokes first")
-
-    def read(x: int, y: int, w: int, h: int) -> np.ndarray:
-        out = np.full((h, w), UNLABELLED, np.uint8)
-        x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, width), min(y + h, height)
-        if x1 > x0 and y1 > y0:
-            with lock:
-                window = labels.read("semantic", x0, y0, x1 - x0, y1 - y0, level=0)
-            out[y0 - y : y1 - y, x0 - x : x1 - x] = window
-        return out
-
-    return read
+    return LabelView(doc.labels, classes=doc.classes, lock=doc.labels_lock)
 
 
 def open_copy(doc: ImageDocument) -> tuple[ImageSource, bool]:
@@ -132,21 +120,14 @@ def ranking_job(
     top: int,
 ) -> Job[list[UncertainTile]]:
     """The ``top`` most uncertain tiles of the document's image under the model file."""
-    from segcore.models import load_model
     from segcore.training.uncertainty import rank_uncertain_tiles
 
-    if model_path.suffix.lower() != ".safetensors":
-        raise TrainingError(
-            f"{model_path.name}: ranking needs a PyTorch model (.safetensors); train one in "
-            "the Training dock or open its .safetensors file"
-        )
-    model = load_model(model_path)
     reader = document_labels(doc) if doc.labels is not None else None
     source, owned = open_copy(doc)
     try:
         return (
             yield from rank_uncertain_tiles(
-                model,
+                model_path,
                 source,
                 tile=tile,
                 measure=measure,

@@ -1,15 +1,12 @@
 """The main window: canvas in the middle, docks around it, menus, status bar.
 
-Extension points for later features (annotation, training, metrics, export,
-project image list):
-
-* ``window.session`` -- the open image, its labels, the model, the prediction
-  (:class:`app.session.Session`), with change signals;
-* ``window.canvas`` -- ``set_tool(tool)`` for mouse tools
-  (:class:`app.canvas.tools.CanvasTool`), ``add_layer`` / ``invalidate`` for layers;
-* ``window.add_dock(dock, area)`` -- registers a dock (View > Docks, saved layout);
-* ``window.menus["file" | "edit" | "view" | "model" | "help"]`` -- add actions;
-* ``window.run_job(job, ...)`` -- run a segcore generator off the GUI thread.
+The window is where the app is put together. It builds one
+:class:`~app.context.AppContext` (session, canvas, current class, status bar,
+job slots, and itself as the :class:`~app.context.Shell` that holds menus, docks
+and tool bars) and installs each feature with it: annotation and projects
+(``window.annotation``), label import/export and metrics (``window.io``),
+training (``window.training_dock``). Features never see the window; what one
+needs of another is handed to it here.
 """
 
 from __future__ import annotations
@@ -18,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -34,10 +31,11 @@ from PySide6.QtWidgets import (
 )
 
 from app import errors
-from app.actions import build_menus, fill_recent
+from app.annotation import install_annotation
 from app.canvas.layers import ImageLayer
 from app.canvas.render import Display
 from app.canvas.view import CanvasView
+from app.context import AppContext
 from app.dialogs import ShortcutsDialog, show_about
 from app.docks.classes_dock import ClassesDock
 from app.docks.layers_dock import LayersDock
@@ -45,6 +43,7 @@ from app.docks.model_dock import ModelDock
 from app.docks.navigator_dock import NavigatorDock
 from app.io_actions import install as install_io
 from app.layerset import install_label_layers, install_prediction_layers
+from app.menus import build_menus, fill_recent
 from app.session import (
     SAMPLE_IMAGE,
     SAMPLE_MODEL,
@@ -54,9 +53,8 @@ from app.session import (
     synthetic_document,
 )
 from app.settings import add_recent, open_settings, recent_files, remove_recent
-from app.tools.install import install_annotation
 from app.training_actions import install as install_training
-from app.worker import Worker, wait_for_jobs
+from app.worker import Jobs, JobSlot, Worker, wait_for_jobs
 
 IMAGE_FILTER = (
     "Images (*.tif *.tiff *.svs *.ndpi *.mrxs *.scn *.vms *.bif *.png *.jpg *.jpeg *.bmp "
@@ -68,6 +66,10 @@ STACK = {Qt.DockWidgetArea.LeftDockWidgetArea: 3, Qt.DockWidgetArea.RightDockWid
 
 
 class MainWindow(QMainWindow):
+    """See the module docstring; the window is also the features' :class:`~app.context.Shell`."""
+
+    closing = Signal()  # first thing on close: features save (the project), then jobs stop
+
     def __init__(self, *, settings: QSettings | None = None) -> None:
         super().__init__()
         self.setWindowTitle("Tessera")
@@ -81,7 +83,6 @@ class MainWindow(QMainWindow):
         self.recent_menu: QMenu
         self.docks_menu: QMenu
         self.toolbar: QToolBar
-        self._open_worker: Worker | None = None
         self._failed_layers: set[str] = set()
 
         central = QWidget()
@@ -107,10 +108,24 @@ class MainWindow(QMainWindow):
 
         self.status = StatusBar(self.canvas)
         self.setStatusBar(self.status)
+        self.jobs = Jobs(self)
         self.layers_dock = LayersDock(self.canvas, self.set_display)
         self.classes_dock = ClassesDock()
+        self.context = AppContext(
+            self.session, self.canvas, self.classes_dock, self.status, self.jobs, self
+        )
         self.navigator_dock = NavigatorDock(self.canvas)
-        self.model_dock = ModelDock(self.session, self.canvas)
+        self.model_dock = ModelDock(self.context)
+        self._opening_path = Path()
+        self._opening = self.jobs.slot(
+            "open the image",
+            returned=lambda doc: self.document_opened(self._opening_path, doc),
+            errored=lambda exc: self.open_failed(self._opening_path, exc),
+            stale=lambda doc: doc.source.close(),  # superseded by a later open
+        )
+        self._open_job: JobSlot = self._opening  # the one opening an image now
+        self._then: Callable[[], object] | None = None  # after the image opens
+        self._synthetic = self.jobs.slot("make a synthetic scene", returned=self.open_document)
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         self.actions_by_name: dict[str, QAction] = {}
         self.actions_by_name = build_menus(self)
@@ -126,24 +141,39 @@ class MainWindow(QMainWindow):
         self.canvas.tile_failed.connect(self._tile_failed)
         self.setAcceptDrops(True)
         self._refresh_recent()
-        self.annotation = install_annotation(self)  # tools, project dock, project menus
-        self.io = install_io(self)  # File > Export / Import Labels, Metrics dock
-        self.training_dock = install_training(self)  # Training dock, Model > Train...
+        self.annotation = install_annotation(self.context, IMAGE_FILTER)  # tools, projects
+        self.io = install_io(self.context, self.annotation.ctx)  # export, import, metrics
+        self.io.labels_imported.connect(
+            lambda _report: self.annotation.projects.images_changed.emit()
+        )
+        self.training_dock = install_training(
+            self.context, self.model_dock, self.annotation.projects, self.annotation.ctx
+        )
         self._restore_layout()
 
-    # -- extension points -----------------------------------------------------
+    # -- the shell features put their UI in -------------------------------------
 
-    def add_dock(self, dock: QDockWidget, area: Qt.DockWidgetArea) -> None:
+    @property
+    def widget(self) -> QWidget:
+        return self
+
+    def add_dock(
+        self, dock: QDockWidget, area: Qt.DockWidgetArea, *, tab_with: QDockWidget | None = None
+    ) -> None:
         """Add a dock (it needs a unique objectName so its place is remembered).
 
         An area stacks up to ``STACK[area]`` docks; later ones become tabs of the
         last stacked one, so the default layout stays readable (the user's own
-        layout, saved on close, wins from then on).
+        layout, saved on close, wins from then on). ``tab_with`` puts the dock
+        in a tab beside that one instead.
         """
         if not dock.objectName():
             raise ValueError(f"dock {dock.windowTitle()!r} needs an objectName")
         stacked = self._stacked.setdefault(area, [])
-        if len(stacked) < STACK.get(area, 3):
+        if tab_with is not None:
+            self.addDockWidget(area, dock)
+            self.tabifyDockWidget(tab_with, dock)
+        elif len(stacked) < STACK.get(area, 3):
             self.addDockWidget(area, dock)
             stacked.append(dock)
         else:
@@ -152,22 +182,8 @@ class MainWindow(QMainWindow):
         self.docks[dock.objectName()] = dock
         self.docks_menu.addAction(dock.toggleViewAction())
 
-    def run_job(
-        self,
-        job: Callable[[], Any],
-        *,
-        context: str,
-        on_yield: Callable[[Any], None] | None = None,
-        on_return: Callable[[Any], None] | None = None,
-    ) -> Worker:
-        """Run ``job()`` (a generator or a function) in a worker; errors become dialogs."""
-        worker = Worker(job)
-        if on_yield is not None:
-            worker.yielded.connect(on_yield)
-        if on_return is not None:
-            worker.returned.connect(on_return)
-        worker.errored.connect(lambda exc: errors.report(exc, context=context))
-        return worker.start()
+    def add_toolbar(self, toolbar: QToolBar) -> None:
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
 
     # -- opening --------------------------------------------------------------
 
@@ -176,32 +192,43 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(path)
 
-    def open_path(self, path: str | Path) -> Worker | None:
-        """Open an image (or a model file) in the background; a dialog says what failed."""
+    def open_path(
+        self, path: str | Path, *, then: Callable[[], object] | None = None
+    ) -> Worker | None:
+        """Open an image (or a model file) in the background; a dialog says what failed.
+
+        ``then()`` runs once the image is on screen.
+        """
         path = Path(path)
         if path.suffix.lower() in MODEL_SUFFIXES:
             self.model_dock.open_model(path)
             return None
-        if self._open_worker is not None and self._open_worker.is_running:
-            self._open_worker.close()
-        worker = Worker(lambda: load_document(path))
-        worker.returned.connect(lambda doc: self.document_opened(path, doc))
-        worker.errored.connect(lambda exc: self.open_failed(path, exc))
-        return self.opening(path, worker.start())
-
-    def opening(self, path: Path, worker: Worker) -> Worker:
-        """Note that ``worker`` is opening ``path`` (closed if another open starts)."""
-        self._open_worker = worker
-        if worker.is_running:
-            self.statusBar().showMessage(f"Opening {path.name}...")
+        self._open_job.cancel()  # another open (the command line's one too) is superseded
+        self._opening_path, self._then = path, then
+        worker = self._opening.start(lambda: load_document(path), replace=True)
+        self.opening(path, self._opening)
         return worker
+
+    def opening(self, path: Path, job: JobSlot) -> None:
+        """Note that ``job`` is opening ``path`` (cancelled if another open starts)."""
+        self._open_job = job
+        if job.running:
+            self.statusBar().showMessage(f"Opening {path.name}...")
+
+    @property
+    def _open_worker(self) -> Worker | None:
+        return self._open_job.worker
 
     def document_opened(self, path: Path, doc: ImageDocument) -> None:
         """A file finished opening: show it and put it first in the recent files."""
         self.open_document(doc)
         self._refresh_recent(add_recent(self.settings, path))
+        then, self._then = self._then, None
+        if then is not None:
+            then()
 
     def open_failed(self, path: Path, exc: BaseException) -> None:
+        self._then = None
         self.statusBar().clearMessage()
         if not path.exists():
             self._refresh_recent(remove_recent(self.settings, str(path)))
@@ -214,21 +241,17 @@ class MainWindow(QMainWindow):
         """The bundled sample (and its model), or a synthetic scene when none is bundled."""
         if not SAMPLE_IMAGE.is_file():
             return self.open_synthetic()
-        worker = self.open_path(SAMPLE_IMAGE)
-        if worker is not None and SAMPLE_MODEL.is_file():
-            worker.returned.connect(lambda _doc: self.model_dock.open_model(SAMPLE_MODEL))
-        return worker
+        then = (
+            (lambda: self.model_dock.open_model(SAMPLE_MODEL)) if SAMPLE_MODEL.is_file() else None
+        )
+        return self.open_path(SAMPLE_IMAGE, then=then)
 
-    def open_synthetic(self) -> Worker:
-        worker = Worker(synthetic_document)
-        worker.returned.connect(self.open_document)
-        worker.errored.connect(lambda exc: errors.report(exc, context="make a synthetic scene"))
+    def open_synthetic(self) -> Worker | None:
         self.statusBar().showMessage("Making a synthetic scene...")
-        return worker.start()
+        return self._synthetic.start(synthetic_document, replace=True)
 
     def close_image(self) -> None:
-        self.model_dock.shutdown()
-        self.session.set_document(None)
+        self.session.set_document(None)  # a model run on it stops first (_document_changed)
 
     def _refresh_recent(self, paths: list[str] | None = None) -> None:
         fill_recent(self.recent_menu, recent_files(self.settings) if paths is None else paths,
@@ -243,7 +266,6 @@ class MainWindow(QMainWindow):
         if doc is None:
             self.canvas.clear()
             self.setWindowTitle("Tessera")
-            self.layers_dock.refresh()
             self.classes_dock.set_classes(())
             self.slice_bar.hide()
             return
@@ -255,7 +277,6 @@ class MainWindow(QMainWindow):
             doc.display, doc.source.band_names, doc.thumbnail,
             nodata=doc.source.nodata, file_window=meta.window,
         )  # fmt: skip
-        self.layers_dock.refresh()
         if doc.classes:
             self.classes_dock.set_classes(doc.classes, origin="labels")
         depth = doc.source.depth
@@ -270,7 +291,6 @@ class MainWindow(QMainWindow):
             return
         if box is None:  # a new run: fresh layers
             install_prediction_layers(self.canvas, doc, pred, self.session.prediction_classes)
-            self.layers_dock.refresh()
             if not self.classes_dock.classes:
                 model = self.session.model
                 origin = f"model {model.path.name}" if model else "model"
@@ -323,7 +343,6 @@ class MainWindow(QMainWindow):
         self.session.prediction = None
         for layer_id in ("prediction", "confidence"):
             self.canvas.remove_layer(layer_id)
-        self.layers_dock.refresh()
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self.actions_by_name.values(), self).exec()
@@ -352,13 +371,13 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        """Save the layout, cancel runs cleanly, stop tile reads, close the image."""
+        """Save the layout and the project, cancel jobs cleanly, stop tile reads, close."""
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()
-        self.model_dock.shutdown()
-        if self._open_worker is not None:
-            self._open_worker.close()
+        self.closing.emit()
+        self._open_job.cancel()
+        self.jobs.shutdown()
         wait_for_jobs()
         self.canvas.shutdown()
         self.session.close()

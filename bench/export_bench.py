@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from segcore.formats.base import ExportItem, Layer
+from segcore.formats.base import ExportItem
+from segcore.labels.reader import Layer
 from segcore.labels.schema import ClassInfo
 
 CLASSES = [
@@ -68,7 +69,8 @@ def run_one(fmt: str, size: int, window: int) -> dict[str, Any]:
     from pycocotools import mask  # noqa: F401
     from scipy import ndimage  # noqa: F401
 
-    from segcore.formats.export import ExportOptions, export
+    from segcore.formats.base import ExportOptions
+    from segcore.formats.exporter import export
     from segcore.jobs import run_to_end
 
     out = Path(tempfile.mkdtemp(prefix="tessera-bench-"))

@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pixel_data import DATASETS, Dataset  # noqa: E402
 
 from segcore.jobs import run_to_end  # noqa: E402
+from segcore.labels.adapters import ArrayLabels  # noqa: E402
 from segcore.labels.box import Box  # noqa: E402
 from segcore.labels.schema import (
     UNLABELLED,  # noqa: E402
@@ -47,7 +48,6 @@ from segcore.pixelclass.train import PixelConfig, train_pixel_classifier  # noqa
 from segcore.training.data import (  # noqa: E402
     LabelledImage,
     TrainingData,
-    array_labels,
     data_from_arrays,
 )
 from segcore.training.split import survey  # noqa: E402
@@ -104,7 +104,7 @@ def arrays_data(ds: Dataset, labels: np.ndarray) -> TrainingData:
     from segcore.io.array import ArraySource
 
     source = ArraySource(ds.image, name=ds.name, nodata=ds.nodata)
-    item = LabelledImage(ds.name, source, array_labels(labels))
+    item = LabelledImage(ds.name, source, ArrayLabels(labels))
     return TrainingData((item,), tuple(make_classes(list(ds.classes))))
 
 

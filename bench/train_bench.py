@@ -26,8 +26,8 @@ from segcore.jobs import run_to_end
 from segcore.synthetic import SCENE_CLASSES, make_scene
 from segcore.training.config import TrainConfig, TrainMetrics
 from segcore.training.data import data_from_arrays
-from segcore.training.evaluate import confusion, mean_iou, predict_classes
 from segcore.training.loop import train
+from segcore.training.validation import confusion, mean_iou, predict_classes
 
 MODELS = [("small_unet", None), ("unet", "resnet18")]
 

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     from segcore.models import load_model
     from segcore.sampledata import fetch
     from segcore.training.arrays import train_on_arrays
-    from segcore.training.evaluate import predict_classes
+    from segcore.training.validation import predict_classes
 
     image = tifffile.imread(SAMPLE / "nuclei.tif")
     truth = (tifffile.imread(fetch("nuclei_mask")) > 0).astype(np.uint8)

@@ -45,14 +45,21 @@ Job = Generator[Progress, None, T]
 
 
 def run_to_end(job: Job[T], on_progress: Callable[[Progress], None] | None = None) -> T:
-    """Drive ``job`` to completion and return its result."""
-    while True:
-        try:
-            step = next(job)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        if on_progress is not None:
-            on_progress(step)
+    """Drive ``job`` to completion and return its result.
+
+    The job is closed however this ends (an error in ``on_progress``, Ctrl-C),
+    so its ``finally`` blocks run now rather than when it is garbage-collected.
+    """
+    try:
+        while True:
+            try:
+                step = next(job)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            if on_progress is not None:
+                on_progress(step)
+    finally:
+        job.close()
 
 
 class Eta:
@@ -66,3 +73,22 @@ class Eta:
         if done <= 0 or elapsed <= 0:
             return None
         return elapsed / done * max(total - done, 0)
+
+
+def relay(job: Job[T], step: Callable[[Progress], Progress]) -> Job[T]:
+    """Re-yield ``job``'s progress passed through ``step`` (rescaled, relabelled, its
+    payload taken) and return its result; closing this job closes ``job``."""
+    try:
+        while True:
+            try:
+                item = next(job)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            yield step(item)
+    finally:
+        job.close()
+
+
+def scaled(job: Job[T], start: int, span: int, total: int) -> Job[T]:
+    """Re-yield a sub-job's progress as ``start .. start + span`` out of ``total``."""
+    return (yield from relay(job, lambda p: Progress(start + int(p.fraction * span), total)))

@@ -1,12 +1,11 @@
 """Label overlays: semantic, instance, panoptic, and a confidence heat map.
 
-Each overlay is a :class:`~app.canvas.layers.TileLayer` over a *label reader*:
-anything with ``level_downsamples``, ``level_size(level)`` and
-``read(layer, x, y, w, h, *, level)`` -- the signature of
-:class:`segcore.labels.store.LabelStore`, whose overviews (mode/nearest
-downsampled, kept up to date on edit) are what is read zoomed out; the map is
-never scanned whole. Colours are looked up per pixel from small tables, in the
-tile worker threads.
+Each overlay is a :class:`~app.canvas.layers.TileLayer` over a label reader
+(:class:`segcore.labels.reader.LabelReader`: a label store, whose overviews --
+mode/nearest downsampled, kept up to date on edit -- are what is read zoomed
+out; an in-memory map; the prediction, whose extra ``"confidence"`` layer the heat
+map reads); the map is never scanned whole. Colours are looked up per pixel from
+small tables, in the tile worker threads.
 """
 
 from __future__ import annotations
@@ -14,28 +13,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from PySide6.QtGui import QImage
 
 from app.canvas.layers import TileLayer
 from app.canvas.render import argb_to_qimage, colormap_table
+from segcore.labels.reader import LabelReader
 from segcore.labels.schema import NO_INSTANCE, UNLABELLED, ClassInfo
 
 GOLDEN = 0.618033988749895
 OUTLINE = np.uint32(0xFFFFFFFF)  # opaque white
-
-
-class LabelReader(Protocol):
-    """What overlays need from a label store (LabelStore satisfies it)."""
-
-    @property
-    def level_downsamples(self) -> tuple[float, ...]: ...
-
-    def level_size(self, level: int) -> tuple[int, int]: ...
-
-    def read(self, layer: Any, x: int, y: int, w: int, h: int, *, level: int = 0) -> np.ndarray: ...
 
 
 # -- colour tables -----------------------------------------------------------
@@ -172,7 +161,7 @@ class LabelOverlay(TileLayer):
     def level_size(self, level: int) -> tuple[int, int]:
         return self.labels.level_size(level)
 
-    def _read(self, layer: str, level: int, x: int, y: int, w: int, h: int) -> np.ndarray:
+    def _read(self, layer: Any, level: int, x: int, y: int, w: int, h: int) -> np.ndarray:
         with self.lock:
             return self.labels.read(layer, x, y, w, h, level=level)
 

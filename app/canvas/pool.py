@@ -52,12 +52,6 @@ class TilePool:
             self._cond.notify()
             return True
 
-    @property
-    def active(self) -> int:
-        """Jobs queued or running."""
-        with self._cond:
-            return self._unfinished
-
     def wait(self, timeout: float | None = None) -> bool:
         """Block until no job is queued or running; False if ``timeout`` passed first."""
         with self._cond:
@@ -73,11 +67,6 @@ class TilePool:
             threads = list(self._threads)
         for thread in threads:
             thread.join(timeout)
-
-    def reopen(self) -> None:
-        """Accept jobs again after :meth:`shutdown`."""
-        with self._cond:
-            self._closed = False
 
     def _work(self) -> None:
         me = threading.current_thread()

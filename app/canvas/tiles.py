@@ -80,7 +80,7 @@ def tiles_in_rect(
 
 
 @dataclass
-class Tile:
+class CachedTile:
     """A read tile: its raw values (with the layer's halo) and renderings by style."""
 
     raw: np.ndarray
@@ -98,11 +98,11 @@ class Tile:
 
 
 class TileCache:
-    """LRU of :class:`Tile` by :class:`TileKey`, bounded in bytes. GUI thread only."""
+    """LRU of :class:`CachedTile` by :class:`TileKey`, bounded in bytes. GUI thread only."""
 
     def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
         self.max_bytes = max_bytes
-        self._tiles: OrderedDict[TileKey, Tile] = OrderedDict()
+        self._tiles: OrderedDict[TileKey, CachedTile] = OrderedDict()
         self._bytes = 0
 
     def __len__(self) -> int:
@@ -115,13 +115,13 @@ class TileCache:
     def nbytes(self) -> int:
         return self._bytes
 
-    def get(self, key: TileKey) -> Tile | None:
+    def get(self, key: TileKey) -> CachedTile | None:
         tile = self._tiles.get(key)
         if tile is not None:
             self._tiles.move_to_end(key)
         return tile
 
-    def peek(self, key: TileKey) -> Tile | None:
+    def peek(self, key: TileKey) -> CachedTile | None:
         """Like :meth:`get` without marking the tile as recently used."""
         return self._tiles.get(key)
 
@@ -142,7 +142,7 @@ class TileCache:
         old = self._tiles.pop(key, None)
         if old is not None:
             self._bytes -= old.nbytes
-        tile = Tile(raw, halo, stale=stale)
+        tile = CachedTile(raw, halo, stale=stale)
         if old is not None and old.raw is raw:
             # Same data in another style: keep the last rendering too (toggling back is instant).
             tile.images = {s: im for s, im in list(old.images.items())[-1:] if s != style}

@@ -50,6 +50,7 @@ class CanvasView(CanvasInput, QWidget):
     view_changed = Signal()
     hovered = Signal(object)  # (x, y) in level-0 image pixels, or None off the image
     tile_failed = Signal(object, object)  # TileKey, exception
+    layers_changed = Signal()  # a layer was added or removed (the Layers dock lists them)
 
     def __init__(self, parent: QWidget | None = None, *, cache_bytes: int | None = None) -> None:
         QWidget.__init__(self, parent)
@@ -102,6 +103,7 @@ class CanvasView(CanvasInput, QWidget):
         self.z = 0
         self.refresh_thumbnail(thumbnail)
         self.view_changed.emit()
+        self.layers_changed.emit()
 
     def refresh_thumbnail(self, thumbnail: np.ndarray) -> None:
         """Re-render the fallback thumbnail (after the image's display settings change)."""
@@ -116,12 +118,16 @@ class CanvasView(CanvasInput, QWidget):
         self.remove_layer(layer.id)
         self.layers.append(layer)
         self.update()
+        self.layers_changed.emit()
 
     def remove_layer(self, layer_id: str) -> None:
-        for layer in [lay for lay in self.layers if lay.id == layer_id]:
+        gone = [lay for lay in self.layers if lay.id == layer_id]
+        for layer in gone:
             self.layers.remove(layer)
             self.cache.drop(layer_id)
         self.update()
+        if gone:
+            self.layers_changed.emit()
 
     def layer(self, layer_id: str) -> TileLayer | None:
         return next((lay for lay in self.layers if lay.id == layer_id), None)
@@ -129,10 +135,13 @@ class CanvasView(CanvasInput, QWidget):
     def clear(self) -> None:
         """Forget all layers and cached tiles (waits for reads in flight)."""
         self.loader.wait()
+        had = bool(self.layers)
         self.layers = []
         self.cache.clear()
         self.thumbnail = None
         self.update()
+        if had:
+            self.layers_changed.emit()
 
     def set_z(self, z: int) -> None:
         if z != self.z:
@@ -142,15 +151,6 @@ class CanvasView(CanvasInput, QWidget):
     def restyle(self) -> None:
         """A layer's style changed (visibility, opacity, display...): repaint."""
         self.update()
-
-    def refresh_layer(self, layer_id: str) -> None:
-        """All data of a layer changed: drop its tiles and read them again."""
-        layer = self.layer(layer_id)
-        if layer is not None:
-            layer.bump()
-            self.cache.drop(layer_id)
-            self.loader.forget(layer_id)
-            self.update()
 
     def invalidate(self, layer_id: str, box: tuple[int, int, int, int]) -> None:
         """Level-0 box (x, y, w, h) of a layer changed: its tiles are read again.

@@ -65,6 +65,11 @@ class ClassesDock(QDockWidget):
             self.list.setCurrentRow(index)
 
     @property
+    def current_row(self) -> int:
+        """Row of the current class (-1: none)."""
+        return int(self.list.currentRow())
+
+    @property
     def current_class(self) -> ClassInfo | None:
         row = self.list.currentRow()
         return self.classes[row] if 0 <= row < len(self.classes) else None

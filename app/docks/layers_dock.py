@@ -81,6 +81,7 @@ class LayersDock(QDockWidget):
         layout.addWidget(self.display_box)
         self.setWidget(body)
         self._syncing = False
+        canvas.layers_changed.connect(self.refresh)
         self.refresh()
 
     # -- list -----------------------------------------------------------------

@@ -1,20 +1,19 @@
 """Metrics dock: the current prediction against the user's labels.
 
 Compare runs :func:`segcore.metrics.compare.compare_semantic` in a worker over
-the whole image or the visible area. Only pixels the model has predicted
-count (a run over part of the image is judged on that part), and unlabelled
-pixels are left out as usual. The result is a per-class table (IoU, Dice,
-precision, recall, pixels) and a row-normalised confusion-matrix heat map.
+the whole image or the visible area, reading through the labels lock. Only
+pixels the model has predicted count (``predicted_only``: a run over part of the
+image is judged on that part), and unlabelled pixels are left out as usual. The
+result is a per-class table (IoU, Dice, precision, recall, pixels) and a
+row-normalised confusion-matrix heat map.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -31,54 +30,17 @@ from PySide6.QtWidgets import (
 )
 
 from app import errors
+from app.context import AppContext
 from app.metrics_view import ConfusionView
-from app.session import Session
 from app.worker import Worker
-from segcore.labels.schema import UNLABELLED, ClassInfo
+from segcore.labels.adapters import LabelView
+from segcore.labels.box import Box
+from segcore.labels.schema import ClassInfo
 from segcore.metrics.confusion import ConfusionMatrix
 
 COLUMNS = ("Class", "IoU", "Dice", "Precision", "Recall", "Pixels")
 REGIONS = ("Whole image", "Visible area")
-Box = tuple[int, int, int, int]
-
-
-class WindowReader:
-    """A ``read(layer, x, y, w, h)`` label map cropped to ``box``, as a segcore LabelReader.
-
-    Reads hold ``lock`` (the document's labels lock). With ``mask`` (another
-    reader), pixels where the mask's class is unlabelled read as unlabelled.
-    """
-
-    def __init__(
-        self,
-        source: Any,
-        box: Box,
-        classes: list[ClassInfo],
-        lock: threading.RLock,
-        mask: WindowReader | None = None,
-    ) -> None:
-        self.source, self.box, self._classes = source, box, classes
-        self.lock, self.mask = lock, mask
-
-    @property
-    def width(self) -> int:
-        return self.box[2]
-
-    @property
-    def height(self) -> int:
-        return self.box[3]
-
-    @property
-    def classes(self) -> list[ClassInfo]:
-        return list(self._classes)
-
-    def read(self, layer: Any, x: int, y: int, w: int, h: int) -> NDArray[Any]:
-        w, h = min(w, self.width - x), min(h, self.height - y)
-        with self.lock:
-            values = np.asarray(self.source.read(layer, self.box[0] + x, self.box[1] + y, w, h))
-        if self.mask is not None and layer == "semantic":
-            values = np.where(self.mask.read(layer, x, y, w, h) == UNLABELLED, UNLABELLED, values)
-        return values
+Rect = tuple[int, int, int, int]
 
 
 def class_names(labels: tuple[ClassInfo, ...], predicted: tuple[ClassInfo, ...]) -> list[str]:
@@ -98,14 +60,14 @@ def _cell(value: float, *, digits: int = 3) -> QTableWidgetItem:
 class MetricsDock(QDockWidget):
     """Per-class scores and the confusion matrix of prediction vs labels."""
 
-    def __init__(self, session: Session, visible_box: Callable[[], Box]) -> None:
+    def __init__(self, context: AppContext) -> None:
         super().__init__("Metrics")
         self.setObjectName("metrics_dock")
-        self.session = session
-        self.visible_box = visible_box
+        self.session = session = context.session
+        self.visible_box: Callable[[], Rect] = context.canvas.visible_box
         self.matrix: ConfusionMatrix | None = None
         self.names: list[str] = []
-        self._worker: Worker | None = None
+        self._names: list[str] = []
 
         body = QWidget()
         column = QVBoxLayout(body)
@@ -122,6 +84,13 @@ class MetricsDock(QDockWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.hide()
+        self.job = context.jobs.slot(
+            "compare the prediction with the labels",
+            yielded=self._progress,
+            returned=self._returned,
+            errored=self._failed,
+            finished=self.progress.hide,
+        )
         column.addWidget(self.progress)
         self.summary = QLabel("Run a model, label some pixels, then Compare.")
         self.summary.setWordWrap(True)
@@ -150,7 +119,7 @@ class MetricsDock(QDockWidget):
             return None
         self.cancel()
         w, h = doc.size
-        box: Box = (0, 0, w, h)
+        box: Rect = (0, 0, w, h)
         if self.region.currentText() == "Visible area":
             x, y, bw, bh = self.visible_box()
             x0, y0 = max(x, 0), max(y, 0)
@@ -163,38 +132,31 @@ class MetricsDock(QDockWidget):
         if not names:
             self.summary.setText("The labels have no classes.")
             return None
-        classes = list(label_classes)
         lock = doc.labels_lock
-        predicted = WindowReader(pred, box, classes, lock)
-        truth = WindowReader(doc.labels, box, classes, lock, mask=predicted)
+        predicted = LabelView(pred, lock=lock)
+        truth = LabelView(doc.labels, classes=label_classes, lock=lock)
+        region = Box(*box)
 
         def job() -> Any:
             from segcore.metrics.compare import compare_semantic
 
-            return compare_semantic(predicted, truth, num_classes=len(names), window=1024)
+            return compare_semantic(
+                predicted, truth, num_classes=len(names), window=1024, box=region,
+                predicted_only=True,
+            )  # fmt: skip
 
-        worker = Worker(job)
-        worker.yielded.connect(self._progress)
-        worker.returned.connect(lambda cm: self.show_result(cm, names))
-        worker.errored.connect(self._failed)
-        worker.finished.connect(self.progress.hide)
-        self._worker = worker
+        self._names = names
         self.progress.setValue(0)
         self.progress.show()
         self.summary.setText("Comparing...")
-        return worker.start()
+        return self.job.start(job, replace=True)
 
     def cancel(self) -> None:
-        if self._worker is not None:
-            self._worker.close()
-            self._worker = None
+        self.job.cancel()
 
     def shutdown(self) -> None:
         """Stop a running comparison and wait for it (window closing, tests)."""
-        worker, self._worker = self._worker, None
-        if worker is not None:
-            worker.close()
-            worker.wait(30)
+        self.job.shutdown()
 
     def reset(self) -> None:
         self.cancel()
@@ -213,9 +175,11 @@ class MetricsDock(QDockWidget):
 
     # -- showing -------------------------------------------------------------------
 
+    def _returned(self, cm: ConfusionMatrix) -> None:
+        self.show_result(cm, self._names)
+
     def show_result(self, cm: ConfusionMatrix, names: list[str]) -> None:
         """Fill the table, the summary and the heat map from ``cm``."""
-        self._worker = None
         self.matrix, self.names = cm, names
         scores = cm.scores()
         present = [i for i in range(len(names)) if cm.matrix[i].sum() or cm.matrix[:, i].sum()]

@@ -1,7 +1,7 @@
 """Model dock: open a model, see its classes and bands, run it on part of the image.
 
 The dock only gathers choices and shows progress. The run itself is a segcore
-generator (:func:`app.model_job.model_job`) driven by a :class:`Worker`;
+generator (:func:`app.model_job.model_job`) run in the dock's job slot;
 each ``Progress`` it yields carries the finished tiles, which go to the
 session's prediction layer and appear on the canvas as they arrive.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -30,14 +30,17 @@ from PySide6.QtWidgets import (
 
 from app import errors
 from app.canvas.tools import RectTool
-from app.canvas.view import CanvasView
 from app.docks import spin_box
 from app.docks.classes_dock import swatch
-from app.model_job import RunOptions, cuda_available, model_job, patches, read_model
-from app.session import ModelHandle, Session
-from app.worker import Worker
+from app.model_job import RunOptions, model_job, patches
+from app.session import ModelHandle
+from segcore.engine.backend import cuda_possible
 from segcore.errors import ModelError
 from segcore.jobs import Eta, Progress
+from segcore.models.files import read_meta
+
+if TYPE_CHECKING:
+    from app.context import AppContext
 
 Scope = Literal["view", "rect", "image"]
 MODEL_FILTER = "Models (*.safetensors *.onnx *.pth);;All files (*)"
@@ -55,11 +58,17 @@ class ModelDock(QDockWidget):
 
     run_finished = Signal(bool)
 
-    def __init__(self, session: Session, canvas: CanvasView, parent: QWidget | None = None):
+    def __init__(self, context: AppContext, parent: QWidget | None = None):
         super().__init__("Model", parent)
         self.setObjectName("model_dock")
-        self.session, self.canvas = session, canvas
-        self.worker: Worker | None = None
+        self.session, self.canvas = context.session, context.canvas
+        self.job = context.jobs.slot(
+            "run the model",
+            yielded=self._progress,
+            returned=self._done,
+            errored=self._failed,
+            finished=self._finished,
+        )
         self._eta: Eta | None = None
         self._started = 0.0
         self._error = False
@@ -129,7 +138,7 @@ class ModelDock(QDockWidget):
     def open_model(self, path: str | Path) -> bool:
         """Read the model's metadata (cheap, no weights) and show it. False on failure."""
         try:
-            meta = read_model(Path(path))
+            meta = read_meta(Path(path))
         except Exception as exc:
             errors.report(exc, context=f"open model {Path(path).name}")
             return False
@@ -143,7 +152,7 @@ class ModelDock(QDockWidget):
         for c in meta.classes:
             self.classes.addItem(QListWidgetItem(swatch(c.color), f"{c.id}  {c.name}"))
         self.tile.setValue(meta.tile_size)
-        if self.device.count() == 2 and cuda_available():
+        if self.device.count() == 2 and cuda_possible():
             self.device.addItem("cuda")
         self._set_running(False)
         return True
@@ -152,7 +161,7 @@ class ModelDock(QDockWidget):
 
     @property
     def is_running(self) -> bool:
-        return self.worker is not None and self.worker.is_running
+        return self.job.running
 
     def options(self) -> RunOptions:
         return RunOptions(
@@ -200,30 +209,23 @@ class ModelDock(QDockWidget):
             return
         self.session.new_prediction(model.meta.classes)
         source, options = doc.source, self.options()
-        self.worker = Worker(lambda: model_job(model.path, source, box, options))
-        self.worker.yielded.connect(self._progress)
-        self.worker.errored.connect(self._failed)
-        self.worker.returned.connect(self._done)
-        self.worker.finished.connect(self._finished)
         self._eta, self._started, self._error = Eta(), time.monotonic(), False
         self.progress.setRange(0, 0)  # busy until the first tile (model loading)
         self.eta.setText("Loading the model...")
         self._set_running(True)
-        self.worker.start()
+        self.job.start(lambda: model_job(model.path, source, box, options))
 
     def cancel(self) -> None:
-        if self.is_running and self.worker is not None:
-            self.worker.close()
+        if self.is_running:
+            self.job.cancel()
             self.eta.setText("Cancelling...")
         elif isinstance(self.canvas.tool, RectTool):
             self.canvas.set_tool(None)
             self.eta.setText("")
 
     def shutdown(self, timeout: float = 30.0) -> None:
-        """Cancel a run and wait for it (window closing)."""
-        if self.worker is not None:
-            self.worker.close()
-            self.worker.wait(timeout)
+        """Cancel a run and wait for it (window closing, another image)."""
+        self.job.shutdown(timeout)
 
     def _progress(self, step: Progress) -> None:
         for x, y, labels, score in patches(step.payload):
@@ -244,7 +246,7 @@ class ModelDock(QDockWidget):
         self.progress.setValue(self.progress.maximum())
 
     def _finished(self) -> None:
-        cancelled = self.worker is not None and self.worker.abort_requested
+        cancelled = self.job.cancelled
         if cancelled:
             self.eta.setText("Cancelled")
             self.progress.setRange(0, 1)

@@ -11,20 +11,20 @@ architecture afterwards trains it from the same labels.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from app import errors
 from app.live_mode import LiveMode
 from app.training_job import DataSpec, gather
 from app.worker import Worker
 from segcore.jobs import Job
 
 if TYPE_CHECKING:
-    from app.window import MainWindow
+    from app.context import AppContext
+    from app.docks.model_dock import ModelDock
+    from app.tools.context import AnnotationContext
     from segcore.pixelclass.train import PixelConfig, PixelResult
 
 
@@ -44,12 +44,16 @@ class PixelPanel(QWidget):
 
     run_finished = Signal(object)  # PixelResult | None
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(
+        self, context: AppContext, models: ModelDock, edits: AnnotationContext | None
+    ) -> None:
         super().__init__()
-        self.window_ = window
-        self.live = LiveMode(window)
-        self.worker: Worker | None = None
+        self.session, self.models = context.session, models
+        self.live = LiveMode(context, edits)
+        self.job = context.jobs.slot("train", returned=self._trained, finished=self._finished)
         self.result: PixelResult | None = None
+        self._predict = False
+        self._started = 0.0
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
@@ -69,7 +73,7 @@ class PixelPanel(QWidget):
 
     @property
     def is_running(self) -> bool:
-        return self.worker is not None and self.worker.is_running
+        return self.job.running
 
     def _toggle_live(self, on: bool) -> None:
         if on and not self.live.active and not self.live.start():
@@ -83,44 +87,29 @@ class PixelPanel(QWidget):
         if not on:
             self.status.setText("")
 
-    def train(self, config: PixelConfig, spec: DataSpec, *, predict: bool) -> Worker:
+    def train(self, config: PixelConfig, spec: DataSpec, *, predict: bool) -> Worker | None:
         """Train and save in a worker; the file becomes the current model, and with
         ``predict`` the Model dock predicts the visible area with it."""
-        started = time.monotonic()
-        self.result = None
-        self.worker = Worker(lambda: pixel_training_job(config, spec))
+        self.result, self._predict, self._started = None, predict, time.monotonic()
+        return self.job.start(lambda: pixel_training_job(config, spec))
 
-        def finished(result: PixelResult) -> None:
-            self.result = result
-            took = time.monotonic() - started
-            pixels = sum(result.samples.values())
-            self.status.setText(
-                f"trained on {pixels} labelled pixels in {took:.1f} s · "
-                f"{result.path.name if result.path else ''}"
-                + "".join(f"\n{w}" for w in result.warnings)
-            )
-            dock = self.window_.model_dock
-            if result.path is None or not dock.open_model(result.path):
-                return
-            if predict and self.window_.session.document is not None:
-                dock.run("view")
+    def _trained(self, result: PixelResult) -> None:
+        self.result = result
+        took = time.monotonic() - self._started
+        pixels = sum(result.samples.values())
+        self.status.setText(
+            f"trained on {pixels} labelled pixels in {took:.1f} s · "
+            f"{result.path.name if result.path else ''}"
+            + "".join(f"\n{w}" for w in result.warnings)
+        )
+        if result.path is None or not self.models.open_model(result.path):
+            return
+        if self._predict and self.session.document is not None:
+            self.models.run("view")
 
-        self.worker.returned.connect(finished)
-        self.worker.errored.connect(lambda exc: errors.report(exc, context="train"))
-        self.worker.finished.connect(lambda: self.run_finished.emit(self.result))
-        return self.worker.start()
+    def _finished(self) -> None:
+        self.run_finished.emit(self.result)
 
     def shutdown(self, timeout: float = 30.0) -> None:
         self.live.stop(timeout)
-        if self.worker is not None:
-            self.worker.close()
-            self.worker.wait(timeout)
-
-
-def pixel_output(folder: Path, stamp: str) -> Path:
-    """A new .onnx file name in ``folder`` (its .json sidecar goes beside it)."""
-    path = folder / f"pixel-classifier-{stamp}.onnx"
-    n = 2
-    while path.exists() or path.with_suffix(".json").exists():
-        path, n = folder / f"pixel-classifier-{stamp}-{n}.onnx", n + 1
-    return path
+        self.job.shutdown(timeout)

@@ -2,8 +2,8 @@
 
 The dock gathers choices (architecture and encoder, or fine-tuning; a budget
 in epochs or minutes; tile, batch, device), saves the project so training sees
-the last strokes, and runs :func:`app.training_job.training_job` in a
-:class:`Worker`. Every yielded ``Progress`` carries a
+the last strokes, and runs :func:`app.training_job.training_job` in its job
+slot. Every yielded ``Progress`` carries a
 :class:`segcore.training.TrainMetrics`, which feeds the live chart. Stop ends
 the run after the current step, keeping the best weights so far. When a run
 ends the new model file becomes the current model (through the Model dock),
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,7 +49,9 @@ from segcore.errors import TrainingError
 from segcore.jobs import Progress
 
 if TYPE_CHECKING:
-    from app.window import MainWindow
+    from app.context import AppContext
+    from app.docks.model_dock import ModelDock
+    from app.tools.context import AnnotationContext
     from segcore.pixelclass.train import PixelResult
     from segcore.training.config import TrainConfig, TrainResult
 
@@ -67,14 +70,27 @@ class TrainingDock(QDockWidget):
 
     run_finished = Signal(object)  # TrainResult | None
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__("Training", window)
+    def __init__(
+        self,
+        context: AppContext,
+        models: ModelDock,
+        *,
+        save_project: Callable[[], bool] = lambda: True,
+        edits: AnnotationContext | None = None,
+    ) -> None:
+        super().__init__("Training", context.shell.widget)
         self.setObjectName("training_dock")
-        self.window_ = window
-        self.session = window.session
-        self.pixel = PixelPanel(window)
+        self.models, self.save_project = models, save_project
+        self.session = context.session
+        self.job = context.jobs.slot(
+            "train",
+            yielded=self._progress,
+            returned=self._done,
+            errored=self._failed,
+            finished=self._finished,
+        )
+        self.pixel = PixelPanel(context, models, edits)
         self.pixel.run_finished.connect(self._pixel_finished)
-        self.worker: Worker | None = None
         self.models_dir: Path | None = None  # where models go without a project
         self.result: TrainResult | None = None
         self._stop = threading.Event()
@@ -115,7 +131,7 @@ class TrainingDock(QDockWidget):
         box = QGroupBox("Where to correct next")
         inner = QVBoxLayout(box)
         inner.setContentsMargins(4, 4, 4, 4)
-        self.uncertainty = UncertaintyPanel(window.session, window.canvas)
+        self.uncertainty = UncertaintyPanel(context)
         inner.addWidget(self.uncertainty)
         layout.addWidget(box)
         self.setWidget(body)
@@ -200,8 +216,7 @@ class TrainingDock(QDockWidget):
 
     @property
     def is_running(self) -> bool:
-        deep = self.worker is not None and self.worker.is_running
-        return deep or self.pixel.is_running
+        return self.job.running or self.pixel.is_running
 
     @property
     def fine_tune(self) -> bool:
@@ -282,9 +297,7 @@ class TrainingDock(QDockWidget):
         """Save the project and start training; a dialog explains anything missing."""
         if self.is_running:
             return None
-        annotation = getattr(self.window_, "annotation", None)
-        projects = annotation.projects if annotation is not None else None
-        if self.session.project is not None and projects is not None and not projects.save():
+        if self.session.project is not None and not self.save_project():
             return None
         if self.pixel_chosen:
             return self._start_pixel()
@@ -299,18 +312,14 @@ class TrainingDock(QDockWidget):
             return None
         self._stop = threading.Event()
         stop = self._stop
-        self.worker = Worker(lambda: training_job(config, spec, model=base, stop=stop))
-        self.worker.yielded.connect(self._progress)
-        self.worker.returned.connect(self._done)
-        self.worker.errored.connect(self._failed)
-        self.worker.finished.connect(self._finished)
         self.result = None
         self.chart.clear()
         self.progress.setRange(0, 0)
         self.status.setText("Reading labels...")
         self._started = time.monotonic()
+        worker = self.job.start(lambda: training_job(config, spec, model=base, stop=stop))
         self._set_running(True)
-        return self.worker.start()
+        return worker
 
     def _start_pixel(self) -> Worker | None:
         """Train the pixel classifier on the same labels and save it as an .onnx model."""
@@ -333,6 +342,8 @@ class TrainingDock(QDockWidget):
         self.progress.setValue(1 if result is not None else 0)
         self.status.setText("Pixel classifier saved" if result is not None else "Failed")
         self._set_running(False)
+        if result is not None and self.session.model is not None and self.session.document:
+            self.uncertainty.rank()  # an .onnx model ranks through the engine like any other
         self.run_finished.emit(result)
 
     def stop(self) -> None:
@@ -345,13 +356,11 @@ class TrainingDock(QDockWidget):
         """Stop at once and wait (window closing): the best model so far is already saved."""
         self.uncertainty.shutdown(timeout)
         self.pixel.shutdown(timeout)
-        if self.worker is not None:
-            self.worker.close()
-            self.worker.wait(timeout)
+        self.job.shutdown(timeout)
 
     def predict_view(self) -> None:
         """Run the current model on the visible area (the Model dock does the run)."""
-        self.window_.model_dock.run("view")
+        self.models.run("view")
 
     def _progress(self, step: Progress) -> None:
         m = step.payload
@@ -377,7 +386,7 @@ class TrainingDock(QDockWidget):
             f"{why} in {took:.0f} s · best validation mIoU {result.best_miou:.3f}{held} at epoch "
             f"{result.best_epoch} · {result.path.name if result.path else ''}"
         )
-        if result.path is None or not self.window_.model_dock.open_model(result.path):
+        if result.path is None or not self.models.open_model(result.path):
             return
         if self.predict_after.isChecked() and self.session.document is not None:
             self.predict_view()
@@ -391,7 +400,7 @@ class TrainingDock(QDockWidget):
     def _finished(self) -> None:
         self.progress.setRange(0, 1)
         self.progress.setValue(1 if self.result is not None else 0)
-        if self.result is None and self.worker is not None and self.worker.abort_requested:
+        if self.result is None and self.job.cancelled:
             self.status.setText("Cancelled")
         self._set_running(False)
         self.run_finished.emit(self.result)

@@ -30,8 +30,7 @@ from segcore.errors import TrainingError
 from segcore.jobs import Progress
 
 if TYPE_CHECKING:
-    from app.canvas.view import CanvasView
-    from app.session import Session
+    from app.context import AppContext
     from segcore.training.uncertainty import Measure, UncertainTile
 
 TOP_TILES = 50
@@ -43,12 +42,15 @@ class UncertaintyPanel(QWidget):
 
     ranked = Signal(object)  # list[UncertainTile]
 
-    def __init__(self, session: Session, canvas: CanvasView, parent: QWidget | None = None):
+    def __init__(self, context: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
-        self.session, self.canvas = session, canvas
+        self.session, self.canvas = context.session, context.canvas
         self.tiles: list[UncertainTile] = []
         self.index = -1
-        self.worker: Worker | None = None
+        self._ranking: object = None  # the document being ranked
+        self.job = context.jobs.slot(
+            "rank tiles", yielded=self._progress, returned=self._ranked, finished=self._refresh
+        )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
@@ -95,7 +97,7 @@ class UncertaintyPanel(QWidget):
 
     @property
     def is_running(self) -> bool:
-        return self.worker is not None and self.worker.is_running
+        return self.job.running
 
     def rank(self) -> Worker | None:
         """Score the open image's tiles with the current model (in a worker)."""
@@ -108,17 +110,13 @@ class UncertaintyPanel(QWidget):
             return None
         path, tile = model.path, self.tile.value()
         measure: Measure = "margin" if self.measure.currentData() == "margin" else "entropy"
-        self.worker = Worker(
+        self._ranking = doc
+        self.where.setText("Ranking...")
+        worker = self.job.start(
             lambda: ranking_job(path, doc, tile=tile, measure=measure, top=TOP_TILES)
         )
-        self.worker.yielded.connect(self._progress)
-        self.worker.returned.connect(lambda tiles: self._ranked(doc, tiles))
-        self.worker.errored.connect(lambda exc: errors.report(exc, context="rank tiles"))
-        self.worker.finished.connect(self._refresh)
-        self.where.setText("Ranking...")
-        self.worker.start()
         self._refresh()
-        return self.worker
+        return worker
 
     def set_tiles(self, tiles: list[UncertainTile]) -> None:
         """Show a ranked list (most uncertain first); nothing is selected yet."""
@@ -132,8 +130,8 @@ class UncertaintyPanel(QWidget):
         self._refresh()
         self.ranked.emit(self.tiles)
 
-    def _ranked(self, doc: object, tiles: list[UncertainTile]) -> None:
-        if self.session.document is doc:  # not an image closed while it was ranked
+    def _ranked(self, tiles: list[UncertainTile]) -> None:
+        if self.session.document is self._ranking:  # not an image closed while it was ranked
             self.set_tiles(tiles)
 
     def step(self, delta: int) -> None:
@@ -171,6 +169,4 @@ class UncertaintyPanel(QWidget):
         self.next_button.setEnabled(not running and self.index < len(self.tiles) - 1)
 
     def shutdown(self, timeout: float = 30.0) -> None:
-        if self.worker is not None:
-            self.worker.close()
-            self.worker.wait(timeout)
+        self.job.shutdown(timeout)

@@ -17,7 +17,7 @@ from segcore.errors import LabelError
 from segcore.labels.box import Box
 
 if TYPE_CHECKING:
-    from app.window import MainWindow
+    from app.canvas.view import CanvasView
 
 
 class LockedStore:
@@ -66,12 +66,12 @@ class LayerImage:
     OpenSlide), so a worker edit reading the image never races the tile threads.
     """
 
-    def __init__(self, window: MainWindow) -> None:
-        layer = window.canvas.image_layer
+    def __init__(self, canvas: CanvasView) -> None:
+        layer = canvas.image_layer
         if layer is None:
             raise LabelError("no image is open")
         self._layer = layer
-        self._z = window.canvas.z if layer.has_depth else 0
+        self._z = canvas.z if layer.has_depth else 0
         self.source = layer.source
 
     def __getattr__(self, name: str) -> Any:

@@ -1,16 +1,25 @@
-"""What every annotation tool shares: its context and pixel conventions.
+"""What every annotation tool shares: its context, pixel conventions and registration.
 
 The canvas shows level-0 pixel ``(col, row)`` over the square
 ``[col, col + 1) x [row, row + 1)``; segcore puts a pixel's *centre* at
 ``(col, row)``. :meth:`AnnotationTool.point` converts an event to segcore's
 coordinates (half a pixel less), :meth:`AnnotationTool.pixel` to the pixel under
 the cursor.
+
+A tool registers itself beside its class with :func:`register_tool` and a
+:class:`ToolSpec` (key, text, shortcut, tip, how to make it, its icon, its group);
+:func:`registered_tools` imports every module of :mod:`app.tools` once and
+returns them in tool-bar order, so a new tool is one new module.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
+import pkgutil
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, Qt
@@ -21,6 +30,54 @@ from app.canvas.tools import CanvasTool, ToolEvent
 if TYPE_CHECKING:
     from app.canvas.view import CanvasView
     from app.tools.context import AnnotationContext
+
+# Tool-bar groups, in order; a separator follows each group.
+GROUPS = ("paint", "shapes", "regions", "pick", "instances")
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """An annotation tool as the tool bar shows it.
+
+    ``make(ctx)`` builds the tool; ``icon(painter)`` draws its icon on a 64 x 64
+    canvas (helpers in :mod:`app.tools.tool_icons`); ``group`` is one of
+    :data:`GROUPS`.
+    """
+
+    key: str
+    text: str
+    shortcut: str
+    tip: str
+    make: Callable[[AnnotationContext], CanvasTool]
+    icon: Callable[[QPainter], None]
+    group: str
+
+
+_TOOLS: dict[str, ToolSpec] = {}
+_loaded = False
+
+
+def register_tool(spec: ToolSpec) -> ToolSpec:
+    """Add ``spec`` to the tool bar; a second tool with the same key is refused."""
+    if spec.key in _TOOLS:
+        raise ValueError(f"a tool {spec.key!r} is already registered")
+    if spec.group not in GROUPS:
+        raise ValueError(f"tool {spec.key!r}: group {spec.group!r} is not one of {GROUPS}")
+    _TOOLS[spec.key] = spec
+    return spec
+
+
+def registered_tools() -> tuple[ToolSpec, ...]:
+    """Every tool, by group, then in the order registered (modules are imported by name)."""
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        import app.tools as package
+
+        for module in sorted(m.name for m in pkgutil.iter_modules(package.__path__)):
+            importlib.import_module(f"{package.__name__}.{module}")
+    return tuple(sorted(_TOOLS.values(), key=lambda spec: GROUPS.index(spec.group)))
+
 
 Point = tuple[float, float]
 FEEDBACK = QColor(255, 210, 0)  # rubber bands, outlines being drawn

@@ -15,7 +15,8 @@ from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QKeyEvent, QPainter
 
 from app.canvas.tools import ToolEvent
-from app.tools.base import AnnotationTool, Point, feedback_pen
+from app.tools.base import AnnotationTool, Point, ToolSpec, feedback_pen, register_tool
+from app.tools.tool_icons import ACCENT, icon_pen, icon_poly
 from segcore.labels.edits.common import ERASE, Paint
 from segcore.labels.edits.paint import paint_stroke
 
@@ -140,3 +141,42 @@ class BrushTool(AnnotationTool):
         class_id = self.ctx.class_id
         info = self.ctx.class_info(class_id) if class_id is not None else None
         return QColor(*info.color) if info is not None else QColor(255, 210, 0)
+
+
+def _brush_icon(p: QPainter) -> None:
+    p.drawLine(QPointF(54, 10), QPointF(28, 36))
+    p.setBrush(ACCENT)
+    p.setPen(icon_pen(ACCENT, 3))
+    p.drawEllipse(QRectF(10, 34, 22, 20))
+
+
+register_tool(
+    ToolSpec(
+        key="brush",
+        text="Brush",
+        shortcut="B",
+        tip="Paint the current class; [ and ] change the size",
+        make=BrushTool,
+        icon=_brush_icon,
+        group="paint",
+    )
+)
+
+
+def _eraser_icon(p: QPainter) -> None:
+    p.setBrush(QColor(240, 150, 170))
+    p.drawPolygon(icon_poly((10, 40), (34, 16), (54, 36), (30, 60)))
+    p.drawLine(QPointF(22, 28), QPointF(42, 48))
+
+
+register_tool(
+    ToolSpec(
+        key="eraser",
+        text="Eraser",
+        shortcut="E",
+        tip="Erase labels back to unlabelled; [ and ] change the size",
+        make=lambda ctx: BrushTool(ctx, erase=True),
+        icon=_eraser_icon,
+        group="paint",
+    )
+)

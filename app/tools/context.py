@@ -39,7 +39,7 @@ from segcore.labels.edits.common import Paint
 from segcore.labels.schema import UNLABELLED, ClassInfo
 
 if TYPE_CHECKING:
-    from app.window import MainWindow
+    from app.context import AppContext
 
 LABEL_LAYER_IDS = ("semantic", "instance", "panoptic")
 MIN_BRUSH, MAX_BRUSH = 1, 1000
@@ -56,17 +56,19 @@ class AnnotationContext(QObject):
     busy_changed = Signal(bool)
     options_changed = Signal()  # brush size or tolerance
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        self.canvas = window.canvas
-        self.session = window.session
+    def __init__(self, context: AppContext) -> None:
+        super().__init__(context.shell.widget)
+        self.context = context
+        self.canvas = context.canvas
+        self.session = context.session
         self.editor: Editor | None = None
         self.image_id: str | None = None
         self.brush_size = 12  # diameter in level-0 pixels
         self.tolerance = 16.0  # magic wand, in the image's units
         self._stroke_box = Box.empty()
+        self._own_lock = threading.RLock()
         self._job: _EditJob | None = None
+        self._edits = context.jobs.slot("edit", finished=self._edit_finished)
         self._last_edit = 0.0
         self.session.document_changed.connect(self._document_changed)
         # While the user pauses, write cached chunks to disk a little at a time, so a
@@ -80,8 +82,10 @@ class AnnotationContext(QObject):
 
     @property
     def lock(self) -> threading.RLock:
+        """The open document's labels lock; the context's own while none is open (so a
+        stroke and the edits it waits for still exclude each other)."""
         doc = self.session.document
-        return doc.labels_lock if doc is not None else threading.RLock()
+        return doc.labels_lock if doc is not None else self._own_lock
 
     @property
     def busy(self) -> bool:
@@ -118,11 +122,11 @@ class AnnotationContext(QObject):
 
     @property
     def classes(self) -> tuple[ClassInfo, ...]:
-        return tuple(self.window.classes_dock.classes)
+        return tuple(self.context.classes.classes)
 
     @property
     def class_id(self) -> int | None:
-        current = self.window.classes_dock.current_class
+        current = self.context.classes.current_class
         return None if current is None else current.id
 
     def class_info(self, class_id: int) -> ClassInfo | None:
@@ -132,7 +136,7 @@ class AnnotationContext(QObject):
         """Make ``class_id`` the current class (selects it in the Classes dock)."""
         for row, c in enumerate(self.classes):
             if c.id == class_id:
-                self.window.classes_dock.select_index(row)
+                self.context.classes.select_index(row)
                 return True
         return False
 
@@ -155,7 +159,7 @@ class AnnotationContext(QObject):
         return class_id, instance_id
 
     def status(self, text: str, msecs: int = 4000) -> None:
-        self.window.statusBar().showMessage(text, msecs)
+        self.context.say(text, msecs)
 
     # -- attaching an image's editor -----------------------------------------
 
@@ -285,17 +289,21 @@ class AnnotationContext(QObject):
         with self.lock:
             editor.begin(name)
         self._stroke_box = Box.empty()
-        job = _EditJob(self, name.replace("_", " "), after)
+        job = _EditJob(name.replace("_", " "), after)
         store = LockedStore(editor.store, self.lock)
         self._job = job
         self.busy_changed.emit(True)
         self.status(f"{job.title.capitalize()}...", 0)
-        return job.start(lambda: fn(store, *args, **kwargs))
+        return self._edits.start(lambda: job.run(lambda: fn(store, *args, **kwargs)))
 
     def finish_job(self) -> None:
         """Wait for a running edit and apply its outcome now (closing, switching image)."""
         if self._job is not None:
-            self._job.worker.wait()
+            self._edits.wait()
+            self._end_job(self._job)
+
+    def _edit_finished(self) -> None:
+        if self._job is not None:
             self._end_job(self._job)
 
     def _end_job(self, job: _EditJob) -> None:
@@ -303,7 +311,7 @@ class AnnotationContext(QObject):
         if job is not self._job:
             return  # a late signal of a job already ended by finish_job
         self._job = None
-        self.window.statusBar().clearMessage()
+        self.context.status.clearMessage()
         editor = self.editor
         if editor is not None and editor.in_stroke:
             if job.error is None and job.box is not None:
@@ -356,7 +364,7 @@ class AnnotationContext(QObject):
         return sem, inst
 
     def image_source(self) -> LayerImage:
-        return LayerImage(self.window)
+        return LayerImage(self.canvas)
 
     def prediction_source(self) -> PredictionImage | None:
         pred = self.session.prediction
@@ -389,30 +397,18 @@ class AnnotationContext(QObject):
         self.labels_edited.emit(box)
 
 
-class _EditJob(QObject):
-    """One worker edit: its outcome, captured in the worker thread, read on the GUI thread."""
+class _EditJob:
+    """One worker edit: its outcome, captured in the worker thread, read on the GUI thread
+    (also right after waiting for it, before its signals arrive)."""
 
-    def __init__(
-        self, ctx: AnnotationContext, title: str, after: Callable[[Box], None] | None
-    ) -> None:
-        super().__init__(ctx)
-        self.ctx, self.title, self.after = ctx, title, after
+    def __init__(self, title: str, after: Callable[[Box], None] | None) -> None:
+        self.title, self.after = title, after
         self.box: Box | None = None
         self.error: BaseException | None = None
-        self.worker: Worker
 
-    def start(self, fn: Callable[[], Box]) -> Worker:
-        def job() -> Box:
-            try:
-                self.box = fn()
-            except Exception as exc:
-                self.error = exc
-            return self.box or Box.empty()
-
-        self.worker = Worker(job)
-        self.worker.finished.connect(self._finished)
-        return self.worker.start()
-
-    def _finished(self) -> None:
-        self.ctx._end_job(self)
-        self.deleteLater()
+    def run(self, fn: Callable[[], Box]) -> Box:
+        try:
+            self.box = fn()
+        except Exception as exc:
+            self.error = exc
+        return self.box or Box.empty()

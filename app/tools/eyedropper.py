@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QPainter
+
 from app.canvas.tools import ToolEvent
-from app.tools.base import ClickTool
+from app.tools.base import ClickTool, ToolSpec, register_tool
+from app.tools.tool_icons import INK, icon_poly
 from segcore.labels.schema import NO_INSTANCE, UNLABELLED
 
 
@@ -30,3 +34,22 @@ class EyedropperTool(ClickTool):
         name = info.name if info is not None else str(class_id)
         extra = f", instance {instance_id}" if instance_id != NO_INSTANCE else ""
         self.ctx.status(f"Picked {name}{extra}")
+
+
+def _eyedropper_icon(p: QPainter) -> None:
+    p.drawLine(QPointF(12, 52), QPointF(38, 26))
+    p.setBrush(INK)
+    p.drawPolygon(icon_poly((34, 22), (46, 10), (54, 18), (42, 30)))
+
+
+register_tool(
+    ToolSpec(
+        key="eyedropper",
+        text="Eyedropper",
+        shortcut="I",
+        tip="Click a label to make its class current",
+        make=EyedropperTool,
+        icon=_eyedropper_icon,
+        group="pick",
+    )
+)

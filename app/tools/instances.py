@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QKeyEvent, QPainter
 
 from app.canvas.tools import ToolEvent
-from app.tools.base import AnnotationTool, ClickTool, Point, draw_polyline
+from app.tools.base import AnnotationTool, ClickTool, Point, ToolSpec, draw_polyline, register_tool
+from app.tools.tool_icons import ACCENT, INK, RED, icon_pen, icon_poly
 from segcore.labels.box import Box
 from segcore.labels.edits.instances import delete_instance, merge_instances, split_instance
 from segcore.labels.schema import NO_INSTANCE
@@ -179,3 +180,81 @@ class DeleteTool(ClickTool):
             self.ctx.status(f"Deleted {what}", 3000)
 
         self.ctx.run("delete", delete_instance, instance_id, near=(col, row), after=done)
+
+
+def _select_icon(p: QPainter) -> None:
+    p.setBrush(INK)
+    p.setPen(icon_pen(INK, 2))
+    p.drawPolygon(icon_poly((16, 8), (16, 48), (26, 38), (34, 56), (40, 53), (32, 36), (46, 36)))
+
+
+register_tool(
+    ToolSpec(
+        key="select",
+        text="Select Instance",
+        shortcut="V",
+        tip="Click an object to make it the current instance",
+        make=SelectTool,
+        icon=_select_icon,
+        group="instances",
+    )
+)
+
+
+def _merge_icon(p: QPainter) -> None:
+    p.drawEllipse(QRectF(6, 16, 30, 30))
+    p.drawEllipse(QRectF(28, 16, 30, 30))
+    p.setPen(icon_pen(ACCENT, 5))
+    p.drawLine(QPointF(32, 22), QPointF(32, 40))
+
+
+register_tool(
+    ToolSpec(
+        key="merge",
+        text="Merge Instances",
+        shortcut="M",
+        tip="Click the object to keep, then the objects to merge into it",
+        make=MergeTool,
+        icon=_merge_icon,
+        group="instances",
+    )
+)
+
+
+def _split_icon(p: QPainter) -> None:
+    p.drawEllipse(QRectF(10, 12, 44, 40))
+    p.setPen(icon_pen(RED, 4, Qt.PenStyle.DashLine))
+    p.drawLine(QPointF(40, 4), QPointF(24, 60))
+
+
+register_tool(
+    ToolSpec(
+        key="split",
+        text="Split Instance",
+        shortcut="K",
+        tip="Drag a line across an object to cut it",
+        make=SplitTool,
+        icon=_split_icon,
+        group="instances",
+    )
+)
+
+
+def _delete_icon(p: QPainter) -> None:
+    p.drawEllipse(QRectF(8, 10, 36, 36))
+    p.setPen(icon_pen(RED, 6))
+    p.drawLine(QPointF(36, 36), QPointF(56, 56))
+    p.drawLine(QPointF(56, 36), QPointF(36, 56))
+
+
+register_tool(
+    ToolSpec(
+        key="delete",
+        text="Delete Instance",
+        shortcut="Del",
+        tip="Click an object to delete it",
+        make=DeleteTool,
+        icon=_delete_icon,
+        group="instances",
+    )
+)

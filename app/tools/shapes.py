@@ -14,18 +14,21 @@ import math
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QKeyEvent, QPainter
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPainterPath
 
 from app.canvas.tools import DragBoxTool, ToolEvent
 from app.tools.base import (
     CLOSE_PX,
     AnnotationTool,
     Point,
+    ToolSpec,
     draw_polyline,
     feedback_pen,
+    register_tool,
     screen_points,
 )
+from app.tools.tool_icons import ACCENT, icon_pen, icon_poly
 from segcore.labels.box import Box
 from segcore.labels.edits.paint import paint_lasso, paint_polygon, paint_rectangle
 
@@ -191,3 +194,63 @@ class RectangleTool(BoxDragTool):
         paint = self.ctx.paint(new_instance=True)
         if paint is not None:
             self.ctx.run("rectangle", paint_rectangle, box, paint=paint)
+
+
+def _polygon_icon(p: QPainter) -> None:
+    corners = ((12, 50), (20, 12), (52, 20), (46, 54))
+    p.drawPolygon(icon_poly(*corners))
+    p.setBrush(ACCENT)
+    p.setPen(icon_pen(ACCENT, 2))
+    for x, y in corners:
+        p.drawEllipse(QPointF(x, y), 5, 5)
+
+
+register_tool(
+    ToolSpec(
+        key="polygon",
+        text="Polygon",
+        shortcut="P",
+        tip="Click vertices; click the first one, Enter or right-click to fill",
+        make=PolygonTool,
+        icon=_polygon_icon,
+        group="shapes",
+    )
+)
+
+
+def _lasso_icon(p: QPainter) -> None:
+    p.drawEllipse(QRectF(10, 10, 44, 30))
+    path = QPainterPath(QPointF(22, 38))
+    path.cubicTo(14, 48, 30, 52, 24, 60)
+    p.drawPath(path)
+
+
+register_tool(
+    ToolSpec(
+        key="lasso",
+        text="Lasso",
+        shortcut="L",
+        tip="Drag around a region to fill it",
+        make=LassoTool,
+        icon=_lasso_icon,
+        group="shapes",
+    )
+)
+
+
+def _rectangle_icon(p: QPainter) -> None:
+    p.setBrush(QColor(90, 170, 255, 90))
+    p.drawRect(QRectF(10, 14, 44, 36))
+
+
+register_tool(
+    ToolSpec(
+        key="rectangle",
+        text="Rectangle",
+        shortcut="R",
+        tip="Drag a rectangle to fill it",
+        make=RectangleTool,
+        icon=_rectangle_icon,
+        group="shapes",
+    )
+)

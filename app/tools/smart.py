@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QKeyEvent, QPainter
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPainterPath
 
 from app.canvas.tools import ToolEvent
-from app.tools.base import AnnotationTool, ClickTool, Point, draw_polyline
+from app.tools.base import AnnotationTool, ClickTool, Point, ToolSpec, draw_polyline, register_tool
 from app.tools.shapes import BoxDragTool
+from app.tools.tool_icons import ACCENT, INK, WARM, icon_pen, icon_poly
 from segcore.labels.box import Box
 from segcore.labels.edits.common import Paint
 from segcore.labels.edits.smart import (
@@ -221,3 +222,113 @@ class WatershedTool(AnnotationTool):
         width = max(3.0, SCRIBBLE_WIDTH * canvas.viewport.zoom)  # as wide as the marker
         for stroke in [*self.strokes, *([self.drawing] if self.drawing else [])]:
             draw_polyline(painter, canvas, stroke.points, color=stroke.color, width=width)
+
+
+def _wand_icon(p: QPainter) -> None:
+    p.drawLine(QPointF(12, 54), QPointF(40, 26))
+    p.setPen(icon_pen(WARM, 4))
+    for a, b in (((46, 8), (46, 18)), ((41, 13), (51, 13)), ((54, 24), (58, 28))):
+        p.drawLine(QPointF(*a), QPointF(*b))
+
+
+register_tool(
+    ToolSpec(
+        key="wand",
+        text="Magic Wand",
+        shortcut="W",
+        tip="Click to fill connected pixels of similar colour (tolerance in the tool bar)",
+        make=WandTool,
+        icon=_wand_icon,
+        group="regions",
+    )
+)
+
+
+def _grabcut_icon(p: QPainter) -> None:
+    p.setPen(icon_pen(INK, 3, Qt.PenStyle.DashLine))
+    p.drawRect(QRectF(8, 8, 48, 48))
+    p.setBrush(ACCENT)
+    p.setPen(icon_pen(ACCENT, 2))
+    p.drawEllipse(QRectF(18, 20, 28, 26))
+
+
+register_tool(
+    ToolSpec(
+        key="grabcut",
+        text="GrabCut",
+        shortcut="G",
+        tip="Drag a box around an object to segment it",
+        make=GrabCutTool,
+        icon=_grabcut_icon,
+        group="regions",
+    )
+)
+
+
+def _watershed_icon(p: QPainter) -> None:
+    p.setPen(icon_pen(ACCENT, 5))
+    path = QPainterPath(QPointF(12, 22))
+    path.cubicTo(20, 12, 28, 32, 36, 20)
+    p.drawPath(path)
+    p.setPen(icon_pen(INK, 5))
+    path = QPainterPath(QPointF(24, 50))
+    path.cubicTo(34, 40, 42, 58, 54, 44)
+    p.drawPath(path)
+
+
+register_tool(
+    ToolSpec(
+        key="watershed",
+        text="Watershed Scribbles",
+        shortcut="S",
+        tip="Scribble on objects (left) and background (right or Shift); Enter grows them",
+        make=WatershedTool,
+        icon=_watershed_icon,
+        group="regions",
+    )
+)
+
+
+def _superpixel_icon(p: QPainter) -> None:
+    p.setPen(icon_pen(INK, 3))
+    p.drawPolyline(icon_poly((8, 26), (24, 22), (34, 8)))
+    p.drawPolyline(icon_poly((24, 22), (30, 42), (8, 46)))
+    p.drawPolyline(icon_poly((30, 42), (56, 36)))
+    p.drawPolyline(icon_poly((30, 42), (36, 58)))
+    p.setBrush(QColor(90, 170, 255, 150))
+    p.setPen(icon_pen(ACCENT, 3))
+    p.drawPolygon(icon_poly((24, 22), (34, 8), (56, 12), (56, 36), (30, 42)))
+
+
+register_tool(
+    ToolSpec(
+        key="superpixel",
+        text="Superpixel",
+        shortcut="X",
+        tip="Click to label the superpixel under the cursor",
+        make=SuperpixelTool,
+        icon=_superpixel_icon,
+        group="regions",
+    )
+)
+
+
+def _accept_icon(p: QPainter) -> None:
+    p.setBrush(QColor(90, 170, 255, 90))
+    p.setPen(icon_pen(ACCENT, 3))
+    p.drawEllipse(QRectF(6, 10, 40, 36))
+    p.setPen(icon_pen(QColor(110, 220, 120), 6))
+    p.drawPolyline(icon_poly((26, 40), (36, 52), (58, 22)))
+
+
+register_tool(
+    ToolSpec(
+        key="accept",
+        text="Accept Prediction",
+        shortcut="A",
+        tip="Click a segment of the model's prediction to copy it into the labels",
+        make=AcceptPredictionTool,
+        icon=_accept_icon,
+        group="regions",
+    )
+)

@@ -1,8 +1,10 @@
 """The annotation tool bar: every tool with its icon, tooltip and shortcut, the class
 picker, brush size and wand tolerance.
 
-Tools are checkable actions in one exclusive group; choosing one installs it on
-the canvas. Actions are added to the window too, so their shortcuts work
+Tools are checkable actions in one exclusive group, in the order and groups of
+their registrations (:func:`app.tools.base.registered_tools`: a tool module
+registers its tool, with its icon, beside the tool class); choosing one installs
+it on the canvas. Actions are added to the window too, so their shortcuts work
 wherever the focus is (text fields keep their typing: Qt lets them override
 single-key shortcuts). Number keys 1-9 pick classes through the window's own
 actions, which select a row of the Classes dock; the picker here follows it.
@@ -10,76 +12,22 @@ actions, which select a row of the Classes dock; the picker here follows it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QSpinBox, QToolBar
 
 from app.canvas.tools import CanvasTool
 from app.docks.classes_dock import swatch
-from app.tools.brush import BrushTool
+from app.tools.base import ToolSpec, registered_tools
 from app.tools.context import MAX_BRUSH, MIN_BRUSH, AnnotationContext
-from app.tools.eyedropper import EyedropperTool
-from app.tools.fill import FillTool
-from app.tools.icons import tool_icon
-from app.tools.instances import DeleteTool, MergeTool, SelectTool, SplitTool
-from app.tools.shapes import LassoTool, PolygonTool, RectangleTool
-from app.tools.smart import (
-    AcceptPredictionTool,
-    GrabCutTool,
-    SuperpixelTool,
-    WandTool,
-    WatershedTool,
-)
+from app.tools.tool_icons import drawn_icon, tool_icon
 
 if TYPE_CHECKING:
-    from app.window import MainWindow
+    from app.context import AppContext
 
 
-@dataclass(frozen=True)
-class ToolSpec:
-    key: str
-    text: str
-    shortcut: str
-    tip: str
-    make: Callable[[AnnotationContext], CanvasTool]
-
-
-TOOLS: tuple[ToolSpec, ...] = (
-    ToolSpec("brush", "Brush", "B", "Paint the current class; [ and ] change the size",
-             BrushTool),
-    ToolSpec("eraser", "Eraser", "E", "Erase labels back to unlabelled; [ and ] change the size",
-             lambda ctx: BrushTool(ctx, erase=True)),
-    ToolSpec("polygon", "Polygon", "P",
-             "Click vertices; click the first one, Enter or right-click to fill", PolygonTool),
-    ToolSpec("lasso", "Lasso", "L", "Drag around a region to fill it", LassoTool),
-    ToolSpec("rectangle", "Rectangle", "R", "Drag a rectangle to fill it", RectangleTool),
-    ToolSpec("fill", "Fill", "F", "Click a region of equal labels to fill it", FillTool),
-    ToolSpec("wand", "Magic Wand", "W",
-             "Click to fill connected pixels of similar colour (tolerance in the tool bar)",
-             WandTool),
-    ToolSpec("grabcut", "GrabCut", "G", "Drag a box around an object to segment it",
-             GrabCutTool),
-    ToolSpec("watershed", "Watershed Scribbles", "S",
-             "Scribble on objects (left) and background (right or Shift); Enter grows them",
-             WatershedTool),
-    ToolSpec("superpixel", "Superpixel", "X", "Click to label the superpixel under the cursor",
-             SuperpixelTool),
-    ToolSpec("accept", "Accept Prediction", "A",
-             "Click a segment of the model's prediction to copy it into the labels",
-             AcceptPredictionTool),
-    ToolSpec("eyedropper", "Eyedropper", "I", "Click a label to make its class current",
-             EyedropperTool),
-    ToolSpec("select", "Select Instance", "V", "Click an object to make it the current instance",
-             SelectTool),
-    ToolSpec("merge", "Merge Instances", "M",
-             "Click the object to keep, then the objects to merge into it", MergeTool),
-    ToolSpec("split", "Split Instance", "K", "Drag a line across an object to cut it",
-             SplitTool),
-    ToolSpec("delete", "Delete Instance", "Del", "Click an object to delete it", DeleteTool),
-)  # fmt: skip
+TOOLS: tuple[ToolSpec, ...] = registered_tools()  # each tool module registers its own
 
 
 def _tooltip(text: str, shortcut: str, tip: str) -> str:
@@ -90,22 +38,26 @@ def _tooltip(text: str, shortcut: str, tip: str) -> str:
 class AnnotationToolBar(QToolBar):
     """Tool actions (``actions_by_key``), class picker, brush size and tolerance."""
 
-    def __init__(self, window: MainWindow, ctx: AnnotationContext) -> None:
+    def __init__(self, context: AppContext, ctx: AnnotationContext) -> None:
         super().__init__("Annotation")
         self.setObjectName("annotation_toolbar")
-        self.window_, self.ctx = window, ctx
+        self.context, self.ctx = context, ctx
+        self.canvas, self.classes = context.canvas, context.classes
         self.group = QActionGroup(self)
         # Optional: the Pan tool (H) of the main tool bar leaves no annotation tool checked.
         self.group.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
         self.actions_by_key: dict[str, QAction] = {}
         self.tools: dict[str, CanvasTool] = {}
         self.specs = {spec.key: spec for spec in TOOLS}
-        for spec in TOOLS:
-            action = self._action(spec.text, spec.key, spec.shortcut, spec.tip, checkable=True)
+        for spec, after in zip(TOOLS, [*TOOLS[1:], None], strict=True):
+            icon = drawn_icon(spec.icon)
+            action = self._action(
+                spec.text, spec.key, spec.shortcut, spec.tip, checkable=True, icon=icon
+            )
             action.triggered.connect(lambda _c=False, k=spec.key: self.choose(k))
             self.group.addAction(action)
             self.addAction(action)
-            if spec.key in ("eraser", "rectangle", "accept", "eyedropper"):
+            if after is not None and after.group != spec.group:
                 self.addSeparator()
         self.new_instance = self._action(
             "New Instance", "new_instance", "N", "Start a new object of the current thing class"
@@ -115,28 +67,36 @@ class AnnotationToolBar(QToolBar):
         self.addSeparator()
         self._add_class_picker()
         self._add_options()
-        pan = window.actions_by_name.get("pan")
+        pan = context.shell.actions_by_name.get("pan")
         if pan is not None:
             pan.triggered.connect(self._uncheck)
         ctx.editor_changed.connect(self._editor_changed)
         ctx.options_changed.connect(self._options_changed)
-        window.classes_dock.current_class_changed.connect(self._dock_class_changed)
+        self.classes.current_class_changed.connect(self._dock_class_changed)
         self._editor_changed(ctx.editor)
 
     # -- building ---------------------------------------------------------------
 
     def _action(
-        self, text: str, icon: str, shortcut: str, tip: str, *, checkable: bool = False
+        self,
+        text: str,
+        key: str,
+        shortcut: str,
+        tip: str,
+        *,
+        checkable: bool = False,
+        icon: QIcon | None = None,
     ) -> QAction:
-        action = QAction(tool_icon(icon), text, self.window_)
+        window = self.context.shell.widget
+        action = QAction(icon or tool_icon(key), text, window)
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
         action.setToolTip(_tooltip(text, shortcut, tip))
         action.setStatusTip(tip)
         action.setCheckable(checkable)
-        action.setObjectName(f"tool_{icon}")
-        self.window_.addAction(action)
-        self.actions_by_key[icon] = action
+        action.setObjectName(f"tool_{key}")
+        window.addAction(action)  # the shortcut works wherever the focus is
+        self.actions_by_key[key] = action
         return action
 
     def _add_class_picker(self) -> None:
@@ -145,7 +105,7 @@ class AnnotationToolBar(QToolBar):
         self.class_box.setMinimumContentsLength(14)
         self.class_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.class_box.setToolTip("<b>Current class</b> (keys 1-9)<br>What the tools paint")
-        self.class_box.activated.connect(self.window_.classes_dock.select_index)
+        self.class_box.activated.connect(self.classes.select_index)
         self.addWidget(self.class_box)
 
     def _add_options(self) -> None:
@@ -181,7 +141,7 @@ class AnnotationToolBar(QToolBar):
         if tool is None:
             tool = self.tools[key] = self.specs[key].make(self.ctx)
         self.actions_by_key[key].setChecked(True)
-        self.window_.canvas.set_tool(tool)
+        self.canvas.set_tool(tool)
         spec = self.specs[key]
         self.ctx.status(f"{spec.text}: {spec.tip}", 6000)
         return tool
@@ -200,10 +160,10 @@ class AnnotationToolBar(QToolBar):
         enabled = editor is not None
         for action in [*self.group.actions(), self.new_instance]:
             action.setEnabled(enabled)
-        if not enabled and self.window_.canvas.tool in self.tools.values():
-            self.window_.canvas.set_tool(None)
+        if not enabled and self.canvas.tool in self.tools.values():
+            self.canvas.set_tool(None)
             self._uncheck()
-        self._dock_class_changed(self.window_.classes_dock.current_class)
+        self._dock_class_changed(self.classes.current_class)
 
     def _dock_class_changed(self, current: object) -> None:
         classes = self.ctx.classes
@@ -213,7 +173,7 @@ class AnnotationToolBar(QToolBar):
             for i, c in enumerate(classes):
                 key = f"  [{i + 1}]" if i < 9 else ""
                 self.class_box.addItem(swatch(c.color), f"{c.name}{key}", c.id)
-        row = self.window_.classes_dock.list.currentRow()
+        row = self.classes.current_row
         self.class_box.setCurrentIndex(row if 0 <= row < self.class_box.count() else -1)
 
     def _options_changed(self) -> None:

@@ -13,9 +13,13 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from segcore.cli.progress import run_job
 from segcore.errors import FormatError
+
+if TYPE_CHECKING:
+    from segcore.labels.reader import LabelReader
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -68,22 +72,16 @@ def _fmt(v: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from segcore.formats.base import windows
-    from segcore.formats.maskfile import MaskFile
-    from segcore.metrics import ConfusionMatrix
+    from segcore.formats.maskfile import mask_labels
+    from segcore.metrics.compare import compare_semantic
 
     names = class_names(args.classes)
     n = len(names) if names else 255
-    pred, gt = MaskFile(args.pred), MaskFile(args.gt)
+    pred, gt = mask_labels(args.pred), mask_labels(args.gt)
     try:
-        if (pred.width, pred.height) != (gt.width, gt.height):
-            raise FormatError(
-                f"{args.pred} is {pred.width} x {pred.height} but {args.gt} is "
-                f"{gt.width} x {gt.height}; compare masks of the same image"
-            )
-        cm = ConfusionMatrix(n, ignore=args.ignore)
-        for x, y, w, h in windows(gt.width, gt.height, args.window):
-            cm.update(pred.read(x, y, w, h), gt.read(x, y, w, h))
+        _same_size(args, pred, gt)
+        job = compare_semantic(pred, gt, num_classes=n, ignore=args.ignore, window=args.window)
+        cm = run_job(job, "comparing")
     finally:
         pred.close()
         gt.close()
@@ -117,11 +115,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _same_size(args: argparse.Namespace, pred: LabelReader, gt: LabelReader) -> None:
+    if (pred.width, pred.height) != (gt.width, gt.height):
+        raise FormatError(
+            f"{args.pred} is {pred.width} x {pred.height} but {args.gt} is "
+            f"{gt.width} x {gt.height}; compare masks of the same image"
+        )
+
+
 def _instance_scores(args: argparse.Namespace, labels: list[str], n: int) -> dict[str, Any]:
-    from segcore.formats.base import windows
-    from segcore.formats.maskfile import MaskLabels
+    from segcore.formats.maskfile import mask_labels
     from segcore.labels.schema import ClassInfo, default_color
-    from segcore.metrics import PanopticQuality
+    from segcore.metrics.compare import compare_panoptic
     from segcore.metrics.instance import coco_ap
 
     if args.things:
@@ -129,18 +134,14 @@ def _instance_scores(args: argparse.Namespace, labels: list[str], n: int) -> dic
     else:
         raise FormatError("--things is needed with instance masks (class ids that have instances)")
     classes = [ClassInfo(i, labels[i], default_color(i), i in things) for i in range(n)]
-    gt = MaskLabels(args.gt, classes, instances_path=args.gt_instances)
-    pred = MaskLabels(args.pred, classes, instances_path=args.pred_instances)
+    gt = mask_labels(args.gt, classes, instances_path=args.gt_instances)
+    pred = mask_labels(args.pred, classes, instances_path=args.pred_instances)
     try:
-        pq = PanopticQuality(n, things, ignore=args.ignore)
-        for x, y, w, h in windows(gt.width, gt.height, args.window):
-            pq.add(
-                gt.read("semantic", x, y, w, h),
-                gt.read("instance", x, y, w, h),
-                pred.read("semantic", x, y, w, h),
-                pred.read("instance", x, y, w, h),
-            )
-        pq.end_image()
+        _same_size(args, pred, gt)
+        job = compare_panoptic(
+            pred, gt, num_classes=n, things=things, ignore=args.ignore, window=args.window
+        )
+        pq = run_job(job, "panoptic quality")
         ap = coco_ap([gt], [pred], window=args.window)
     finally:
         gt.close()

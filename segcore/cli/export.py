@@ -6,9 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from segcore.cli.progress import run_job
 from segcore.errors import FormatError
 from segcore.formats.base import ExportItem
-from segcore.formats.maskfile import MaskLabels
+from segcore.labels.adapters import SourceLabels
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -39,9 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
-    from segcore.formats.export import ExportOptions, export
+    from segcore.formats.base import ExportOptions
+    from segcore.formats.exporter import export
     from segcore.formats.registry import list_formats
-    from segcore.jobs import Progress, run_to_end
 
     if args.list:
         for fmt in list_formats():
@@ -65,52 +66,33 @@ def run(args: argparse.Namespace) -> int:
         closers.append(labels.close)
     else:
         raise FormatError("give --project or --mask to say what to export")
-    last = [-1]
-
-    def show(step: Progress) -> None:
-        percent = int(step.fraction * 100)
-        if percent != last[0] and sys.stderr.isatty():
-            sys.stderr.write(f"\r{step.message} {percent}%")
-            last[0] = percent
-
     try:
-        paths = run_to_end(export(items, args.format, Path(args.out), options=options), show)
+        job = export(items, args.format, Path(args.out), options=options)
+        paths = run_job(job, "tessera export")
     finally:
         for close in closers:
             close()
         if project is not None:
             project.close(save=False)
-    if sys.stderr.isatty():
-        sys.stderr.write("\n")
     for path in paths:
         sys.stdout.write(f"{path}\n")
     return 0
 
 
-def _mask_item(args: argparse.Namespace) -> tuple[ExportItem, MaskLabels]:
+def _mask_item(args: argparse.Namespace) -> tuple[ExportItem, SourceLabels]:
     """The export item for ``--mask`` (with ``--instances``, ``--image``, ``--classes``)."""
     from segcore.cli.evaluate import class_names
+    from segcore.formats.maskfile import MaskFile, highest_class, mask_labels
     from segcore.labels.schema import make_classes
 
     names = class_names(args.classes)
     things_ids = {int(t) for t in args.things.split(",")} if args.things else set()
     if names is None:
-        from segcore.formats.base import windows
-        from segcore.formats.maskfile import MaskFile
-
-        probe = MaskFile(args.mask)
-        top = 0
-        try:
-            for x, y, w, h in windows(probe.width, probe.height, args.window):
-                values = probe.read(x, y, w, h)
-                values = values[values != 255]
-                top = max(top, int(values.max()) if values.size else 0)
-        finally:
-            probe.close()
-        names = [f"class {i}" for i in range(top + 1)]
+        names = [f"class {i}" for i in range(highest_class(args.mask, window=args.window) + 1)]
     classes = make_classes(names, {names[i] for i in things_ids if i < len(names)})
-    labels = MaskLabels(args.mask, classes, instances_path=args.instances)
-    crs, transform = labels.class_file.crs, labels.class_file.transform
+    labels = mask_labels(args.mask, classes, instances_path=args.instances)
+    assert isinstance(labels.source, MaskFile)
+    crs, transform = labels.source.crs, labels.source.transform
     image_file = Path(args.mask).name
     if args.image:
         from segcore.formats.project_io import image_georef

@@ -52,24 +52,11 @@ def parse_mapping(pairs: list[str]) -> dict[str, str | None]:
     return mapping
 
 
-def _grid(image: Path) -> dict[str, Any]:
-    from segcore.io.opener import open_image
-
-    source = open_image(image)
-    try:
-        return {
-            "width": source.width,
-            "height": source.height,
-            "transform": source.metadata.transform,
-            "crs": source.metadata.crs,
-        }
-    finally:
-        source.close()
-
-
 def run(args: argparse.Namespace) -> int:
     from segcore.formats.base import Imported
+    from segcore.formats.project_io import read_vectors_for_project
     from segcore.formats.registry import get_format, import_labels
+    from segcore.formats.vector import image_grid
 
     fmt = get_format(args.format)
     path = Path(args.path)
@@ -81,9 +68,9 @@ def run(args: argparse.Namespace) -> int:
         project = Project.open(args.project)
     try:
         if fmt.kind == "vector" and args.like:
-            imported = import_labels(fmt.name, path, **context, **_grid(Path(args.like)))
+            imported = import_labels(fmt.name, path, **context, **image_grid(Path(args.like)))
         elif fmt.kind == "vector" and project is not None:
-            imported = _vectors_per_image(fmt.name, path, project)
+            imported = read_vectors_for_project(fmt.name, path, project)
         else:
             imported = import_labels(fmt.name, path, **context)
         assert isinstance(imported, Imported)
@@ -91,11 +78,12 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(f"{len(imported.images)} image(s); classes: {names}\n")
         if project is None:
             return 0
-        from segcore.formats.project_io import import_into_project
+        from segcore.cli.progress import run_job
+        from segcore.formats.project_io import import_job
 
-        report = import_into_project(
-            project, imported, mapping=parse_mapping(args.map), merge=args.merge
-        )
+        mapping = parse_mapping(args.map)
+        job = import_job(project, imported, mapping=mapping, merge=args.merge)
+        report = run_job(job, "tessera import")
         for name, image_id in report.images.items():
             sys.stdout.write(f"{name} -> {image_id}\n")
         sys.stdout.write(f"{report.labelled_pixels} labelled pixels imported\n")
@@ -103,32 +91,3 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if project is not None:
             project.close(save=False)
-
-
-def _vectors_per_image(name: str, path: Path, project: Any) -> Any:
-    """Rasterise each vector file onto the project image with the same stem."""
-    from segcore.formats.base import Imported
-    from segcore.formats.registry import import_labels
-
-    files = (
-        sorted(p for p in path.iterdir() if p.suffix in {".geojson", ".gpkg"})
-        if path.is_dir()
-        else [path]
-    )
-    entries = {e.path.stem: e for e in project.images}
-    problems = [f"{f}: no project image named {f.stem}" for f in files if f.stem not in entries]
-    if problems:
-        raise FormatError(f"cannot import {path}", problems)
-    merged: Imported | None = None
-    for file in files:
-        grid = _grid(entries[file.stem].path)
-        one = import_labels(name, file, **grid)
-        if merged is None:
-            merged = one
-        else:
-            if [c.name for c in one.classes] != [c.name for c in merged.classes]:
-                raise FormatError(f"{file}: its classes differ from the other files'")
-            merged.images += one.images
-    if merged is None:
-        raise FormatError(f"{path}: no .geojson or .gpkg files")
-    return merged

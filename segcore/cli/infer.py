@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
 
+from segcore.cli.progress import run_job
 from segcore.errors import InferenceError
-from segcore.jobs import Eta, Progress
+from segcore.jobs import Progress
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -95,23 +92,7 @@ def run(args: argparse.Namespace) -> int:
     if options.workers < 1:
         raise InferenceError(f"--workers must be at least 1, got {options.workers}")
     job = infer(args.image, args.model, args.output, options=options)
-    bar = ProgressBar(sys.stderr)
-    main_thread = threading.current_thread() is threading.main_thread()
-    # so that `kill` cleans up like Ctrl-C does
-    previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
-    try:
-        while True:
-            try:
-                step = next(job)
-            except StopIteration as stop:
-                result = stop.value
-                break
-            bar.update(step)
-    finally:
-        job.close()
-        bar.end()
-        if main_thread:
-            signal.signal(signal.SIGTERM, previous)
+    result = run_job(job, "tessera infer", detail=_tiles, notes=True)
     mpx = result.pixels / 1e6
     print(
         f"wrote {result.output}: {result.roi.w} x {result.roi.h} = {mpx:.1f} Mpx in "
@@ -126,50 +107,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-class ProgressBar:
-    """A one-line progress bar on a terminal; occasional plain lines otherwise."""
-
-    def __init__(self, stream: TextIO, width: int = 30) -> None:
-        self.stream = stream
-        self.width = width
-        self.tty = stream.isatty()
-        self.eta = Eta()
-        self._last = 0.0
-        self._drawn = False
-
-    def update(self, step: Progress) -> None:
-        if step.message:
-            self._newline()
-            print(f"tessera infer: note: {step.message}", file=self.stream)
-        now = time.monotonic()
-        final = step.done == step.total
-        if not final and now - self._last < (0.2 if self.tty else 10.0):
-            return
-        self._last = now
-        filled = int(self.width * step.fraction)
-        rate = f"{step.rate / 1e6:.2f} Mpx/s" if step.rate else "-"
-        left = self.eta.seconds_left(step.done, step.total)
-        eta = "" if left is None else f" ETA {int(left) // 60}:{int(left) % 60:02d}"
-        line = f"[{'#' * filled}{'.' * (self.width - filled)}] {step.done}/{step.total} tiles "
-        line += f"{rate}{eta}"
-        if self.tty:
-            self.stream.write("\r" + line.ljust(79))
-            self._drawn = True
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-    def _newline(self) -> None:
-        if self._drawn:
-            self.stream.write("\n")
-            self._drawn = False
-
-    def end(self) -> None:
-        self._newline()
+def _tiles(step: Progress) -> str:
+    rate = f"{step.rate / 1e6:.2f} Mpx/s" if step.rate else "-"
+    return f"{step.done}/{step.total} tiles {rate}"
 
 
 def peak_memory_text() -> str:

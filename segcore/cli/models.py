@@ -117,8 +117,8 @@ def _new(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from segcore.models.export import export_onnx, export_torchscript
     from segcore.models.files import load_model
+    from segcore.models.portable import export_onnx, export_torchscript
 
     loaded = load_model(args.model)
     if args.format == "onnx":

@@ -14,13 +14,13 @@ A progress bar goes to stderr; the final metrics go to stdout.
 from __future__ import annotations
 
 import argparse
-import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
+from segcore.cli.progress import run_job
 from segcore.errors import TrainingError
-from segcore.jobs import Eta, Progress
+from segcore.jobs import Progress
 
 DEFAULTS = {"arch": "small_unet", "tile": 256, "batch": 8, "lr": 1e-3, "loss": "ce+dice"}
 
@@ -76,7 +76,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.arch == ARCH:
         return _run_pixel(args)
-    from segcore.jobs import run_to_end
     from segcore.training import ddp
     from segcore.training.config import TrainConfig
     from segcore.training.loop import train
@@ -102,12 +101,11 @@ def run(args: argparse.Namespace) -> int:
     )
     data, project = _data(args)
     main = ddp.from_env().is_main
-    bar = ProgressBar(sys.stderr) if main and not args.quiet else None
     try:
-        result = run_to_end(train(config, data=data, model=args.start), bar)
+        job = train(config, data=data, model=args.start)
+        quiet = not main or args.quiet
+        result = run_job(job, "tessera train", detail=_epochs(), quiet=quiet)
     finally:
-        if bar is not None:
-            bar.finish()
         data.close()
         if project is not None:
             project.close(save=False)
@@ -161,43 +159,23 @@ def _data(args: argparse.Namespace) -> tuple[Any, Any]:
     return data_from_folders(args.images, args.masks, classes=classes), None
 
 
-class ProgressBar:
-    """A one-line progress bar: percentage, epoch, loss, validation mIoU, rate, ETA."""
+def _epochs() -> Callable[[Progress], str]:
+    """Epoch, loss, last validation mIoU and rate of each training step."""
+    last_val: list[float] = []
 
-    def __init__(self, stream: TextIO, width: int = 24) -> None:
-        self.stream = stream
-        self.width = width
-        self.eta = Eta()
-        self.val: float | None = None
-        self.last = 0.0
-        self.drawn = False
-
-    def __call__(self, step: Progress) -> None:
+    def detail(step: Progress) -> str:
         metrics = step.payload
-        if metrics is not None and metrics.val_miou is not None:
-            self.val = metrics.val_miou
-        now = time.monotonic()
-        if now - self.last < 0.2 and step.done < step.total:
-            return
-        self.last = now
-        fraction = min(step.fraction, 1.0)
-        filled = int(self.width * fraction)
-        text = f"\r[{'#' * filled}{'-' * (self.width - filled)}] {100 * fraction:3.0f}% "
-        text += step.message if metrics is None else f"epoch {metrics.epoch}"
-        if metrics is not None and metrics.train_loss is not None:
+        if metrics is None:
+            return step.message
+        if metrics.val_miou is not None:
+            last_val[:] = [metrics.val_miou]
+        text = f"epoch {metrics.epoch}"
+        if metrics.train_loss is not None:
             text += f" loss {metrics.train_loss:.4f}"
-        if self.val is not None:
-            text += f" val mIoU {self.val:.3f}"
+        if last_val:
+            text += f" val mIoU {last_val[0]:.3f}"
         if step.rate:
             text += f" {step.rate:.1f} tiles/s"
-        left = self.eta.seconds_left(step.done, step.total) if metrics is not None else None
-        if left is not None:
-            text += f" ETA {int(left) // 60}m{int(left) % 60:02d}s"
-        self.stream.write(text.ljust(100))
-        self.stream.flush()
-        self.drawn = True
+        return text
 
-    def finish(self) -> None:
-        if self.drawn:
-            self.stream.write("\n")
-            self.stream.flush()
+    return detail

@@ -8,7 +8,6 @@ own argument group there. The model is written as ``OUTPUT.onnx`` with its
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from segcore.errors import TrainingError
@@ -62,20 +61,12 @@ def config_from(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace, data: Any) -> int:
-    from segcore.jobs import run_to_end
+    from segcore.cli.progress import run_job
     from segcore.pixelclass.train import train_pixel_classifier
 
     config = config_from(args)
-    bar = None
-    if not args.quiet:
-        from segcore.cli.train import ProgressBar
-
-        bar = ProgressBar(sys.stderr)
-    try:
-        result = run_to_end(train_pixel_classifier(config, data=data), bar)
-    finally:
-        if bar is not None:
-            bar.finish()
+    job = train_pixel_classifier(config, data=data)
+    result = run_job(job, "tessera train", quiet=args.quiet)
     meta = result.meta
     print(
         f"pixel classifier: {config.trees} trees on {meta.extra['features']} features "

@@ -22,11 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
+from segcore.engine.backend import ModelLike, make_runner
 from segcore.engine.merger import Band, BlendMerger, ExactMerger
 from segcore.engine.options import InferOptions, InferResult
 from segcore.engine.reader import Preparer, TileData, TileReader
+from segcore.engine.request import Setup, open_source, prepare
 from segcore.engine.runners import Runner, TileOutput
-from segcore.engine.setup import ModelLike, Setup, make_runner, open_source, prepare
+from segcore.engine.tiling import TilePlan, output_pixels, tile_plan
 from segcore.engine.writers import OutputSpec, WriterThread, check_output, open_sink
 from segcore.errors import InferenceError
 from segcore.io.source import ImageSource
@@ -72,40 +74,55 @@ def infer(
         check_output(options.score_path)
     src, owns = open_source(source)
     try:
-        setup = prepare(src, model, options)
-        preparer = Preparer(src, norm=setup.meta.normalization, bands=options.bands)
+        setup = prepare(src, model, options, owns_source=owns)
+        preparer = Preparer(src, norm=setup.model.meta.normalization, bands=options.bands)
     except BaseException:
         if owns:
             src.close()
         raise
-    setup.owns_source = owns
     return _run(setup, preparer, None if output is None else Path(output), options)
 
 
 def _run(
     setup: Setup, preparer: Preparer, output: Path | None, options: InferOptions
 ) -> Job[InferResult]:
-    plan, meta = setup.plan, setup.meta
-    roi = plan.roi
+    meta, source = setup.model.meta, setup.source
     score = options.score
     writers: list[WriterThread] = []
     reader: TileReader | None = None
     runner: Runner | None = None
     committed = False
-    arrays = _Arrays(roi.w, roi.h, meta.num_classes, options) if output is None else None
     try:
+        pixels = output_pixels(source.width, source.height, options)
+        runner, backend_notices = yield from make_runner(
+            setup.model,
+            device=setup.device,
+            backend=options.backend,
+            precision=options.precision,
+            pixels=pixels,
+        )
+        plan = tile_plan(
+            source.width,
+            source.height,
+            meta=meta,
+            mode=setup.mode,
+            options=options,
+            in_strips=runner.in_strips,
+        )
+        roi = plan.roi
+        notices = setup.notices + backend_notices
+        keep = output is None and (options.keep or options.logits)
+        arrays = _Arrays(roi.w, roi.h, meta.num_classes, options) if keep else None
         if output is not None:
-            spec = _output_spec(setup, output)
+            spec = _output_spec(setup, plan, output)
             writers.append(WriterThread(open_sink(output, spec)))
             if score != "none":
                 score_path = Path(
                     options.score_path or output.with_suffix(".score" + output.suffix)
                 )
                 writers.append(WriterThread(open_sink(score_path, _score_spec(spec))))
-        runner = make_runner(setup, options)
-        plan = setup.plan  # a runner in strips takes larger tiles
-        if setup.notices:
-            yield Progress(0, plan.count, message="; ".join(setup.notices))
+        if notices:
+            yield Progress(0, plan.count, message="; ".join(notices))
         blend = setup.mode == "blend"
         kw = {"score": score, "classes": meta.num_classes, "logits": options.logits}
         merger = (
@@ -133,7 +150,12 @@ def _run(
                 pixels += data.tile.core.w * data.tile.core.h
                 rate = pixels / max(time.monotonic() - start, 1e-9)
                 yield Progress(done, plan.count, rate=rate, payload=patches)
-        emit(merger.finish())
+        last = merger.finish()
+        emit(last)
+        if blend and last:  # the last rows of a blend are final only now: paint them too
+            payload = [merger.patch(band) for band in last]
+            yield Progress(done, plan.count, rate=pixels / max(time.monotonic() - start, 1e-9),
+                           payload=payload)  # fmt: skip
         final = [w.commit() for w in writers]
         committed = True
         return InferResult(
@@ -147,7 +169,7 @@ def _run(
             tiles=plan.count,
             skipped=skipped,
             seconds=time.monotonic() - start,
-            notices=tuple(setup.notices),
+            notices=notices,
             labels=None if arrays is None else arrays.labels,
             score=None if arrays is None else arrays.score,
             logits=None if arrays is None else arrays.logits,
@@ -202,13 +224,13 @@ class _Arrays:
             self.logits[:, rows] = band.logits
 
 
-def _output_spec(setup: Setup, output: Path) -> OutputSpec:
-    meta, roi = setup.source.metadata, setup.plan.roi
+def _output_spec(setup: Setup, plan: TilePlan, output: Path) -> OutputSpec:
+    meta, roi = setup.source.metadata, plan.roi
     transform = meta.transform
     if transform is not None:
         a, b, c, d, e, f = transform
         transform = (a, b, a * roi.x + b * roi.y + c, d, e, d * roi.x + e * roi.y + f)
-    return OutputSpec(roi.w, roi.h, meta.crs, transform, setup.meta.classes, UNLABELLED)
+    return OutputSpec(roi.w, roi.h, meta.crs, transform, setup.model.meta.classes, UNLABELLED)
 
 
 def _score_spec(spec: OutputSpec) -> OutputSpec:

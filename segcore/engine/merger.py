@@ -18,16 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
-from segcore.engine.geometry import Rect, Tile, TilePlan
+from segcore.engine.options import Window
 from segcore.engine.reader import TileData
 from segcore.engine.runners import Score, TileOutput, reduce_logits
+from segcore.engine.tiling import Tile, TilePlan
+from segcore.labels.box import Box
 from segcore.labels.schema import UNLABELLED
-
-Window = Literal["gaussian", "cosine"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +75,10 @@ class _Rows:
         for y in range(y0, y1, step):
             h = min(step, y1 - y)
             yield self.empty(y, h)
+
+    def patch(self, band: Band) -> TilePatch:
+        """A finished band as a patch for painting."""
+        return TilePatch(self.roi.x, band.y, band.labels, band.score)
 
     def empty(self, y: int, h: int) -> Band:
         w = self.roi.w
@@ -168,15 +171,15 @@ class BlendMerger(_Rows):
             bands = self._flush(min(tile.read.y, self.roi.y1))
             self._shift(tile.read.y)
         part = tile.read.intersect(self.roi)
-        if not part.empty:
+        if not part.is_empty:
             self._add(tile, part, data, out)
         self.remaining -= 1
-        return bands, [self._patch(b) for b in bands]
+        return bands, [self.patch(b) for b in bands]
 
     def finish(self) -> list[Band]:
         return self._flush(self.roi.y1)
 
-    def _add(self, tile: Tile, part: Rect, data: TileData, out: TileOutput | None) -> None:
+    def _add(self, tile: Tile, part: Box, data: TileData, out: TileOutput | None) -> None:
         assert self._top is not None
         ty, tx = part.y - tile.read.y, part.x - tile.read.x
         by, bx = part.y - self._top, part.x - self.roi.x
@@ -232,6 +235,3 @@ class BlendMerger(_Rows):
         if score is not None:
             score[bad] = 0
         return Band(a, labels, score, logits if self.logits else None)
-
-    def _patch(self, band: Band) -> TilePatch:
-        return TilePatch(self.roi.x, band.y, band.labels, band.score)

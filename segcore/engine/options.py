@@ -8,12 +8,12 @@ from typing import Literal
 
 import numpy as np
 
-from segcore.engine.geometry import Rect
-from segcore.engine.merger import Window
 from segcore.engine.runners import Precision, Score
+from segcore.labels.box import Box
 
 Mode = Literal["auto", "exact", "blend"]
 Backend = Literal["auto", "torch", "onnx"]
+Window = Literal["gaussian", "cosine"]  # blend weights
 
 
 @dataclass(frozen=True)
@@ -50,9 +50,14 @@ class InferOptions:
     bands
         1-based band numbers to feed the model, e.g. ``(4, 3, 2)``.
     score, score_path
-        An extra uint8 map: ``"confidence"`` (255 x top softmax probability)
-        or ``"entropy"`` (255 x normalised entropy), written to ``score_path``
+        An extra uint8 map: ``"confidence"`` (255 x top softmax probability),
+        ``"entropy"`` (255 x normalised entropy) or ``"margin"`` (255 x (1 -
+        the gap between the two best probabilities)), written to ``score_path``
         (or returned in memory when there is no output file).
+    keep
+        With no output file, keep the class map (and score) in memory for the
+        result; False: only stream them as ``TilePatch`` payloads (a caller that
+        aggregates as tiles arrive needs no image-sized array).
     logits
         Keep float32 logits in the result (in-memory output only; for tests
         and benchmarks, it needs classes x 4 bytes per pixel).
@@ -74,6 +79,7 @@ class InferOptions:
     score: Score = "none"
     score_path: str | Path | None = None
     logits: bool = False
+    keep: bool = True
     workers: int = 2
 
 
@@ -83,7 +89,7 @@ class InferResult:
 
     output: Path | None
     score_output: Path | None
-    roi: Rect
+    roi: Box
     mode: Literal["exact", "blend"]
     backend: str
     tile: int

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from segcore.engine.geometry import Tile, reflect_index
+from segcore.engine.tiling import Tile
 from segcore.errors import InferenceError, ModelError, TesseraError
 from segcore.io.source import ImageSource
 from segcore.models.meta import Normalization
@@ -163,3 +163,17 @@ class TileReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def reflect_index(coords: np.ndarray, length: int) -> np.ndarray:
+    """Mirror coordinates into ``0 .. length - 1`` without repeating the edge pixel
+    (NumPy's and PyTorch's "reflect"), however far outside they are.
+
+    >>> reflect_index(np.arange(-2, 6), 4).tolist()
+    [2, 1, 0, 1, 2, 3, 2, 1]
+    """
+    if length == 1:
+        return np.zeros_like(coords)
+    period = 2 * (length - 1)
+    folded = np.abs(np.mod(coords, period))
+    return np.asarray(np.where(folded >= length, period - folded, folded))

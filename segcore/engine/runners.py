@@ -10,8 +10,9 @@ Two runners share one small interface (:class:`Runner`):
   one exported from a PyTorch model (:mod:`segcore.models.onnx_cache`), which on
   CPU is usually much faster than eager PyTorch (see ``docs/bench/infer.md``).
 
-Confidence is ``round(255 * max softmax)``; entropy is
-``round(255 * H / log(classes))`` (0 = certain), both uint8.
+Scores are uint8, 255 x a value in [0, 1] (:func:`score_map`): confidence is the
+top softmax probability; entropy is ``H / log(classes)`` and margin ``1 - (p1 - p2)``
+(0 = certain), what uncertainty ranking reads.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
     from segcore.models.onnx_split import SplitModel
 
-Score = Literal["none", "confidence", "entropy"]
+Score = Literal["none", "confidence", "entropy", "margin"]
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 STRIP_PIXELS = 1 << 19  # pixels per strip of a split model's tail; ~300 B each for an smp U-Net
 
@@ -52,6 +53,11 @@ class TileOutput:
 class Runner(Protocol):
     name: str
 
+    @property
+    def in_strips(self) -> bool:
+        """Whether tiles run in row strips (they may then be larger: less memory per pixel)."""
+        ...
+
     def run(self, batch: list[np.ndarray], *, logits: bool, score: Score) -> list[TileOutput]:
         """Run tiles given as float32 (h, w, bands) arrays of one shape."""
         ...
@@ -60,20 +66,49 @@ class Runner(Protocol):
 
 
 def reduce_logits(logits: np.ndarray, score: Score) -> tuple[np.ndarray, np.ndarray | None]:
-    """Class ids and score map of float logits shaped (classes, ...)."""
+    """Class ids and uint8 score map (255 x :func:`score_map`) of logits shaped (classes, ...)."""
     labels = logits.argmax(axis=0).astype(np.uint8)
     if score == "none":
         return labels, None
     shifted = logits - logits.max(axis=0, keepdims=True)
     expd = np.exp(shifted)
     total = expd.sum(axis=0)
+    classes = logits.shape[0]
     if score == "confidence":
         value = 255.0 / total  # the top class has exp(0) = 1
-    else:
+    elif score == "entropy":
         logp = shifted - np.log(total)
         entropy = -(expd / total * logp).sum(axis=0)
-        value = entropy * (255.0 / max(math.log(logits.shape[0]), 1e-12))
+        value = entropy * (255.0 / max(math.log(classes), 1e-12))
+    elif classes < 2:
+        value = np.zeros(total.shape)
+    else:
+        top2 = np.partition(expd / total, classes - 2, axis=0)[classes - 2 :]
+        value = 255.0 * (1.0 - (top2[1] - top2[0]))
     return labels, np.clip(np.rint(value), 0, 255).astype(np.uint8)
+
+
+def score_map(logp: torch.Tensor, score: Score, *, dim: int = 1) -> torch.Tensor:
+    """Per-pixel score in [0, 1] of log-probabilities over classes along ``dim``.
+
+    ``confidence`` is the top probability; ``entropy`` is ``-sum p log p / log C``
+    (1 when every class is equally likely); ``margin`` is ``1 - (p1 - p2)``
+    (1 when the two best classes tie). :func:`reduce_logits` is the NumPy twin.
+    """
+    import torch
+
+    classes = logp.shape[dim]
+    if score == "confidence":
+        return logp.amax(dim=dim).exp()
+    if score == "entropy":
+        entropy = -(logp.exp() * logp).sum(dim=dim)
+        return (entropy / max(math.log(classes), 1e-12)).clamp(0.0, 1.0)
+    if score == "margin":
+        if classes < 2:
+            return torch.zeros_like(logp.select(dim, 0))
+        top2 = logp.exp().topk(2, dim=dim).values
+        return 1.0 - (top2.select(dim, 0) - top2.select(dim, 1))
+    raise InferenceError(f"unknown score {score!r}; use confidence, entropy or margin")
 
 
 def _reduce_torch(logits: torch.Tensor, score: Score) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -82,12 +117,7 @@ def _reduce_torch(logits: torch.Tensor, score: Score) -> tuple[torch.Tensor, tor
     labels = logits.argmax(dim=1).to(torch.uint8)
     if score == "none":
         return labels, None
-    logp = torch.log_softmax(logits, dim=1)
-    if score == "confidence":
-        value = logp.amax(dim=1).exp() * 255.0
-    else:
-        entropy = -(logp.exp() * logp).sum(dim=1)
-        value = entropy * (255.0 / max(math.log(logits.shape[1]), 1e-12))
+    value = score_map(torch.log_softmax(logits, dim=1), score, dim=1) * 255.0
     return labels, value.round().clamp(0, 255).to(torch.uint8)
 
 
@@ -122,6 +152,10 @@ class TorchRunner:
         self.module = module.to(self.device).to(memory_format=torch.channels_last).eval()
         self._pinned: torch.Tensor | None = None
         self.name = f"torch-{self.device.type}-{precision}"
+
+    @property
+    def in_strips(self) -> bool:
+        return False
 
     def run(self, batch: list[np.ndarray], *, logits: bool, score: Score) -> list[TileOutput]:
         import torch

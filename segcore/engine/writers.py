@@ -22,7 +22,7 @@ import queue
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -315,8 +315,3 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
-
-
-def abort_all(writers: Sequence[WriterThread]) -> None:
-    for w in writers:
-        w.abort()

@@ -1,8 +1,9 @@
-"""What every exporter reads and every importer returns.
+"""What every exporter reads and implements, and every importer returns.
 
-Exporters read labels through :class:`LabelReader`, window by window, so a
-20k x 20k label map never has to fit in memory. The label store satisfies the
-protocol; :class:`ArrayLabels` adapts two NumPy arrays (tests, small images).
+A format's exporter is a :class:`Writer`: it gets :class:`ExportOptions` and
+writes each :class:`ExportItem`, reading its labels through the one label-reader
+contract (:class:`segcore.labels.reader.LabelReader`), window by window, so a
+20k x 20k label map never has to fit in memory.
 
 Importers return :class:`LabelImage` objects (one per image of a dataset) and
 the dataset's classes.
@@ -10,92 +11,24 @@ the dataset's classes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
 from segcore.errors import FormatError
+from segcore.formats.staging import Staging
+from segcore.jobs import Job
+from segcore.labels.reader import LabelReader
 from segcore.labels.schema import NO_INSTANCE, UNLABELLED, ClassInfo
 
-Layer = Literal["semantic", "instance"]
 Transform = tuple[float, float, float, float, float, float]
 
 DEFAULT_WINDOW = 2048
-
-
-@runtime_checkable
-class LabelReader(Protocol):
-    """Read access to one image's labels.
-
-    ``read("semantic", ...)`` returns a ``uint8`` window (255 = unlabelled),
-    ``read("instance", ...)`` a ``uint32`` window (0 = no instance), both of
-    shape ``(h, w)``. Windows never reach past the image edge.
-    """
-
-    @property
-    def width(self) -> int: ...
-
-    @property
-    def height(self) -> int: ...
-
-    @property
-    def classes(self) -> list[ClassInfo]: ...
-
-    def read(self, layer: Layer, x: int, y: int, w: int, h: int) -> NDArray[Any]: ...
-
-
-class ArrayLabels:
-    """A :class:`LabelReader` over in-memory arrays.
-
-    Parameters
-    ----------
-    classes_map
-        ``(h, w)`` uint8 class ids, 255 = unlabelled.
-    classes
-        The class list (ids, names, colours, thing flags).
-    instances
-        Optional ``(h, w)`` uint32 instance ids, 0 = none; zeros when omitted.
-    """
-
-    def __init__(
-        self,
-        classes_map: NDArray[np.generic],
-        classes: Sequence[ClassInfo],
-        instances: NDArray[np.generic] | None = None,
-    ) -> None:
-        if classes_map.ndim != 2:
-            raise FormatError(f"class map must be 2-D, got shape {classes_map.shape}")
-        if instances is not None and instances.shape != classes_map.shape:
-            raise FormatError(
-                f"instance map shape {instances.shape} differs from class map "
-                f"shape {classes_map.shape}"
-            )
-        self._classes_map = classes_map.astype(np.uint8, copy=False)
-        self._instances = None if instances is None else instances.astype(np.uint32, copy=False)
-        self._classes = list(classes)
-
-    @property
-    def width(self) -> int:
-        return int(self._classes_map.shape[1])
-
-    @property
-    def height(self) -> int:
-        return int(self._classes_map.shape[0])
-
-    @property
-    def classes(self) -> list[ClassInfo]:
-        return list(self._classes)
-
-    def read(self, layer: Layer, x: int, y: int, w: int, h: int) -> NDArray[Any]:
-        if layer == "semantic":
-            return self._classes_map[y : y + h, x : x + w]
-        if self._instances is None:
-            return np.zeros((min(h, self.height - y), min(w, self.width - x)), np.uint32)
-        return self._instances[y : y + h, x : x + w]
+CLASS_FILE = "classes.json"
 
 
 @dataclass(frozen=True)
@@ -144,26 +77,62 @@ class Imported:
     images: list[LabelImage]
 
 
-def windows(width: int, height: int, size: int) -> Iterator[tuple[int, int, int, int]]:
-    """Tiles ``(x, y, w, h)`` of at most ``size`` x ``size`` covering the image, row-major."""
-    for y in range(0, height, size):
-        for x in range(0, width, size):
-            yield x, y, min(size, width - x), min(size, height - y)
-
-
-def strips(width: int, height: int, rows: int) -> Iterator[tuple[int, int, int, int]]:
-    """Full-width strips ``(0, y, width, h)`` of at most ``rows`` rows, top to bottom."""
-    for y in range(0, height, rows):
-        yield 0, y, width, min(rows, height - y)
-
-
-def class_by_id(classes: Sequence[ClassInfo]) -> dict[int, ClassInfo]:
-    return {c.id: c for c in classes}
-
-
 def safe_stem(name: str) -> str:
     """``name`` usable as a file stem (no folders, no separators)."""
     stem = Path(name).name
     if not stem or stem in {".", ".."}:
         raise FormatError(f"{name!r} cannot be used as an output file name")
     return stem
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """Options shared by all formats.
+
+    ``window`` is the side of the square window (or the pixel count of a strip,
+    ``window**2``) read at a time: memory grows with it, not with the image.
+    ``simplify`` is the Douglas-Peucker tolerance in pixels for polygon formats
+    (0 keeps every vertex of the pixel outline).
+    """
+
+    window: int = DEFAULT_WINDOW
+    simplify: float = 0.0
+
+    def strip_rows(self, width: int) -> int:
+        return max(1, self.window * self.window // max(width, 1))
+
+
+class Writer(ABC):
+    """One export format. ``add`` writes one image; ``finish`` writes dataset-wide files."""
+
+    def __init__(self, options: ExportOptions) -> None:
+        self.options = options
+        self.classes: list[ClassInfo] | None = None
+
+    def check_classes(self, item: ExportItem) -> list[ClassInfo]:
+        """The export's class list; every image must share it."""
+        classes = list(item.labels.classes)
+        if self.classes is None:
+            self.classes = classes
+        elif classes != self.classes:
+            raise FormatError(
+                f"{item.name}: its classes differ from the first image's; "
+                "export images with different class lists separately"
+            )
+        return classes
+
+    @abstractmethod
+    def add(self, item: ExportItem, staging: Staging) -> Job[None]:
+        """Write ``item``'s files, yielding progress in pixels of this image."""
+
+    def finish(self, staging: Staging) -> None:  # noqa: B027 - optional hook
+        """Write files that cover the whole export (COCO JSON, class lists)."""
+
+
+def write_class_file(staging: Staging, classes: list[ClassInfo] | None) -> None:
+    """``classes.json``: the class list, for formats that carry no class names."""
+    if classes is None:
+        return
+    path = staging.path(CLASS_FILE)
+    text = json.dumps({"classes": [c.to_json() for c in classes]}, indent=1)
+    path.write_text(text, encoding="utf-8")

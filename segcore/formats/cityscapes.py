@@ -13,14 +13,22 @@ from pathlib import Path
 import numpy as np
 
 from segcore.errors import FormatError
-from segcore.formats.base import ExportItem, Imported, LabelImage, safe_stem, strips
-from segcore.formats.export import Writer, scaled, write_class_file
+from segcore.formats.base import (
+    ExportItem,
+    Imported,
+    LabelImage,
+    Writer,
+    safe_stem,
+    write_class_file,
+)
 from segcore.formats.png import PngWriter, read_png
 from segcore.formats.problems import Problems, check_class_ids, read_class_file
-from segcore.formats.segments import scan_segments
+from segcore.formats.registry import Format, register
 from segcore.formats.staging import Staging
-from segcore.jobs import Job, Progress
+from segcore.jobs import Job, Progress, scaled
+from segcore.labels.box import strips
 from segcore.labels.schema import ClassInfo, default_color
+from segcore.labels.segments import scan_segments
 
 LABEL_SUFFIX = "_gtFine_labelIds.png"
 INSTANCE_SUFFIX = "_gtFine_instanceIds.png"
@@ -153,3 +161,15 @@ def read_cityscapes(path: Path) -> Imported:
         images.append(image)
     problems.raise_if_any(str(path))
     return Imported(known, images)
+
+
+register(
+    Format(
+        "cityscapes",
+        "Cityscapes gtFine labelIds/instanceIds",
+        kind="dataset",
+        fidelity="exact",
+        writer=CityscapesWriter,
+        reader=read_cityscapes,
+    )
+)

@@ -18,11 +18,13 @@ from numpy.typing import NDArray
 
 from segcore.formats.base import ExportItem, Imported, LabelImage
 from segcore.formats.coco_common import CocoJsonWriter, read_coco_json, thing_ids
+from segcore.formats.polygons import edge_polygons
 from segcore.formats.problems import Problems
-from segcore.formats.segments import edge_polygons, segment_mask, segment_rle
+from segcore.formats.registry import Format, register
 from segcore.formats.staging import Staging
 from segcore.jobs import Job, Progress
 from segcore.labels.schema import ClassInfo
+from segcore.labels.segments import segment_mask, segment_rle
 
 JSON_NAME = "annotations.json"
 
@@ -184,3 +186,25 @@ def _rasterise(
         else:
             image.instances[mask] = 0
     return image if ok else None
+
+
+register(
+    Format(
+        "coco",
+        "COCO instances JSON, RLE masks",
+        kind="instances",
+        fidelity="exact",
+        writer=CocoWriter,
+        reader=read_coco,
+    )
+)
+register(
+    Format(
+        "coco-polygons",
+        "COCO instances JSON, polygons",
+        kind="instances",
+        fidelity="outline",
+        writer=CocoPolygonWriter,
+        reader=read_coco,
+    )
+)

@@ -8,17 +8,17 @@ On import, ids 1..255 map back to class id - 1; datasets with larger ids
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from segcore.formats.base import ExportItem
-from segcore.formats.export import ExportOptions, Writer, scaled
+from segcore.formats.base import ExportItem, ExportOptions, Writer
 from segcore.formats.problems import Problems, load_json
-from segcore.formats.segments import Segment, scan_segments
 from segcore.formats.staging import Staging
-from segcore.jobs import Job
+from segcore.jobs import Job, scaled
 from segcore.labels.schema import MAX_CLASSES, ClassInfo, default_color
+from segcore.labels.segments import Segment, scan_segments
 
 
 class CocoJsonWriter(Writer):
@@ -63,7 +63,7 @@ class CocoJsonWriter(Writer):
         )
 
 
-def thing_ids(classes: list[ClassInfo]) -> set[int]:
+def thing_ids(classes: Sequence[ClassInfo]) -> set[int]:
     """Ids of the thing classes (their pixels without an instance are a crowd)."""
     return {c.id for c in classes if c.thing}
 

@@ -16,12 +16,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from segcore.errors import FormatError, LabelError
-from segcore.formats.base import ExportItem, Imported, Layer, safe_stem, windows
-from segcore.formats.export import Writer, write_class_file
+from segcore.formats.base import ExportItem, Imported, Writer, safe_stem, write_class_file
 from segcore.formats.problems import Problems, check_class_ids
+from segcore.formats.registry import Format, register
 from segcore.formats.semantic import import_masks
 from segcore.formats.staging import Staging
 from segcore.jobs import Job, Progress
+from segcore.labels.box import windows
+from segcore.labels.reader import Layer
 from segcore.labels.schema import UNLABELLED, ClassInfo, palette
 
 CLASS_TAG = "TESSERA_CLASSES"
@@ -145,3 +147,15 @@ def read_geotiff_masks(path: Path) -> Imported:
                 problems.raise_if_any(str(path))
                 imported.classes = tagged
     return imported
+
+
+register(
+    Format(
+        "geotiff",
+        "GeoTIFF class masks with CRS and transform",
+        kind="semantic",
+        fidelity="classes",
+        writer=GeoTiffClassWriter,
+        reader=read_geotiff_masks,
+    )
+)

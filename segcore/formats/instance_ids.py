@@ -11,14 +11,22 @@ from pathlib import Path
 import numpy as np
 
 from segcore.errors import FormatError
-from segcore.formats.base import ExportItem, Imported, LabelImage, safe_stem, strips
-from segcore.formats.export import Writer, write_class_file
+from segcore.formats.base import (
+    ExportItem,
+    Imported,
+    LabelImage,
+    Writer,
+    safe_stem,
+    write_class_file,
+)
 from segcore.formats.geotiff import profile_for, read_tiff_band, write_windows
 from segcore.formats.png import PngWriter, read_png
 from segcore.formats.problems import Problems, check_class_ids, generic_classes, read_class_file
+from segcore.formats.registry import Format, register
 from segcore.formats.semantic import class_map_from, write_class_png
 from segcore.formats.staging import Staging
 from segcore.jobs import Job, Progress
+from segcore.labels.box import strips
 from segcore.labels.schema import UNLABELLED
 
 MAX_PNG_ID = 65535
@@ -109,3 +117,25 @@ def read_instance_rasters(path: Path) -> Imported:
         problems.add(orphan, f"no class map classes/{stem}.png for this instance map")
     problems.raise_if_any(str(path))
     return Imported(classes if classes is not None else generic_classes(seen), images)
+
+
+register(
+    Format(
+        "instance-png",
+        "class PNG + 16-bit instance-id PNG",
+        kind="instances",
+        fidelity="exact",
+        writer=InstancePngWriter,
+        reader=read_instance_rasters,
+    )
+)
+register(
+    Format(
+        "instance-tiff",
+        "class PNG + 32-bit instance-id TIFF",
+        kind="instances",
+        fidelity="exact",
+        writer=InstanceTiffWriter,
+        reader=read_instance_rasters,
+    )
+)

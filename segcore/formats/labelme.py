@@ -14,10 +14,17 @@ from typing import Any
 
 import numpy as np
 
-from segcore.formats.base import ExportItem, Imported, LabelImage, safe_stem
-from segcore.formats.export import Writer, write_class_file
+from segcore.formats.base import (
+    ExportItem,
+    Imported,
+    LabelImage,
+    Writer,
+    safe_stem,
+    write_class_file,
+)
 from segcore.formats.polygons import fill_polygon, trace_outlines
 from segcore.formats.problems import Problems, load_json, read_class_file
+from segcore.formats.registry import Format, register
 from segcore.formats.staging import Staging
 from segcore.jobs import Job
 from segcore.labels.schema import MAX_CLASSES, ClassInfo, default_color
@@ -148,3 +155,15 @@ def _read_doc(
         owner[mask] = number
         image.instances[mask] = number
     return image if ok else None
+
+
+register(
+    Format(
+        "labelme",
+        "labelme JSON polygons",
+        kind="dataset",
+        fidelity="outline",
+        writer=LabelmeWriter,
+        reader=read_labelme,
+    )
+)

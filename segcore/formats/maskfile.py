@@ -1,5 +1,8 @@
 """Read label masks from files, window by window, for ``tessera eval`` and ``tessera export``.
 
+:func:`mask_labels` makes a class-mask file (and an instance-mask file) a label
+reader (:class:`segcore.labels.adapters.SourceLabels` over :class:`MaskFile` s).
+
 Masks hold raw values (class ids or instance ids), so colour conversion must
 not happen: TIFF/GeoTIFF are read with rasterio (windowed), ``.npy`` through a
 memory map, PNG with Pillow (palette indices, not colours; PNG cannot be
@@ -10,6 +13,7 @@ through ``segcore.io.open_image`` when it has a single band.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +21,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from segcore.errors import FormatError, TesseraError
-from segcore.formats.base import Layer
+from segcore.labels.adapters import SourceLabels
+from segcore.labels.box import windows
 from segcore.labels.schema import UNLABELLED, ClassInfo
 
 
@@ -83,16 +88,20 @@ class MaskFile:
             return (t.a, t.b, t.c, t.d, t.e, t.f)
         return None
 
-    def read(self, x: int, y: int, w: int, h: int) -> NDArray[Any]:
-        """Raw values of a window (clipped to the image)."""
-        w, h = min(w, self.width - x), min(h, self.height - y)
+    def read_region(self, level: int, x: int, y: int, width: int, height: int) -> NDArray[Any]:
+        """Raw values of a level-0 window inside the mask, shape ``(height, width, 1)``."""
+        if level != 0:
+            raise FormatError(f"{self.path}: a mask file has one level, not {level}")
+        w, h = min(width, self.width - x), min(height, self.height - y)
         if self._array is not None:
-            return np.asarray(self._array[y : y + h, x : x + w])
-        if self._raster is not None:
+            values = np.asarray(self._array[y : y + h, x : x + w])
+        elif self._raster is not None:
             from rasterio.windows import Window
 
-            return np.asarray(self._raster.read(1, window=Window(x, y, w, h)))
-        return np.asarray(self._source.read_region(0, x, y, w, h)[..., 0])
+            values = np.asarray(self._raster.read(1, window=Window(x, y, w, h)))
+        else:
+            values = np.asarray(self._source.read_region(0, x, y, w, h)[..., 0])
+        return values[..., None]
 
     def close(self) -> None:
         if self._raster is not None:
@@ -102,51 +111,42 @@ class MaskFile:
         self._array = None
 
 
-class MaskLabels:
-    """A :class:`LabelReader` over a class-mask file and an optional instance-mask file."""
+def mask_labels(
+    classes_path: str | Path,
+    classes: Sequence[ClassInfo] = (),
+    *,
+    instances_path: str | Path | None = None,
+) -> SourceLabels:
+    """A label reader over a class-mask file and an optional instance-mask file.
 
-    def __init__(
-        self,
-        classes_path: str | Path,
-        classes: list[ClassInfo],
-        *,
-        instances_path: str | Path | None = None,
-    ) -> None:
-        self.class_file = MaskFile(classes_path)
-        self.instance_file = MaskFile(instances_path) if instances_path else None
-        inst = self.instance_file
-        if inst is not None and (inst.width, inst.height) != (self.width, self.height):
-            raise FormatError(
-                f"{inst.path}: instance mask is {inst.width} x {inst.height}, class mask "
-                f"{self.width} x {self.height}"
-            )
-        self._classes = classes
+    ``close()`` it when done. Values outside 0..255 in the class mask are refused
+    when read (:class:`FormatError` naming the file).
+    """
+    class_file = MaskFile(classes_path)
+    try:
+        instance_file = MaskFile(instances_path) if instances_path else None
+        where = str(class_file.path)
+        return SourceLabels(
+            class_file, classes, instances=instance_file, where=where, error=FormatError
+        )
+    except BaseException:
+        class_file.close()
+        raise
 
-    @property
-    def width(self) -> int:
-        return self.class_file.width
 
-    @property
-    def height(self) -> int:
-        return self.class_file.height
+def highest_class(path: str | Path, *, window: int) -> int:
+    """The highest class id a class-mask file holds (255, unlabelled, left out; 0 if none).
 
-    @property
-    def classes(self) -> list[ClassInfo]:
-        return list(self._classes)
-
-    def read(self, layer: Layer, x: int, y: int, w: int, h: int) -> NDArray[Any]:
-        if layer == "semantic":
-            values = self.class_file.read(x, y, w, h)
-            if values.size and (values.min() < 0 or values.max() > UNLABELLED):
-                raise FormatError(
-                    f"{self.class_file.path}: value {values.max()} is not a class id (0..255)"
-                )
-            return values.astype(np.uint8)
-        if self.instance_file is None:
-            return np.zeros((min(h, self.height - y), min(w, self.width - x)), np.uint32)
-        return self.instance_file.read(x, y, w, h).astype(np.uint32)
-
-    def close(self) -> None:
-        self.class_file.close()
-        if self.instance_file is not None:
-            self.instance_file.close()
+    Reads the file window by window, for naming classes ``class 0 .. class N``
+    when no class list is given.
+    """
+    mask = MaskFile(path)
+    top = 0
+    try:
+        for box in windows(mask.width, mask.height, window):
+            values = mask.read_region(0, *box)
+            values = values[values != UNLABELLED]
+            top = max(top, int(values.max()) if values.size else 0)
+    finally:
+        mask.close()
+    return top

@@ -15,13 +15,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from segcore.errors import FormatError
-from segcore.formats.base import ExportItem, Imported, LabelImage, safe_stem, strips
+from segcore.formats.base import ExportItem, Imported, LabelImage, safe_stem
 from segcore.formats.coco_common import CocoJsonWriter, read_coco_json, thing_ids
 from segcore.formats.png import PngWriter, read_png
 from segcore.formats.problems import Problems
-from segcore.formats.segments import unique_inverse
+from segcore.formats.registry import Format, register
 from segcore.formats.staging import Staging
 from segcore.jobs import Job, Progress
+from segcore.labels.box import strips
+from segcore.labels.segments import unique_inverse
 
 JSON_NAME = "panoptic.json"
 PNG_DIR = "panoptic"
@@ -164,3 +166,15 @@ def _read_one(
     image.classes = class_of[inverse]
     image.instances = inst_of[inverse]
     return image
+
+
+register(
+    Format(
+        "coco-panoptic",
+        "COCO panoptic PNG + segments_info JSON",
+        kind="panoptic",
+        fidelity="exact",
+        writer=PanopticWriter,
+        reader=read_panoptic,
+    )
+)

@@ -146,18 +146,3 @@ def read_png(path: Path) -> tuple[NDArray[np.generic], str]:
         raise FormatError(f"{path}: file not found") from exc
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise FormatError(f"{path}: cannot read the PNG: {exc}") from exc
-
-
-def png_palette(path: Path) -> list[tuple[int, int, int]] | None:
-    """The palette of an indexed PNG, or None."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as image:
-            if image.mode != "P" or image.palette is None:
-                return None
-            raw = list(image.getpalette() or [])
-    except OSError as exc:
-        raise FormatError(f"{path}: cannot read the PNG: {exc}") from exc
-    raw += [0] * (768 - len(raw))
-    return [(raw[i], raw[i + 1], raw[i + 2]) for i in range(0, 768, 3)]

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from segcore.errors import FormatError, LabelError
-from segcore.formats.export import CLASS_FILE
+from segcore.formats.base import CLASS_FILE
 from segcore.labels.schema import UNLABELLED, ClassInfo, default_color
 
 

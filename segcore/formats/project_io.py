@@ -1,63 +1,47 @@
 """Export from a project and import into one.
 
-Export: :func:`project_items` wraps each image's label store as an
-:class:`ExportItem` (with the image's CRS and transform when it has them).
+Export: :func:`project_items` makes each image's label store (a label reader
+with the project's classes) an :class:`ExportItem`, with the image's CRS and
+transform when it has them.
 
-Import: :func:`import_into_project` checks everything first (every imported
-image matches a project image by file stem or id and has its size; every
-class used is in the project by name or in ``mapping``) and raises one
-:class:`FormatError` listing all problems before writing anything. While
-writing, the old values of each window are kept in a temporary folder; if a
-write fails they are put back, so a failed import leaves the labels as they
-were. Imported instance ids are shifted past the store's highest id, so they
-never collide with existing objects. Finally the project is saved (import
-writes are not journalled).
+Import: :func:`import_job` (a job; :func:`import_into_project` runs it to its
+end) checks everything first (every imported image matches a project image by
+file stem or id and has its size; every class used is in the project by name
+or in ``mapping``) and raises one :class:`FormatError` listing all problems
+before writing anything. While writing, window by window, the old values of
+each window are kept in a temporary folder; if a write fails, or the job is
+closed, they are put back, so a failed or cancelled import leaves the labels
+as they were. Imported instance ids are shifted past the store's highest id,
+so they never collide with existing objects. Finally the project is saved
+(import writes are not journalled).
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from segcore.errors import FormatError, TesseraError
-from segcore.formats.base import ExportItem, Imported, LabelImage, Layer, windows
+from segcore.formats.base import ExportItem, Imported, LabelImage
 from segcore.formats.problems import Problems
+from segcore.jobs import Job, Progress, run_to_end
+from segcore.labels.box import windows
 from segcore.labels.schema import UNLABELLED, ClassInfo
 
 if TYPE_CHECKING:
     from segcore.labels.store import LabelStore
     from segcore.project import Project
 
-
-class StoreLabels:
-    """A label store plus its project's classes, as a :class:`LabelReader`."""
-
-    def __init__(self, store: LabelStore, classes: Sequence[ClassInfo]) -> None:
-        self.store = store
-        self._classes = list(classes)
-
-    @property
-    def width(self) -> int:
-        return int(self.store.width)
-
-    @property
-    def height(self) -> int:
-        return int(self.store.height)
-
-    @property
-    def classes(self) -> list[ClassInfo]:
-        return list(self._classes)
-
-    def read(self, layer: Layer, x: int, y: int, w: int, h: int) -> NDArray[Any]:
-        w, h = min(w, self.width - x), min(h, self.height - y)
-        return np.asarray(self.store.read(layer, x, y, w, h))
+T = TypeVar("T")
 
 
 def image_georef(path: Path) -> tuple[str | None, tuple[float, ...] | None]:
@@ -87,13 +71,42 @@ def project_items(project: Project, image_ids: Sequence[str] | None = None) -> l
         items.append(
             ExportItem(
                 name,
-                StoreLabels(project.label_store(entry.id), project.classes),
+                project.label_store(entry.id),
                 image_file=entry.path.name,
                 crs=crs,
                 transform=transform,  # type: ignore[arg-type]
             )
         )
     return items
+
+
+def read_vectors_for_project(name: str, path: Path, project: Project) -> Imported:
+    """Read vector file(s) in format ``name``, each rasterised onto the project image
+    with the same file stem (its grid: size, transform, CRS)."""
+    from segcore.formats.registry import import_labels
+    from segcore.formats.vector import image_grid
+
+    files = (
+        sorted(p for p in path.iterdir() if p.suffix in {".geojson", ".gpkg"})
+        if path.is_dir()
+        else [path]
+    )
+    entries = {e.path.stem: e for e in project.images}
+    problems = [f"{f}: no project image named {f.stem}" for f in files if f.stem not in entries]
+    if problems:
+        raise FormatError(f"cannot import {path}", problems)
+    merged: Imported | None = None
+    for file in files:
+        one = import_labels(name, file, **image_grid(entries[file.stem].path))
+        if merged is None:
+            merged = one
+        else:
+            if [c.name for c in one.classes] != [c.name for c in merged.classes]:
+                raise FormatError(f"{file}: its classes differ from the other files'")
+            merged.images += one.images
+    if merged is None:
+        raise FormatError(f"{path}: no .geojson or .gpkg files")
+    return merged
 
 
 def classes_to_map(imported: Imported, project_classes: Sequence[ClassInfo]) -> list[str]:
@@ -150,7 +163,21 @@ def import_into_project(
     merge: bool = False,
     window: int = 2048,
 ) -> ImportReport:
-    """Write imported labels into the project images they belong to.
+    """:func:`import_job` run to its end (scripts, tests)."""
+    job = import_job(project, imported, mapping=mapping, merge=merge, window=window)
+    return run_to_end(job)
+
+
+def import_job(
+    project: Project,
+    imported: Imported,
+    *,
+    mapping: Mapping[str, str | None] | None = None,
+    merge: bool = False,
+    window: int = 2048,
+    lock: AbstractContextManager[Any] | None = None,
+) -> Job[ImportReport]:
+    """Write imported labels into the project images they belong to, as a job.
 
     Parameters
     ----------
@@ -161,7 +188,13 @@ def import_into_project(
         Keep existing labels where the import is unlabelled (default: replace
         the image's labels entirely).
     window
-        Window size for writing.
+        Window size for writing; progress is yielded per window, in pixels.
+    lock
+        Held around each window's reads and writes (and the final save), not
+        for the whole import: the app passes the labels lock its tile readers take.
+
+    Closing the job (cancel) or a failed write puts back every window it wrote,
+    so the labels are as they were; the project is saved only at the end.
 
     Raises
     ------
@@ -174,20 +207,44 @@ def import_into_project(
     things[[c.id for c in project.classes if c.thing]] = True
     targets = _match_images(project, imported.images, problems)
     problems.raise_if_any("into the project")
+    held = lock if lock is not None else contextlib.nullcontext()
     undo_dir = Path(tempfile.mkdtemp(prefix="tessera-import-"))
     saved: list[tuple[LabelStore, int, int, Path]] = []
-    labelled = 0
+    total = sum(image.classes.size for image, _ in targets)
+    done = labelled = 0
+    finished = False
     try:
         for image, image_id in targets:
             store = project.label_store(image_id)
-            labelled += _write_image(store, image, table, things, merge, window, undo_dir, saved)
-        project.save()
+            writer = _write_image(store, image, table, things, merge, window, undo_dir, saved)
+            for pixels, count in _locked(writer, held):
+                done, labelled = done + pixels, labelled + count
+                yield Progress(done, total, message=f"importing {image.name}")
+        with held:
+            project.save()
+        finished = True
     except (TesseraError, OSError) as exc:
-        _restore(saved)
+        with held:
+            _restore(saved)
+        finished = True
         raise FormatError(f"import failed and was undone: {exc}") from exc
     finally:
+        if not finished:  # closed (cancelled) or interrupted: undo what was written
+            with held:
+                _restore(saved)
         shutil.rmtree(undo_dir, ignore_errors=True)
     return ImportReport({img.name: image_id for img, image_id in targets}, labelled)
+
+
+def _locked(steps: Iterator[T], lock: AbstractContextManager[Any]) -> Iterator[T]:
+    """Each step of ``steps`` computed while holding ``lock``, which is free in between."""
+    while True:
+        with lock:
+            try:
+                step = next(steps)
+            except StopIteration:
+                return
+        yield step
 
 
 def _match_images(
@@ -223,12 +280,12 @@ def _write_image(
     window: int,
     undo_dir: Path,
     saved: list[tuple[LabelStore, int, int, Path]],
-) -> int:
+) -> Iterator[tuple[int, int]]:
+    """Write one image window by window; yields (pixels done, labelled pixels) per window."""
     from segcore.labels.box import Box
 
     offset = store.max_instance
     boxes = []
-    labelled = 0
     for x, y, w, h in windows(store.width, store.height, window):
         classes = table[image.classes[y : y + h, x : x + w]]
         instances = image.instances[y : y + h, x : x + w].astype(np.uint32)
@@ -239,17 +296,17 @@ def _write_image(
             keep = classes == UNLABELLED
             classes = np.where(keep, old_c, classes)
             instances = np.where(keep, old_i, instances).astype(np.uint32)
-        labelled += int((classes != UNLABELLED).sum())
-        if np.array_equal(classes, old_c) and np.array_equal(instances, old_i):
-            continue
-        undo = undo_dir / f"{len(saved)}.npz"
-        np.savez(undo, semantic=old_c, instance=old_i)
-        saved.append((store, x, y, undo))
-        store.write("semantic", x, y, classes.astype(np.uint8), overviews=False)
-        store.write("instance", x, y, instances, overviews=False)
-        boxes.append(Box(x, y, w, h))
-    store.update_overviews(boxes)
-    return labelled
+        labelled = int((classes != UNLABELLED).sum())
+        if not (np.array_equal(classes, old_c) and np.array_equal(instances, old_i)):
+            undo = undo_dir / f"{len(saved)}.npz"
+            np.savez(undo, semantic=old_c, instance=old_i)
+            saved.append((store, x, y, undo))
+            store.write("semantic", x, y, classes.astype(np.uint8), overviews=False)
+            store.write("instance", x, y, instances, overviews=False)
+            boxes.append(Box(x, y, w, h))
+        if (x + w, y + h) == (store.width, store.height):  # the last window
+            store.update_overviews(boxes)
+        yield w * h, labelled
 
 
 def _restore(saved: list[tuple[LabelStore, int, int, Path]]) -> None:

@@ -1,17 +1,28 @@
-"""The export/import formats by name; each carries its writer, reader and traits."""
+"""The export/import formats by name; each carries its writer, reader and traits.
+
+A format registers itself at the end of the module that writes and reads it::
+
+    register(Format("png", "indexed PNG class masks", kind="semantic",
+                    fidelity="classes", writer=PngClassWriter, reader=read_png_masks))
+
+On first use every module of :mod:`segcore.formats` is imported (they import
+their heavy libraries only when they run), so adding a format is adding a module.
+"""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from segcore.errors import FormatError
-from segcore.formats.base import Imported
-from segcore.formats.export import ExportOptions, Writer
+from segcore.formats.base import ExportOptions, Imported, Writer
 
 Kind = Literal["semantic", "instances", "panoptic", "dataset", "vector"]
+KINDS: tuple[Kind, ...] = ("semantic", "instances", "panoptic", "dataset", "vector")
 # What survives export -> import: "exact" both layers (instance ids renumbered 1..n
 # in id order), "classes" the class layer only, "outline" polygon approximations.
 Fidelity = Literal["exact", "classes", "outline"]
@@ -31,6 +42,7 @@ class Format:
 
 
 _FORMATS: dict[str, Format] = {}
+_loaded = False
 
 
 def register(fmt: Format) -> None:
@@ -40,8 +52,7 @@ def register(fmt: Format) -> None:
 
 
 def get_format(name: str) -> Format:
-    if not _FORMATS:
-        _register_builtin()
+    _load()
     try:
         return _FORMATS[name]
     except KeyError:
@@ -51,58 +62,22 @@ def get_format(name: str) -> Format:
 
 
 def list_formats() -> list[Format]:
-    if not _FORMATS:
-        _register_builtin()
-    return list(_FORMATS.values())
+    """Every format, grouped by kind (semantic first: ``png`` is the default), then in
+    the order they were registered."""
+    _load()
+    return sorted(_FORMATS.values(), key=lambda f: KINDS.index(f.kind))
 
 
-def _register_builtin() -> None:
-    from segcore.formats import (
-        cityscapes,
-        coco,
-        geotiff,
-        instance_ids,
-        labelme,
-        panoptic,
-        semantic,
-        vector,
-        voc,
-        yolo,
-    )
+def _load() -> None:
+    """Import every module of the formats package once: format modules register themselves."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    import segcore.formats as package
 
-    def fmt(name: str, desc: str, kind: Kind, fid: Fidelity, w: Any, r: Any, *needs: str) -> None:
-        register(Format(name, desc, kind, fid, w, r, needs))
-
-    fmt("png", "indexed PNG class masks, class palette", "semantic", "classes",
-        semantic.PngClassWriter, semantic.read_png_masks)  # fmt: skip
-    fmt("png16", "16-bit PNG class masks", "semantic", "classes",
-        semantic.Png16ClassWriter, semantic.read_png_masks)  # fmt: skip
-    fmt("npy", "NumPy .npy class masks", "semantic", "classes",
-        semantic.NpyClassWriter, semantic.read_npy_masks)  # fmt: skip
-    fmt("geotiff", "GeoTIFF class masks with CRS and transform", "semantic", "classes",
-        geotiff.GeoTiffClassWriter, geotiff.read_geotiff_masks)  # fmt: skip
-    fmt("instance-png", "class PNG + 16-bit instance-id PNG", "instances", "exact",
-        instance_ids.InstancePngWriter, instance_ids.read_instance_rasters)  # fmt: skip
-    fmt("instance-tiff", "class PNG + 32-bit instance-id TIFF", "instances", "exact",
-        instance_ids.InstanceTiffWriter, instance_ids.read_instance_rasters)  # fmt: skip
-    fmt("coco", "COCO instances JSON, RLE masks", "instances", "exact",
-        coco.CocoWriter, coco.read_coco)  # fmt: skip
-    fmt("coco-polygons", "COCO instances JSON, polygons", "instances", "outline",
-        coco.CocoPolygonWriter, coco.read_coco)  # fmt: skip
-    fmt("coco-panoptic", "COCO panoptic PNG + segments_info JSON", "panoptic", "exact",
-        panoptic.PanopticWriter, panoptic.read_panoptic)  # fmt: skip
-    fmt("voc", "Pascal VOC SegmentationClass/SegmentationObject", "dataset", "exact",
-        voc.VocWriter, voc.read_voc)  # fmt: skip
-    fmt("cityscapes", "Cityscapes gtFine labelIds/instanceIds", "dataset", "exact",
-        cityscapes.CityscapesWriter, cityscapes.read_cityscapes)  # fmt: skip
-    fmt("labelme", "labelme JSON polygons", "dataset", "outline",
-        labelme.LabelmeWriter, labelme.read_labelme)  # fmt: skip
-    fmt("yolo", "YOLO segmentation .txt polygons", "dataset", "outline",
-        yolo.YoloWriter, yolo.read_yolo)  # fmt: skip
-    fmt("geojson", "GeoJSON polygons in the image CRS", "vector", "exact",
-        vector.VectorWriter, vector.read_vector, "width", "height")  # fmt: skip
-    fmt("gpkg", "GeoPackage polygons in the image CRS", "vector", "exact",
-        vector.GpkgWriter, vector.read_vector, "width", "height")  # fmt: skip
+    for module in sorted(m.name for m in pkgutil.iter_modules(package.__path__)):
+        importlib.import_module(f"{package.__name__}.{module}")
 
 
 def import_labels(name: str, path: Path, **context: Any) -> Imported:

@@ -18,15 +18,17 @@ from segcore.formats.base import (
     ExportItem,
     Imported,
     LabelImage,
-    LabelReader,
+    Writer,
     safe_stem,
-    strips,
+    write_class_file,
 )
-from segcore.formats.export import Writer, write_class_file
 from segcore.formats.png import PngMode, PngWriter, read_png
 from segcore.formats.problems import Problems, check_class_ids, generic_classes, read_class_file
+from segcore.formats.registry import Format, register
 from segcore.formats.staging import Staging
 from segcore.jobs import Job, Progress
+from segcore.labels.box import strips
+from segcore.labels.reader import LabelReader
 from segcore.labels.schema import UNLABELLED, ClassInfo, palette
 
 
@@ -162,3 +164,35 @@ def read_png_masks(path: Path) -> Imported:
 def read_npy_masks(path: Path) -> Imported:
     """Import ``.npy`` class masks from a file or folder (with optional ``classes.json``)."""
     return import_masks(path, (".npy",), _load_npy)
+
+
+register(
+    Format(
+        "png",
+        "indexed PNG class masks, class palette",
+        kind="semantic",
+        fidelity="classes",
+        writer=PngClassWriter,
+        reader=read_png_masks,
+    )
+)
+register(
+    Format(
+        "png16",
+        "16-bit PNG class masks",
+        kind="semantic",
+        fidelity="classes",
+        writer=Png16ClassWriter,
+        reader=read_png_masks,
+    )
+)
+register(
+    Format(
+        "npy",
+        "NumPy .npy class masks",
+        kind="semantic",
+        fidelity="classes",
+        writer=NpyClassWriter,
+        reader=read_npy_masks,
+    )
+)

@@ -6,6 +6,9 @@ exactly), pieces of a segment are unioned with shapely, and the result is
 mapped through the image's affine transform and written with pyogrio. One
 feature per segment: ``class_id``, ``class_name``, ``instance_id``.
 Outlines follow pixel edges, so rasterising them back gives the same pixels.
+
+Importing rasterises onto the grid of the image the labels belong to
+(:func:`image_grid`: its size, transform and CRS).
 """
 
 from __future__ import annotations
@@ -17,13 +20,23 @@ from typing import Any, Literal
 import numpy as np
 
 from segcore.errors import FormatError
-from segcore.formats.base import ExportItem, Imported, LabelImage, Transform, safe_stem, windows
-from segcore.formats.export import Writer, write_class_file
+from segcore.formats.base import (
+    ExportItem,
+    Imported,
+    LabelImage,
+    Transform,
+    Writer,
+    safe_stem,
+    write_class_file,
+)
 from segcore.formats.problems import Problems, read_class_file
-from segcore.formats.segments import unique_inverse
+from segcore.formats.registry import Format, register
 from segcore.formats.staging import Staging
+from segcore.io.source import ImageSource
 from segcore.jobs import Job, Progress
+from segcore.labels.box import windows
 from segcore.labels.schema import UNLABELLED, ClassInfo, default_color
+from segcore.labels.segments import unique_inverse
 
 Driver = Literal["GeoJSON", "GPKG"]
 IDENTITY: Transform = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
@@ -93,6 +106,22 @@ class VectorWriter(Writer):
 class GpkgWriter(VectorWriter):
     driver: Driver = "GPKG"
     suffix = ".gpkg"
+
+
+def image_grid(image: ImageSource | str | Path) -> dict[str, Any]:
+    """The grid vector labels are rasterised onto: an image's (or an image file's)
+    ``width``, ``height``, ``transform`` and ``crs``, as :func:`read_vector` keywords."""
+    if isinstance(image, str | Path):
+        from segcore.io.opener import open_image
+
+        source = open_image(image)
+        try:
+            return image_grid(source)
+        finally:
+            source.close()
+    meta = image.metadata
+    transform = tuple(meta.transform) if meta.transform is not None else None
+    return {"width": image.width, "height": image.height, "transform": transform, "crs": meta.crs}
 
 
 def read_vector(
@@ -220,3 +249,27 @@ def _rasterise(
             problems.add(file, f"objects overlap on {overlap} pixels")
             return None
     return image
+
+
+register(
+    Format(
+        "geojson",
+        "GeoJSON polygons in the image CRS",
+        kind="vector",
+        fidelity="exact",
+        writer=VectorWriter,
+        reader=read_vector,
+        needs=("width", "height"),
+    )
+)
+register(
+    Format(
+        "gpkg",
+        "GeoPackage polygons in the image CRS",
+        kind="vector",
+        fidelity="exact",
+        writer=GpkgWriter,
+        reader=read_vector,
+        needs=("width", "height"),
+    )
+)

@@ -14,14 +14,23 @@ from pathlib import Path
 import numpy as np
 
 from segcore.errors import FormatError
-from segcore.formats.base import ExportItem, Imported, LabelImage, safe_stem, strips
-from segcore.formats.export import ExportOptions, Writer, scaled, write_class_file
+from segcore.formats.base import (
+    ExportItem,
+    ExportOptions,
+    Imported,
+    LabelImage,
+    Writer,
+    safe_stem,
+    write_class_file,
+)
 from segcore.formats.png import PngWriter, read_png
 from segcore.formats.problems import Problems, check_class_ids, read_class_file
-from segcore.formats.segments import scan_segments
+from segcore.formats.registry import Format, register
 from segcore.formats.staging import Staging
-from segcore.jobs import Job, Progress
+from segcore.jobs import Job, Progress, scaled
+from segcore.labels.box import strips
 from segcore.labels.schema import UNLABELLED, ClassInfo
+from segcore.labels.segments import scan_segments
 
 VOC_CLASSES = [
     "background",
@@ -196,3 +205,15 @@ def _read_pair(
         ids[(objects == UNLABELLED) | (image.classes == UNLABELLED)] = 0
         image.instances = ids
     return image
+
+
+register(
+    Format(
+        "voc",
+        "Pascal VOC SegmentationClass/SegmentationObject",
+        kind="dataset",
+        fidelity="exact",
+        writer=VocWriter,
+        reader=read_voc,
+    )
+)

@@ -11,10 +11,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from segcore.formats.base import ExportItem, Imported, LabelImage, safe_stem
-from segcore.formats.export import Writer, write_class_file
+from segcore.formats.base import (
+    ExportItem,
+    Imported,
+    LabelImage,
+    Writer,
+    safe_stem,
+    write_class_file,
+)
 from segcore.formats.polygons import fill_polygon, trace_outlines
 from segcore.formats.problems import Problems, read_class_file
+from segcore.formats.registry import Format, register
 from segcore.formats.staging import Staging
 from segcore.jobs import Job
 from segcore.labels.schema import ClassInfo, default_color
@@ -131,3 +138,15 @@ def read_yolo(
         images.append(image)
     problems.raise_if_any(str(path))
     return Imported(classes, images)
+
+
+register(
+    Format(
+        "yolo",
+        "YOLO segmentation .txt polygons",
+        kind="dataset",
+        fidelity="outline",
+        writer=YoloWriter,
+        reader=read_yolo,
+    )
+)

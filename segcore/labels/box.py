@@ -1,4 +1,12 @@
-"""Axis-aligned pixel boxes: what every edit returns and every window read takes."""
+"""Axis-aligned pixel boxes: what every edit returns, every window read takes and
+every tile covers (the engine's tiles and cores are boxes too).
+
+A box unpacks like the ``(x, y, w, h)`` tuple it stands for:
+
+>>> x, y, w, h = Box(1, 2, 3, 4)
+>>> [tuple(b) for b in windows(5, 3, 4)]
+[(0, 0, 4, 3), (4, 0, 1, 3)]
+"""
 
 from __future__ import annotations
 
@@ -17,6 +25,9 @@ class Box:
     y: int
     w: int
     h: int
+
+    def __iter__(self) -> Iterator[int]:
+        return iter((self.x, self.y, self.w, self.h))
 
     @staticmethod
     def empty() -> Box:
@@ -99,3 +110,16 @@ def union_all(boxes: Iterable[Box]) -> Box:
 def chunk_box(cy: int, cx: int, chunk: int, width: int, height: int) -> Box:
     """Grid cell ``(cy, cx)`` clipped to the image."""
     return Box(cx * chunk, cy * chunk, chunk, chunk).clip(width, height)
+
+
+def windows(width: int, height: int, size: int) -> Iterator[Box]:
+    """Boxes of at most ``size`` x ``size`` covering a ``width x height`` image, row by row."""
+    for y in range(0, height, size):
+        for x in range(0, width, size):
+            yield Box(x, y, min(size, width - x), min(size, height - y))
+
+
+def strips(width: int, height: int, rows: int) -> Iterator[Box]:
+    """Full-width strips of at most ``rows`` rows, top to bottom."""
+    for y in range(0, height, rows):
+        yield Box(0, y, width, min(rows, height - y))

@@ -19,8 +19,12 @@ from segcore.labels.chunkcache import ChunkCache
 from segcore.labels.schema import NO_INSTANCE, UNLABELLED
 
 
-def level_sizes(width: int, height: int, limit: int) -> list[tuple[int, int]]:
-    """(width, height) of level 0 and each overview, halving until the long side <= limit."""
+def level_sizes(width: int, height: int, limit: int = 256) -> list[tuple[int, int]]:
+    """(width, height) of level 0 and each overview, halving until the long side <= limit.
+
+    >>> level_sizes(1000, 300)
+    [(1000, 300), (500, 150), (250, 75)]
+    """
     sizes = [(width, height)]
     while max(sizes[-1]) > limit:
         w, h = sizes[-1]

@@ -7,6 +7,7 @@ Class maps are ``uint8``: 0..254 are class ids, :data:`UNLABELLED` (255) means
 from __future__ import annotations
 
 import colorsys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +64,7 @@ def make_classes(names: list[str], things: set[str] | None = None) -> list[Class
     return [ClassInfo(i, n, default_color(i), n in things) for i, n in enumerate(names)]
 
 
-def palette(classes: list[ClassInfo]) -> list[Color]:
+def palette(classes: Sequence[ClassInfo]) -> list[Color]:
     """Colour by class id, for ids 0..255 (unused ids black)."""
     table: list[Color] = [(0, 0, 0)] * 256
     for c in classes:

@@ -19,7 +19,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -27,13 +27,10 @@ from segcore.errors import LabelError
 from segcore.labels import overviews
 from segcore.labels.box import Box
 from segcore.labels.chunkcache import ChunkCache
-from segcore.labels.schema import NO_INSTANCE, UNLABELLED
+from segcore.labels.reader import DTYPES, FILLS, LAYERS, Layer
+from segcore.labels.schema import UNLABELLED, ClassInfo
 from segcore.labels.storemeta import FORMAT_VERSION, fsync_path, member, read_meta
 
-Layer = Literal["semantic", "instance"]
-LAYERS: tuple[Layer, Layer] = ("semantic", "instance")
-DTYPES = {"semantic": np.uint8, "instance": np.uint32}
-FILLS = {"semantic": UNLABELLED, "instance": NO_INSTANCE}
 DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 
 
@@ -47,7 +44,9 @@ class LabelStore:
     """Class map + instance map of one image, read and written by window.
 
     Create with :meth:`create`, open with :meth:`open`. Coordinates are level-0
-    pixels unless ``level`` says otherwise.
+    pixels unless ``level`` says otherwise. A store is a
+    :class:`~segcore.labels.reader.LabelReader`; the files hold ids only, so
+    ``classes`` is what its owner (the project) says they mean.
 
     Example
     -------
@@ -92,6 +91,7 @@ class LabelStore:
             arrays, chunk=self.chunk, max_bytes=cache_bytes, on_load=self._loaded, root=path
         )
         self.recorder: WriteRecorder | None = None
+        self.classes: tuple[ClassInfo, ...] = ()
 
     # -- creating and opening -------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 Ground truth and predictions are label maps (class map + instance map). Each
 object becomes a COCO annotation whose mask is RLE-encoded from its bounding
-box, in column strips (see :func:`segcore.formats.segments.segment_rle`); thing pixels
+box, in column strips (see :func:`segcore.labels.segments.segment_rle`); thing pixels
 without an instance in the ground truth become ``iscrowd`` regions, which
 COCOeval ignores matches against, as in COCO.
 """
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from segcore.errors import LabelError
-from segcore.formats.base import LabelReader
-from segcore.formats.segments import scan_segments, segment_rle
 from segcore.jobs import run_to_end
+from segcore.labels.reader import LabelReader
+from segcore.labels.segments import scan_segments, segment_rle
 
 STAT_NAMES = (
     "AP", "AP50", "AP75", "AP_small", "AP_medium", "AP_large",

@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from segcore.formats.segments import unique_inverse
 from segcore.labels.schema import UNLABELLED
+from segcore.labels.segments import unique_inverse
 
 Key = tuple[int, int]  # (class, instance); instance 0 = stuff or crowd region
 

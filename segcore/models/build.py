@@ -70,6 +70,8 @@ def build_model(
             f"{arch}: num_classes and in_channels must be >= 1, got {num_classes}, {in_channels}"
         )
     encoder = resolve_encoder(entry, encoder)
+    if pretrained and not entry.pretrained_weights:
+        raise ModelError(f"{arch} has no pretrained weights; train it or use an smp model")
     try:
         return entry.builder(
             num_classes=num_classes,

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from segcore.errors import ModelError, TesseraError
+from segcore.jobs import Job, run_to_end
 from segcore.labels.schema import ClassInfo
 from segcore.models.build import build_model, resolve_encoder
 from segcore.models.meta import ModelMeta, Normalization
@@ -89,16 +90,21 @@ def create_model(
 
 
 def reprobe(module: nn.Module, meta: ModelMeta) -> ModelMeta:
-    """``meta`` with the receptive field and exactness measured again on ``module``.
+    """:func:`reprobe_job` run to its end."""
+    return run_to_end(reprobe_job(module, meta))
+
+
+def reprobe_job(module: nn.Module, meta: ModelMeta) -> Job[ModelMeta]:
+    """``meta`` with the receptive field and exactness measured again on ``module`` (a job).
 
     Training changes the weights and with them the effective receptive field
-    (deep paths that random initialisation damps grow stronger), so call this
+    (deep paths that random initialisation damps grow stronger), so run this
     on the trained module before saving it.
     """
-    from segcore.models.probe import probe_model
+    from segcore.models import probe as probing
 
     entry = get(meta.arch)
-    probe = probe_model(
+    probe = yield from probing.probe(
         module,
         in_channels=meta.in_channels,
         output_stride=meta.output_stride,

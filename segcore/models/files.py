@@ -141,8 +141,11 @@ def sidecar_path(path: Path) -> Path:
 
 
 def read_meta(path: str | Path) -> ModelMeta:
-    """The metadata of a model file, reading only its header (or the ``.pth`` sidecar)."""
+    """The metadata of a model file (``.safetensors``, ``.onnx`` or ``.pth``), reading only
+    its header or sidecar: no weights are loaded. ModelError says why it cannot be read."""
     path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: no such model file")
     suffix = path.suffix.lower()
     if suffix == ".pth":
         return _read_sidecar(path)

@@ -6,7 +6,8 @@ seconds for the export itself. The copy is named by the model file's
 content, so every later run, in any process, loads the ONNX file and never
 imports torch. The export runs in a child process, so even the first run's
 process stays lean; a model that cannot be exported is remembered too, so
-the engine goes straight to PyTorch next time.
+the engine goes straight to PyTorch next time. :func:`onnx_copy` is a job: it
+yields progress while the child works, and closing it stops the child.
 
     python -m segcore.models.onnx_cache MODEL OUT   # the child (internal)
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from segcore.cache import cache_dir
 from segcore.errors import ModelError
+from segcore.jobs import Job, Progress, run_to_end
 
 EXPORT_VERSION = "opset17-v2"  # part of the key: a new exporter means new copies
 CACHE_BYTES = 2 << 30  # copies beyond this, least recently used first, are deleted
@@ -41,10 +43,17 @@ def model_key(path: Path) -> str:
 
 
 def cached_onnx(path: str | Path, *, in_process: bool = False) -> Path:
-    """The ONNX copy of model file ``path``, exported now if there is none.
+    """:func:`onnx_copy` run to its end."""
+    return run_to_end(onnx_copy(path, in_process=in_process))
 
-    Raises ModelError when the model cannot be exported (remembered) or the
-    export failed for another reason (not remembered: it may work next time).
+
+def onnx_copy(path: str | Path, *, in_process: bool = False) -> Job[Path]:
+    """The ONNX copy of model file ``path``, exported now if there is none (a job).
+
+    While a child process exports, progress (no total) is yielded twice a
+    second; closing the job stops the child. Raises ModelError when the model
+    cannot be exported (remembered) or the export failed for another reason
+    (not remembered: it may work next time).
     """
     path = Path(path)
     key = model_key(path)
@@ -62,10 +71,12 @@ def cached_onnx(path: str | Path, *, in_process: bool = False) -> Path:
             f"cannot create the ONNX cache {folder} ({exc}); "
             "set TESSERA_CACHE_DIR to a writable folder"
         ) from exc
+    step = Progress(0, 0, message=f"exporting {path.name} to ONNX (once per model file)")
+    yield step
     if in_process or getattr(sys, "frozen", False):  # a frozen app has no python to run
         _export(path, target, refused)
     else:
-        _export_in_child(path, target, refused)
+        yield from _export_in_child(path, target, refused, step)
     prune(folder, keep=target)
     return target
 
@@ -93,20 +104,34 @@ def prune(folder: Path, *, keep: Path, limit: int = CACHE_BYTES) -> None:
             total -= size
 
 
-def _export_in_child(path: Path, target: Path, refused: Path) -> None:
+def _export_in_child(path: Path, target: Path, refused: Path, step: Progress) -> Job[None]:
+    """Export in a child process, yielding ``step`` twice a second while it works."""
     cmd = [sys.executable, "-m", "segcore.models.onnx_cache", str(path), str(target)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if done.returncode == _NOT_EXPORTABLE and refused.is_file():
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        while child.poll() is None:
+            try:
+                child.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                yield step
+        out, err = child.communicate()
+    finally:
+        if child.poll() is None:  # closed (cancelled): stop the export, drop its temp file
+            child.kill()
+            child.communicate()
+            for partial in target.parent.glob(f".{target.name}.*.tmp"):
+                partial.unlink(missing_ok=True)
+    if child.returncode == _NOT_EXPORTABLE and refused.is_file():
         raise ModelError(refused.read_text(encoding="utf-8"))
-    if done.returncode != 0 or not target.is_file():
-        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no message"]
+    if child.returncode != 0 or not target.is_file():
+        tail = (err or out).strip().splitlines()[-1:] or ["no message"]
         raise ModelError(f"{path}: exporting to ONNX failed ({tail[0]})")
 
 
 def _export(path: Path, target: Path, refused: Path) -> None:
     """``export_onnx`` (checked against PyTorch, written atomically); a refusal is remembered."""
-    from segcore.models.export import export_onnx
     from segcore.models.files import load_model
+    from segcore.models.portable import export_onnx
 
     loaded = load_model(path, device="cpu")
     try:

@@ -19,6 +19,10 @@ The probe works on the actual module (a float32 copy, eval mode, CPU):
    the same centre logits, shifted; otherwise tile origins cannot be aligned
    and inference cannot be exact.
 
+:func:`probe` is a job (a probe takes up to tens of seconds on a CPU): it
+yields progress at each probe size, and closing it stops between two.
+:func:`probe_model` runs it to its end.
+
 Tolerance: ``1e-5`` relative by default. float32 is enough at this tolerance:
 rounding in a logit is ~1e-7 of its size, and the small gradients in the tail
 are products of small numbers, accurate in relative terms. float64 would be
@@ -30,7 +34,9 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from segcore.jobs import Job, Progress, run_to_end
 
 if TYPE_CHECKING:
     import torch
@@ -86,7 +92,12 @@ def _radius_from_gradient(grad: torch.Tensor, dist: torch.Tensor, tolerance: flo
     return int(ok[0]) if len(ok) else int(dist.max())
 
 
-def probe_model(
+def probe_model(module: nn.Module, **options: Any) -> ProbeResult:
+    """:func:`probe` run to its end (the same keywords)."""
+    return run_to_end(probe(module, **options))
+
+
+def probe(
     module: nn.Module,
     *,
     in_channels: int,
@@ -95,8 +106,8 @@ def probe_model(
     max_size: int = 512,
     tolerance: float = DEFAULT_TOLERANCE,
     seed: int = 0,
-) -> ProbeResult:
-    """Measure ``module``'s receptive field radius and decide if tiling can be exact.
+) -> Job[ProbeResult]:
+    """Measure ``module``'s receptive field radius and decide if tiling can be exact (a job).
 
     Parameters
     ----------
@@ -139,6 +150,7 @@ def probe_model(
     largest = max(step, max_size // step * step)
     size = min(largest, -(-max(64, 4 * s) // step) * step)
     while True:
+        yield Progress(size, largest, message=f"measuring the receptive field ({size} px)")
         with torch.no_grad():
             found = _probe_at(model, in_channels, s, size, tolerance, gen)
         if found is not None or size >= largest:

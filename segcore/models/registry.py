@@ -1,14 +1,20 @@
 """The architecture registry: ``register`` refuses duplicates, ``get`` and ``list_archs``.
 
 An :class:`ArchEntry` carries its own metadata (family, encoders, whether it has
-global context, default tile size, output stride). The built-in entries live in
-:mod:`segcore.models.catalog` and are registered on first use, so importing the
-registry never imports torch.
+global context, default tile size, output stride). An architecture registers
+itself beside its builder, with the :func:`architecture` decorator::
+
+    @architecture("small_unet", family="tessera", description="...", output_stride=8)
+    def build(*, num_classes, in_channels, encoder=None, pretrained=False, **config): ...
+
+The modules in :data:`BUILTIN` are imported on first use (their builders import
+torch only when called), so importing the registry never imports torch.
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -43,6 +49,7 @@ class ArchEntry:
     tile_size: int = 512
     output_stride: int = 32
     stride_of: Callable[[Mapping[str, Any]], int] | None = None
+    pretrained_weights: bool = True
 
     def stride_for(self, config: Mapping[str, Any]) -> int:
         """Output stride (the input size multiple) for a given builder config."""
@@ -54,6 +61,14 @@ class ArchEntry:
             raise ModelError(f"{self.name}: bad config {dict(config)} ({exc})") from exc
 
 
+BUILTIN = (  # the modules whose architectures are registered on first use
+    "segcore.models.torchvision_archs",
+    "segcore.models.smp_archs",
+    "segcore.models.small_unet",
+    "segcore.models.segnet",
+    "segcore.models.resunet",
+    "segcore.models.pixel_classifier",
+)
 _REGISTRY: dict[str, ArchEntry] = {}
 _builtins_loaded = False
 
@@ -66,11 +81,25 @@ def register(entry: ArchEntry) -> ArchEntry:
     return entry
 
 
+def architecture(
+    name: str, *, family: Family, description: str, **meta: Any
+) -> Callable[[Builder], Builder]:
+    """Register the decorated builder as architecture ``name`` (``meta``: the other
+    :class:`ArchEntry` fields); the builder is returned unchanged."""
+
+    def decorate(builder: Builder) -> Builder:
+        register(ArchEntry(name, family, description, builder, **meta))
+        return builder
+
+    return decorate
+
+
 def _load_builtins() -> None:
     global _builtins_loaded
     if not _builtins_loaded:
         _builtins_loaded = True
-        import segcore.models.catalog  # noqa: F401  (registers the built-in entries)
+        for module in BUILTIN:
+            importlib.import_module(module)  # registers its architectures
 
 
 def get(name: str) -> ArchEntry:

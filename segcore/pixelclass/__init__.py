@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-ARCH = "pixel-classifier"
+from segcore.models.pixel_classifier import ARCH as ARCH
 
 _EXPORTS = {
     "FeatureSpec": "segcore.pixelclass.features",

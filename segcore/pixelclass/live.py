@@ -32,6 +32,7 @@ import numpy as np
 from segcore.io.source import ImageSource
 from segcore.jobs import Job, Progress
 from segcore.labels.box import Box
+from segcore.labels.reader import LabelReader
 from segcore.labels.schema import UNLABELLED, ClassInfo, default_color
 from segcore.models.meta import Normalization
 from segcore.pixelclass.classifier import FeatureExtractor, PixelClassifier
@@ -39,7 +40,6 @@ from segcore.pixelclass.pixels import band_stats
 from segcore.pixelclass.samples import Reservoir
 from segcore.pixelclass.train import PixelConfig, fit_forest
 
-LabelReader = Callable[[int, int, int, int], np.ndarray]
 TILE = 256
 LIVE_TREES = 32  # half the saved model's: as good on the benchmark, twice as fast to refit and run
 CACHE_BYTES = 1 << 30  # features of ~2.5 megapixels of a 3-band image
@@ -210,7 +210,7 @@ class LiveClassifier:
         keys = sorted(self._dirty) if self._dirty is not None else self._labelled_tiles()
         for done, key in enumerate(keys, 1):
             box = self.tile_box(key)
-            labels = self.labels(box.x, box.y, box.w, box.h)
+            labels = np.asarray(self.labels.read("semantic", box.x, box.y, box.w, box.h))
             marked = labels != UNLABELLED
             self._stale = True
             if not marked.any():

@@ -116,7 +116,7 @@ def collect(
     for done, block in enumerate(chosen, 1):
         item = data.images[block.image]
         box = block.box
-        labels = item.labels(box.x, box.y, box.w, box.h)
+        labels = item.labels.read("semantic", box.x, box.y, box.w, box.h)
         box, labels = _labelled_part(box, labels)
         features, invalid = extractor.window(item.image, norm, box)
         marked = labels != UNLABELLED

@@ -216,7 +216,8 @@ class Project:
         return self.root / "labels" / f"{image_id}.zarr"
 
     def label_store(self, image_id: str) -> LabelStore:
-        """The image's label store (created empty on first use; journal replayed)."""
+        """The image's label store (created empty on first use; journal replayed),
+        a label reader with the project's classes."""
         if image_id in self._stores:
             return self._stores[image_id]
         rec = self._record(image_id)
@@ -228,6 +229,7 @@ class Project:
                 store = LabelStore.create(path, width=rec.width, height=rec.height)
         except LabelError as exc:
             raise ProjectError(f"image {image_id}: {exc}") from exc
+        store.classes = tuple(self._data.classes)
         journal = Journal.open(self._journal_path(image_id))
         replayed = journal.replay(store)
         if replayed:

@@ -1,9 +1,10 @@
 """What training reads: images with class maps, from arrays, folders or a project.
 
 A :class:`LabelledImage` pairs an :class:`~segcore.io.source.ImageSource` with a
-function that reads a window of its class map (uint8, UNLABELLED = 255 where
-nobody labelled). Nothing is loaded whole: the dataset reads windows, so memory
-does not grow with the image size.
+label reader (:class:`~segcore.labels.reader.LabelReader`) whose class map
+training reads (uint8, UNLABELLED = 255 where nobody labelled). Nothing is
+loaded whole: the dataset reads windows, so memory does not grow with the image
+size.
 
 >>> from segcore.synthetic import make_scene, SCENE_CLASSES
 >>> scene = make_scene(128, 128, seed=1)
@@ -24,14 +25,13 @@ import numpy as np
 from segcore.errors import TesseraError, TrainingError
 from segcore.io.array import ArraySource
 from segcore.io.source import ImageSource
+from segcore.labels.adapters import ArrayLabels, SourceLabels, class_ids
 from segcore.labels.box import Box
-from segcore.labels.schema import UNLABELLED, ClassInfo, make_classes
+from segcore.labels.reader import LabelReader
+from segcore.labels.schema import ClassInfo, make_classes
 
 if TYPE_CHECKING:
     from segcore.project import Project
-
-LabelReader = Callable[[int, int, int, int], np.ndarray]
-"""``read(x, y, w, h) -> (h, w) uint8`` class ids; outside the image: UNLABELLED."""
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp", ".jp2", ".webp", ".dcm")
 
@@ -78,39 +78,11 @@ class TrainingData:
                 item.close_labels()
 
 
-def array_labels(mask: np.ndarray) -> LabelReader:
-    """A label reader over an in-memory (h, w) class map; outside it reads UNLABELLED."""
+def _class_map(mask: np.ndarray, where: str) -> np.ndarray:
+    """A 2-D class map with ids 0..254 (255 unlabelled), as uint8; TrainingError otherwise."""
     if mask.ndim != 2:
         raise TrainingError(f"a class map must be 2-D (h, w), got shape {mask.shape}")
-    labels = _as_class_map(mask, "array")
-    height, width = labels.shape
-
-    def read(x: int, y: int, w: int, h: int) -> np.ndarray:
-        out = np.full((h, w), UNLABELLED, np.uint8)
-        x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, width), min(y + h, height)
-        if x1 > x0 and y1 > y0:
-            out[y0 - y : y1 - y, x0 - x : x1 - x] = labels[y0:y1, x0:x1]
-        return out
-
-    return read
-
-
-def _as_class_map(mask: np.ndarray, where: str) -> np.ndarray:
-    """Check a class map's values fit uint8 (0..254 classes, 255 unlabelled) and cast."""
-    if mask.dtype == np.uint8:
-        return mask
-    if not np.issubdtype(mask.dtype, np.integer):
-        raise TrainingError(
-            f"{where}: a class map must hold integer class ids, got {mask.dtype}; "
-            "save masks as 8-bit PNG or TIFF with ids 0..254 and 255 for unlabelled"
-        )
-    if mask.size and (int(mask.min()) < 0 or int(mask.max()) > UNLABELLED):
-        raise TrainingError(
-            f"{where}: class ids must lie in 0..254 (255 = unlabelled), found "
-            f"{int(mask.min())}..{int(mask.max())}; an instance mask must be turned into "
-            "classes first (e.g. foreground = id > 0)"
-        )
-    return mask.astype(np.uint8)
+    return class_ids(mask, where, integers_only=True, error=TrainingError)
 
 
 def data_from_arrays(
@@ -136,7 +108,8 @@ def data_from_arrays(
                 f"{mask.shape[1]}x{mask.shape[0]}; they must match pixel for pixel"
             )
         boxes = tuple((corrected or {}).get(i, ()))
-        items.append(LabelledImage(name, ArraySource(image, name=name), array_labels(mask), boxes))
+        labels = ArrayLabels(_class_map(mask, "array"))
+        items.append(LabelledImage(name, ArraySource(image, name=name), labels, boxes))
     return TrainingData(tuple(items), _classes(classes))
 
 
@@ -146,24 +119,6 @@ def _classes(classes: Sequence[ClassInfo] | Sequence[str] | None) -> tuple[Class
     if all(isinstance(c, ClassInfo) for c in classes):
         return tuple(c for c in classes if isinstance(c, ClassInfo))
     return tuple(make_classes([str(c) for c in classes]))
-
-
-def source_labels(source: ImageSource, where: str) -> LabelReader:
-    """A label reader over band 0 of an image source holding a class map (a mask file)."""
-
-    def read(x: int, y: int, w: int, h: int) -> np.ndarray:
-        window = source.read_region(0, x, y, w, h)[..., 0]
-        out = _as_class_map(window, where)
-        # read_region fills outside the image with 0, a real class; mark it unlabelled
-        x0, y0 = max(-x, 0), max(-y, 0)
-        x1, y1 = min(source.width - x, w), min(source.height - y, h)
-        if x0 > 0 or y0 > 0 or x1 < w or y1 < h:
-            inside = np.zeros((h, w), bool)
-            inside[y0 : max(y1, y0), x0 : max(x1, x0)] = True
-            out = np.where(inside, out, np.uint8(UNLABELLED))
-        return out
-
-    return read
 
 
 def data_from_folders(
@@ -210,7 +165,9 @@ def data_from_folders(
                     f"{mask_path}: mask is {mask.width}x{mask.height} but {image_path.name} is "
                     f"{image.width}x{image.height}; they must match pixel for pixel"
                 )
-            reader = source_labels(mask, str(mask_path))
+            reader = SourceLabels(
+                mask, where=str(mask_path), integers_only=True, error=TrainingError
+            )
             items.append(LabelledImage(image_path.name, image, reader, (), mask.close))
     except TesseraError:
         TrainingData(tuple(items)).close()
@@ -255,6 +212,7 @@ def data_from_project(
             closer: Callable[[], None] | None = None
             if read_only:
                 store = LabelStore.open(store_path, read_only=True)
+                store.classes = tuple(project.classes)
                 closer = store.close
             else:
                 store = project.label_store(entry.id)
@@ -263,7 +221,7 @@ def data_from_project(
                 LabelledImage(
                     entry.id,
                     image,
-                    _store_reader(store),
+                    store,
                     tuple((corrected or {}).get(entry.id, ())),
                     closer,
                     _store_hint(store),
@@ -283,10 +241,3 @@ def _store_hint(store: Any) -> Callable[[], list[Box]]:
         return [Box(cx * c, cy * c, c, c) for cy, cx in store.labelled_chunks()]
 
     return boxes
-
-
-def _store_reader(store: Any) -> LabelReader:
-    def read(x: int, y: int, w: int, h: int) -> np.ndarray:
-        return np.asarray(store.read("semantic", x, y, w, h), np.uint8)
-
-    return read

@@ -33,7 +33,7 @@ def read_tile(
     """Pixels (h, w, bands), labels (h, w) uint8 and weights (h, w) float32 of a window."""
     item = data.images[image]
     pixels = item.image.read_region(0, window.x, window.y, window.w, window.h)
-    labels = item.labels(window.x, window.y, window.w, window.h)
+    labels = item.labels.read("semantic", window.x, window.y, window.w, window.h)
     weight = np.ones((window.h, window.w), np.float32)
     for box in item.corrected:
         hit = box.intersect(window)

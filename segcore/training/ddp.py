@@ -93,12 +93,6 @@ def wrap(module: nn.Module, info: DistInfo, device: torch.device) -> nn.Module:
     return DistributedDataParallel(module, device_ids=ids)
 
 
-def unwrap(module: nn.Module) -> nn.Module:
-    """The plain model inside a DDP wrapper."""
-    inner = getattr(module, "module", None)
-    return inner if isinstance(inner, nn.Module) else module
-
-
 def sync_buffers(module: nn.Module, info: DistInfo) -> None:
     """Copy rank 0's buffers (BatchNorm running statistics) to every rank.
 

@@ -37,9 +37,9 @@ from segcore.training.config import (
 )
 from segcore.training.data import TrainingData
 from segcore.training.dataset import TileOptions, TrainTiles, ValTiles
-from segcore.training.evaluate import confusion, iou_per_class, mean_iou
 from segcore.training.losses import make_loss
 from segcore.training.prepare import Plan, prepare
+from segcore.training.validation import confusion, iou_per_class, mean_iou
 
 
 def lr_factor(schedule: Schedule, progress: float) -> float:
@@ -241,9 +241,9 @@ def _fit(
     if info.is_main:
         # Training widens what a network looks at: measure the receptive field again
         # so exact tiling of the trained model stays exact.
-        from segcore.models import reprobe
+        from segcore.models.create import reprobe_job
 
-        final = reprobe(module, final)
+        final = yield from reprobe_job(module, final)
     _save(config, info, module, final)
     return TrainResult(
         module=module,

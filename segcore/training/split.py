@@ -10,13 +10,13 @@ split and neighbouring pixels never leak from one side to the other.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from segcore.errors import TrainingError
-from segcore.labels.box import Box
+from segcore.labels.box import Box, windows
 from segcore.labels.schema import UNLABELLED, ClassInfo
 from segcore.training.data import TrainingData
 
@@ -54,22 +54,15 @@ class Split:
         return total[:num_classes]
 
 
-def grid(width: int, height: int, block: int) -> Iterator[Box]:
-    """The blocks of a width x height image, row by row; edge blocks are clipped."""
-    for y in range(0, height, block):
-        for x in range(0, width, block):
-            yield Box(x, y, min(block, width - x), min(block, height - y))
-
-
 def survey(data: TrainingData, *, block: int) -> list[Block]:
     """Read every block's labels and return the blocks that hold any."""
     blocks = []
     for index, item in enumerate(data.images):
         touched = _hinted_blocks(item.labelled_hint(), block) if item.labelled_hint else None
-        for box in grid(item.width, item.height, block):
+        for box in windows(item.width, item.height, block):
             if touched is not None and (box.x // block, box.y // block) not in touched:
                 continue
-            labels = item.labels(box.x, box.y, box.w, box.h)
+            labels = item.labels.read("semantic", box.x, box.y, box.w, box.h)
             counts = np.bincount(labels.ravel(), minlength=256).astype(np.int64)
             counts[UNLABELLED] = 0
             if counts.any():

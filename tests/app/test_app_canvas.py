@@ -17,8 +17,8 @@ from app.canvas.render import Display
 from app.canvas.tiles import TileKey
 from app.canvas.tools import RectTool
 from app.canvas.view import BACKGROUND, CanvasView
-from app.labelmaps import ArrayLabels
 from segcore.io.array import ArraySource
+from segcore.labels.adapters import ArrayLabels
 from segcore.labels.schema import UNLABELLED, ClassInfo
 
 GREY = (100, 100, 100)
@@ -56,7 +56,7 @@ def labels() -> ArrayLabels:
     inst = np.zeros((200, 300), np.uint32)
     inst[50:100, 200:250] = 11
     inst[120:180, 200:230] = 12
-    return ArrayLabels(sem, inst)
+    return ArrayLabels(sem, instances=inst)
 
 
 def test_semantic_overlay_colours_at_known_pixels(qtbot, canvas: CanvasView) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.labelmaps import ArrayLabels, PredictionMap, level_sizes
+from app.prediction_map import PredictionMap
+from segcore.labels.adapters import ArrayLabels
+from segcore.labels.overviews import level_sizes
 from segcore.labels.schema import UNLABELLED
 
 

@@ -142,12 +142,12 @@ def test_recent_files_and_layout_persist(qtbot, sample, settings_file: Path) -> 
 
 
 def test_layers_dock_toggles_overlays(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    from app.labelmaps import ArrayLabels
+    from segcore.labels.adapters import ArrayLabels
     from segcore.synthetic import SCENE_CLASSES, make_scene
 
     scene = make_scene(256, 256, seed=4)
-    doc = document_for(ArraySource(scene.image), labels=ArrayLabels(scene.semantic, scene.instance),
-                       classes=SCENE_CLASSES)  # fmt: skip
+    labels = ArrayLabels(scene.semantic, instances=scene.instance)
+    doc = document_for(ArraySource(scene.image), labels=labels, classes=SCENE_CLASSES)
     window.open_document(doc)
     canvas, dock = window.canvas, window.layers_dock
     assert [lay.id for lay in canvas.layers] == ["image", "semantic", "instance", "panoptic"]

@@ -15,9 +15,10 @@ from PySide6.QtWidgets import QDialog
 from app.export_dialog import PROJECT, ExportDialog
 from app.import_dialog import ClassMappingDialog, ImportDialog
 from app.window import MainWindow
-from segcore.formats.base import ArrayLabels, ExportItem
-from segcore.formats.export import export
+from segcore.formats.base import ExportItem
+from segcore.formats.exporter import export
 from segcore.jobs import run_to_end
+from segcore.labels.adapters import ArrayLabels
 from segcore.labels.schema import UNLABELLED, make_classes
 
 CELL, DEBRIS = 1, 2

@@ -9,11 +9,11 @@ import pytest
 from annotate_helpers import make_window
 
 from app.docks.metrics_dock import MetricsDock, class_names
-from app.labelmaps import ArrayLabels
 from app.metrics_view import SCALE, ConfusionView, row_normalised, scale_color
 from app.session import document_for
 from app.window import MainWindow
 from segcore.io.array import ArraySource
+from segcore.labels.adapters import ArrayLabels
 from segcore.labels.schema import UNLABELLED, make_classes
 
 CLASSES = tuple(make_classes(["sky", "road"]))

@@ -69,6 +69,10 @@ def test_trained_in_the_dock_and_run_by_the_model_dock(qtbot: Any, tmp_path: Pat
     pred = prediction(window)
     assert (pred != UNLABELLED).all()
     assert (pred[12:24, 22:34] == CELL).all() and (pred[30:46, 0:16] == BACKGROUND).all()
+    # where to correct next: ranked by the .onnx model's entropy, through the engine
+    panel = dock.uncertainty
+    qtbot.waitUntil(lambda: len(panel.tiles) > 0 and not panel.is_running, timeout=RUN_MS)
+    assert all(0 <= t.score <= 1 for t in panel.tiles)
     # the Model dock runs it again on the whole image, with confidence
     with qtbot.waitSignal(window.model_dock.run_finished, timeout=RUN_MS) as ran:
         window.model_dock.run("image")

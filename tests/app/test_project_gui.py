@@ -25,8 +25,8 @@ from annotate_helpers import (
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
-from app.docks.project_dock import FRACTION_ROLE, percent
-from app.project_dialogs import parse_classes
+from app.project.dialogs import parse_classes
+from app.project.dock import FRACTION_ROLE, percent
 from app.window import MainWindow
 from segcore.errors import LabelError
 from segcore.labels.schema import UNLABELLED

@@ -145,9 +145,9 @@ def test_stop_fine_tune_and_cancel(qtbot: Any, tmp_path: Path, dialogs: list[str
 def test_trains_on_the_open_images_labels_without_a_project(qtbot: Any, tmp_path: Path):
     from annotate_helpers import CLASSES, scene_image
 
-    from app.labelmaps import ArrayLabels
     from app.session import document_for
     from segcore.io.array import ArraySource
+    from segcore.labels.adapters import ArrayLabels
 
     window = make_window(qtbot)
     labels = np.full((48, 64), UNLABELLED, np.uint8)

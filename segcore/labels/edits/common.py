@@ -9,8 +9,9 @@ import numpy as np
 
 from segcore.errors import LabelError
 from segcore.labels.box import Box
+from segcore.labels.reader import LAYERS, Layer
 from segcore.labels.schema import NO_INSTANCE, UNLABELLED
-from segcore.labels.store import LAYERS, LabelStore, Layer
+from segcore.labels.store import LabelStore
 
 
 @dataclass(frozen=True)

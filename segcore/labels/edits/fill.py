@@ -14,8 +14,9 @@ import numpy as np
 from segcore.errors import LabelError
 from segcore.labels.box import Box, chunk_box
 from segcore.labels.edits.common import Paint, check_seed, paint_mask, replace_value
+from segcore.labels.reader import Layer
 from segcore.labels.schema import NO_INSTANCE, UNLABELLED
-from segcore.labels.store import LabelStore, Layer
+from segcore.labels.store import LabelStore
 
 
 def _structure(connectivity: int) -> np.ndarray:

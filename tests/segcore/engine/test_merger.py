@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from segcore.engine.geometry import plan_tiles
 from segcore.engine.merger import BlendMerger, ExactMerger, window_weights
 from segcore.engine.reader import TileData
 from segcore.engine.runners import TileOutput, reduce_logits
+from segcore.engine.tiling import plan_tiles
 
 
 def _tile_output(tile_x: int, tile_y: int, h: int, w: int) -> TileOutput:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from engine_helpers import build, whole_image_logits
 
-from segcore.engine import InferOptions, infer, setup
+from segcore.engine import InferOptions, backend, infer
 from segcore.errors import ModelError
 from segcore.io.array import ArraySource
 from segcore.jobs import run_to_end
@@ -74,12 +74,12 @@ def test_a_model_that_cannot_be_exported_is_remembered_and_runs_in_pytorch(
         calls.append(1)
         raise ModelError("this model cannot be exported to ONNX: no dice")
 
-    monkeypatch.setattr("segcore.models.export.export_onnx", refuse)
+    monkeypatch.setattr("segcore.models.portable.export_onnx", refuse)
     for _ in range(2):
         with pytest.raises(ModelError, match="no dice"):
             onnx_cache.cached_onnx(path, in_process=True)
     assert calls == [1]  # the second call read the remembered refusal
-    monkeypatch.setattr(setup, "ONNX_MIN_PIXELS", 0)  # auto would pick onnxruntime
+    monkeypatch.setattr(backend, "ONNX_MIN_PIXELS", 0)  # auto would pick onnxruntime
     opts = InferOptions(device="cpu", backend="auto", tile=64)
     result = run_to_end(infer(ArraySource(make_scene(64, 64).image), path, options=opts))
     assert result.backend == "torch-cpu" or result.backend.startswith("torch")

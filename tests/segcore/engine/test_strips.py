@@ -8,12 +8,12 @@ import torch
 from engine_helpers import Loaded, build, make_meta, whole_image_logits
 from torch import nn
 
-from segcore.engine import InferOptions, infer, runners, setup
+from segcore.engine import InferOptions, backend, infer, runners, tiling
 from segcore.engine.runners import OnnxRunner
 from segcore.io.array import ArraySource
 from segcore.jobs import run_to_end
-from segcore.models.export import onnx_bytes
 from segcore.models.onnx_split import split_model
+from segcore.models.portable import onnx_bytes
 from segcore.synthetic import make_scene
 
 
@@ -90,9 +90,9 @@ def test_a_big_cpu_job_takes_larger_tiles_in_strips_and_stays_exact(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     model: Loaded = build("unet")  # receptive field 65, stride 8
-    monkeypatch.setattr(setup, "ONNX_MIN_PIXELS", 0)  # every job counts as big
-    monkeypatch.setattr(setup, "MAX_DEFAULT_TILE", 192)
-    monkeypatch.setattr(setup, "MAX_STRIP_TILE", 320)
+    monkeypatch.setattr(backend, "ONNX_MIN_PIXELS", 0)  # every job counts as big
+    monkeypatch.setattr(tiling, "MAX_DEFAULT_TILE", 192)
+    monkeypatch.setattr(tiling, "MAX_STRIP_TILE", 320)
     image = make_scene(420, 500, seed=4).image
     opts = InferOptions(device="cpu", logits=True)
     result = run_to_end(infer(ArraySource(image), model, options=opts))

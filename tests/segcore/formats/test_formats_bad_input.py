@@ -11,10 +11,11 @@ from formats_cases import CLASSES
 from PIL import Image
 
 from segcore.errors import FormatError
-from segcore.formats.base import ArrayLabels, ExportItem
-from segcore.formats.export import export
+from segcore.formats.base import ExportItem
+from segcore.formats.exporter import export
 from segcore.formats.registry import import_labels
 from segcore.jobs import run_to_end
+from segcore.labels.adapters import ArrayLabels
 
 
 def exported(tmp_path: Path, fmt: str, **item: object) -> Path:

@@ -12,12 +12,13 @@ from pycocotools import mask as mask_util
 from pycocotools.coco import COCO
 
 from segcore.errors import FormatError
-from segcore.formats.base import ArrayLabels, ExportItem
+from segcore.formats.base import ExportItem
 from segcore.formats.coco import read_coco
-from segcore.formats.export import export
+from segcore.formats.exporter import export
 from segcore.formats.panoptic import read_panoptic, rgb_to_id
 from segcore.formats.png import read_png
 from segcore.jobs import run_to_end
+from segcore.labels.adapters import ArrayLabels
 
 
 def scene() -> tuple[np.ndarray, np.ndarray]:

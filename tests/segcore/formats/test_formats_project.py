@@ -10,11 +10,12 @@ from formats_cases import CLASSES
 from PIL import Image
 
 from segcore.errors import FormatError
-from segcore.formats.base import ArrayLabels, ExportItem, Imported, LabelImage
-from segcore.formats.export import export
+from segcore.formats.base import ExportItem, Imported, LabelImage
+from segcore.formats.exporter import export
 from segcore.formats.project_io import classes_to_map, import_into_project, project_items
 from segcore.formats.registry import import_labels
 from segcore.jobs import run_to_end
+from segcore.labels.adapters import ArrayLabels
 from segcore.labels.schema import ClassInfo
 from segcore.project import Project
 
@@ -139,4 +140,19 @@ def test_array_labels_export_item_matches_store_labels(tmp_path: Path) -> None:
         item.labels.read("semantic", 4, 2, 30, 30), ref.read("semantic", 4, 2, 30, 30)
     )
     assert isinstance(item, ExportItem)
+    project.close()
+
+
+def test_a_closed_import_job_puts_the_labels_back(tmp_path: Path) -> None:
+    from segcore.formats.project_io import import_job
+
+    project = make_project(tmp_path, ("a",))
+    store = project.label_store(project.images[0].id)
+    before = store.read("semantic", 0, 0, 16, 12).copy()
+    job = import_job(project, Imported(CLASSES, [labels_a()]), window=4)
+    step = next(job)  # the first window is written
+    assert 0 < step.done < step.total
+    assert not np.array_equal(store.read("semantic", 0, 0, 16, 12), before)
+    job.close()  # cancelled: every window written goes back
+    np.testing.assert_array_equal(store.read("semantic", 0, 0, 16, 12), before)
     project.close()

@@ -10,10 +10,11 @@ import pytest
 from formats_cases import CLASSES, label_maps, ranked, same_instances
 from hypothesis import HealthCheck, given, settings
 
-from segcore.formats.base import ArrayLabels, ExportItem
-from segcore.formats.export import ExportOptions, export
+from segcore.formats.base import ExportItem, ExportOptions
+from segcore.formats.exporter import export
 from segcore.formats.registry import import_labels, list_formats
 from segcore.jobs import run_to_end
+from segcore.labels.adapters import ArrayLabels
 
 TRANSFORM = (0.5, 0.0, 500000.0, 0.0, -0.5, 4100000.0)
 EXACT = [f.name for f in list_formats() if f.fidelity == "exact"]

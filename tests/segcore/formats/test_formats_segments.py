@@ -9,15 +9,15 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from pycocotools import mask as mask_util
 
-from segcore.formats.base import ArrayLabels
-from segcore.formats.segments import (
+from segcore.jobs import run_to_end
+from segcore.labels.adapters import ArrayLabels
+from segcore.labels.segments import (
     Segment,
     rle_from_crop,
     scan_segments,
     segment_rle,
     unique_inverse,
 )
-from segcore.jobs import run_to_end
 
 
 @settings(max_examples=30, deadline=None)

@@ -11,12 +11,14 @@ from formats_cases import CLASSES
 from PIL import Image
 
 from segcore.errors import FormatError
-from segcore.formats.base import ArrayLabels, ExportItem, Layer
-from segcore.formats.export import ExportOptions, export
+from segcore.formats.base import ExportItem, ExportOptions
+from segcore.formats.exporter import export
 from segcore.formats.png import PngWriter
 from segcore.formats.registry import list_formats
 from segcore.formats.staging import Staging
 from segcore.jobs import run_to_end
+from segcore.labels.adapters import ArrayLabels
+from segcore.labels.reader import Layer
 
 TRANSFORM = (0.3, 0.0, 440720.0, 0.0, -0.3, 3751320.0)
 

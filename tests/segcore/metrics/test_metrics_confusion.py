@@ -107,11 +107,11 @@ def test_chunks_add_up_to_the_whole(data: tuple[np.ndarray, np.ndarray], cut: in
 
 
 def test_compare_job_over_windows_equals_one_update() -> None:
-    from segcore.formats.base import ArrayLabels
     from segcore.io.array import ArraySource
     from segcore.jobs import run_to_end
+    from segcore.labels.adapters import ArrayLabels, SourceLabels
     from segcore.labels.schema import make_classes
-    from segcore.metrics.compare import SourceLabels, compare_semantic
+    from segcore.metrics.compare import compare_semantic
 
     rng = np.random.default_rng(3)
     gt = rng.integers(0, 3, (37, 41)).astype(np.uint8)
@@ -130,8 +130,8 @@ def test_compare_job_over_windows_equals_one_update() -> None:
 
 
 def test_compare_refuses_other_sizes() -> None:
-    from segcore.formats.base import ArrayLabels
     from segcore.jobs import run_to_end
+    from segcore.labels.adapters import ArrayLabels
     from segcore.labels.schema import make_classes
     from segcore.metrics.compare import compare_semantic
 

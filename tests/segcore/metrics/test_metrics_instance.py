@@ -12,7 +12,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from segcore.errors import LabelError
-from segcore.formats.base import ArrayLabels
+from segcore.labels.adapters import ArrayLabels
 from segcore.labels.schema import ClassInfo
 from segcore.metrics.instance import STAT_NAMES, coco_ap
 

@@ -11,8 +11,8 @@ import torch
 
 from segcore.errors import ModelError
 from segcore.models import load_model, read_onnx_meta
-from segcore.models.export import export_onnx, export_torchscript, onnx_session
 from segcore.models.meta import ModelMeta
+from segcore.models.portable import export_onnx, export_torchscript, onnx_session
 
 Tiny = tuple[torch.nn.Module, ModelMeta, Path]
 

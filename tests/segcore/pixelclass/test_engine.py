@@ -47,20 +47,24 @@ def test_nan_and_nodata_pixels_come_out_unlabelled(trained: Trained) -> None:
 def test_the_engine_keeps_tiles_within_the_models_memory_bound(
     trained: Trained, tmp_path: Path
 ) -> None:
-    from segcore.engine.setup import prepare
+    from segcore.engine.tiling import tile_plan
+    from segcore.models.files import read_meta
+
+    def plan(path: Path) -> int:
+        return tile_plan(
+            4000, 4000, meta=read_meta(path), mode="exact", options=InferOptions()
+        ).tile_w
 
     meta = trained.result.meta
     features = meta.extra["features"]
     assert features == trained.result.classifier.spec.count(3)
     # the bound: a tile's features (8 bytes each, features and their row copy) fit in 512 MB
     assert 8 * features * meta.extra["max_tile"] ** 2 <= 512 << 20
-    big = ArraySource(np.zeros((4000, 4000, 3), np.uint8))
-    assert prepare(big, trained.path, InferOptions()).plan.tile_w <= meta.extra["max_tile"]
+    assert plan(trained.path) <= meta.extra["max_tile"]
     # a model with more features (many bands) gets smaller tiles, still above twice its halo
     shutil.copy(trained.path, tmp_path / "m.onnx")
     side = json.loads(trained.path.with_suffix(".json").read_text())
     side["extra"]["max_tile"] = 300
     (tmp_path / "m.json").write_text(json.dumps(side))
-    plan = prepare(big, tmp_path / "m.onnx", InferOptions()).plan
     assert meta.receptive_field is not None
-    assert 2 * meta.receptive_field < plan.tile_w <= 300
+    assert 2 * meta.receptive_field < plan(tmp_path / "m.onnx") <= 300

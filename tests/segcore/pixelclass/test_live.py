@@ -8,13 +8,13 @@ from pixel_helpers import SMALL, scribbles
 from segcore.engine import InferOptions, infer
 from segcore.io.array import ArraySource
 from segcore.jobs import run_to_end
+from segcore.labels.adapters import ArrayLabels
 from segcore.labels.box import Box
 from segcore.labels.schema import UNLABELLED
 from segcore.pixelclass.live import TILE, LiveClassifier, LivePatch
 from segcore.pixelclass.onnx_model import save_classifier
 from segcore.pixelclass.train import classifier_meta
 from segcore.synthetic import SCENE_CLASSES, make_scene
-from segcore.training.data import array_labels
 
 
 def patches(job: object) -> tuple[list[LivePatch], object]:
@@ -33,7 +33,7 @@ def test_refresh_retrains_after_a_stroke_and_predicts_the_view(tmp_path) -> None
     labels = np.full(scene.semantic.shape, UNLABELLED, np.uint8)
     labels[:260] = scribbles(scene.semantic)[:260]  # strokes in the top half only
     source = ArraySource(scene.image)
-    live = LiveClassifier(source, array_labels(labels), classes=SCENE_CLASSES, config=SMALL)
+    live = LiveClassifier(source, ArrayLabels(labels), classes=SCENE_CLASSES, config=SMALL)
     view = Box(0, 0, 600, 520)
 
     got, result = patches(live.refresh(view))
@@ -68,7 +68,7 @@ def test_a_closed_refresh_leaves_a_consistent_state() -> None:
     scene = make_scene(520, 520, seed=7)
     source = ArraySource(scene.image)
     live = LiveClassifier(
-        source, array_labels(scribbles(scene.semantic)), classes=SCENE_CLASSES, config=SMALL
+        source, ArrayLabels(scribbles(scene.semantic)), classes=SCENE_CLASSES, config=SMALL
     )
     view = Box(0, 0, 520, 520)
     job = live.refresh(view)
@@ -98,7 +98,7 @@ def test_a_refresh_closed_before_its_refit_refits_next_time() -> None:
     scene = make_scene(300, 300, seed=7)
     labels = scribbles(scene.semantic)
     source = ArraySource(scene.image)
-    live = LiveClassifier(source, array_labels(labels), classes=SCENE_CLASSES, config=SMALL)
+    live = LiveClassifier(source, ArrayLabels(labels), classes=SCENE_CLASSES, config=SMALL)
     view = Box(0, 0, 300, 300)
     run_to_end(live.refresh(view))
     labels[100:104, :] = 4  # a new stroke (trees), say

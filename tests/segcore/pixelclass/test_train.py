@@ -15,17 +15,18 @@ from segcore.cli import main as cli
 from segcore.errors import TrainingError
 from segcore.io.array import ArraySource
 from segcore.jobs import run_to_end
+from segcore.labels.adapters import ArrayLabels
 from segcore.labels.box import Box
 from segcore.labels.schema import UNLABELLED, make_classes
 from segcore.pixelclass.classifier import FeatureExtractor
 from segcore.pixelclass.samples import Reservoir
 from segcore.pixelclass.train import PixelConfig, train_pixel_classifier
 from segcore.synthetic import make_scene
-from segcore.training.data import LabelledImage, TrainingData, array_labels, data_from_arrays
+from segcore.training.data import LabelledImage, TrainingData, data_from_arrays
 
 
 def with_nodata(image: np.ndarray, labels: np.ndarray, nodata: float | None) -> TrainingData:
-    item = LabelledImage("scene", ArraySource(image, nodata=nodata), array_labels(labels))
+    item = LabelledImage("scene", ArraySource(image, nodata=nodata), ArrayLabels(labels))
     return TrainingData((item,), tuple(make_classes(["a", "b", "c"])))
 
 

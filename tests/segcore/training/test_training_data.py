@@ -34,7 +34,7 @@ def test_folders_pair_by_name_and_read_windows(tmp_path: Path) -> None:
     data = data_from_folders(images, masks, classes=["x", "y", "z"])
     try:
         assert [item.name for item in data.images] == ["a.png"]
-        window = data.images[0].labels(2, 2, 4, 4)
+        window = data.images[0].labels.read("semantic", 2, 2, 4, 4)
         np.testing.assert_array_equal(window[:2, :2], mask[2:, 2:])
         assert (window[2:] == UNLABELLED).all() and (window[:, 2:] == UNLABELLED).all()
         assert [c.name for c in data.classes or ()] == ["x", "y", "z"]
@@ -60,7 +60,7 @@ def test_instance_masks_refused_when_read(tmp_path: Path) -> None:
     data = data_from_folders(images, masks)
     try:
         with pytest.raises(TrainingError, match="instance mask"):
-            data.images[0].labels(0, 0, 4, 4)
+            data.images[0].labels.read("semantic", 0, 0, 4, 4)
     finally:
         data.close()
 
@@ -77,7 +77,7 @@ def test_project_images_with_labels(tmp_path: Path) -> None:
     try:
         assert [item.name for item in data.images] == [a.id]
         assert data.images[0].corrected == (Box(0, 0, 8, 8),)
-        window = data.images[0].labels(4, 4, 3, 3)
+        window = data.images[0].labels.read("semantic", 4, 4, 3, 3)
         assert window[:2].tolist() == [[1, 1, 1], [1, 1, 1]]
         assert (window[2] == UNLABELLED).all()
         assert [c.name for c in data.classes or ()] == ["bg", "fg"]

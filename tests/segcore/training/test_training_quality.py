@@ -18,7 +18,7 @@ from skimage.draw import line
 
 from segcore.synthetic import SCENE_CLASSES, make_scene
 from segcore.training.arrays import train_on_arrays
-from segcore.training.evaluate import confusion, iou_per_class, mean_iou, predict_classes
+from segcore.training.validation import confusion, iou_per_class, mean_iou, predict_classes
 
 pytestmark = pytest.mark.slow
 OPTIONS = {"tile": 64, "batch": 8, "lr": 3e-3, "threads": 1, "patience": None, "seed": 0}

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 from segcore.errors import TrainingError
 from segcore.labels.box import Box
+from segcore.labels.box import windows as grid
 from segcore.labels.schema import UNLABELLED
 from segcore.training.data import data_from_arrays
 from segcore.training.split import (
     check_labels,
     dtype_scale,
-    grid,
     image_stats,
     resolve_classes,
     split_blocks,
@@ -117,12 +119,15 @@ def test_survey_reads_only_hinted_blocks() -> None:
     mask[1, 1] = 1
     data = _data(mask)
     reads: list[tuple[int, int, int, int]] = []
-    reader = data.images[0].labels
+    from segcore.labels.adapters import LabelView
+    from segcore.labels.reader import Layer
 
-    def counting(x: int, y: int, w: int, h: int) -> np.ndarray:
-        reads.append((x, y, w, h))
-        return reader(x, y, w, h)
+    class Counting(LabelView):
+        def read(self, layer: Layer, x: int, y: int, w: int, h: int, *, level: int = 0) -> Any:
+            reads.append((x, y, w, h))
+            return super().read(layer, x, y, w, h, level=level)
 
+    counting = Counting(data.images[0].labels)
     item = replace(data.images[0], labels=counting, labelled_hint=lambda: [Box(0, 0, 3, 5)])
     blocks = survey(replace(data, images=(item,)), block=4)
     assert reads == [(0, 0, 4, 4), (0, 4, 4, 4)]

@@ -1,76 +1,26 @@
-"""Small in-memory label readers with the LabelStore read signature.
+"""The prediction layer: class map and confidence of a model run, filled as tiles arrive.
 
-:class:`ArrayLabels` serves whole numpy label maps (synthetic scenes, small
-images) and :class:`PredictionMap` collects the tiles a model run streams in.
-Both answer ``read(layer, x, y, w, h, *, level)`` like
-:class:`segcore.labels.store.LabelStore`, so overlays take any of the three.
-Overviews are nearest-neighbour: pixel (i, j) of level k is pixel
-(i * 2**k, j * 2**k) of level 0, which a write can update exactly without
-reading anything back.
+:class:`PredictionMap` is a label reader (:class:`segcore.labels.reader.LabelReader`)
+with one more layer, ``"confidence"``, so the canvas overlays, the Metrics dock
+and the annotation tools read it like the user's labels. Overviews are
+nearest-neighbour: pixel (i, j) of level k is pixel (i * 2**k, j * 2**k) of
+level 0, which a write can update exactly without reading anything back.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 
 import numpy as np
 
-from segcore.labels.schema import NO_INSTANCE, UNLABELLED
+from segcore.labels.overviews import level_sizes
+from segcore.labels.schema import NO_INSTANCE, UNLABELLED, ClassInfo
 
-OVERVIEW_LIMIT = 256  # the coarsest level fits in this many pixels a side
 # Confidence is the engine's uint8 score, 255 x top softmax probability; that is at
 # least 255 / classes > 0, so 0 is free to mean "no prediction here".
 NO_SCORE = 0
 FILLS = {"semantic": UNLABELLED, "instance": NO_INSTANCE, "confidence": NO_SCORE}
 DTYPES = {"semantic": np.uint8, "instance": np.uint32, "confidence": np.uint8}
-
-
-def level_sizes(width: int, height: int) -> list[tuple[int, int]]:
-    """Sizes of levels 0, 1, ... (each half the last, rounded up) down to OVERVIEW_LIMIT."""
-    sizes = [(width, height)]
-    while max(sizes[-1]) > OVERVIEW_LIMIT:
-        w, h = sizes[-1]
-        sizes.append((math.ceil(w / 2), math.ceil(h / 2)))
-    return sizes
-
-
-def _window(data: np.ndarray, x: int, y: int, w: int, h: int, fill: float) -> np.ndarray:
-    out = np.full((h, w), fill, dtype=data.dtype)
-    x0, y0 = max(x, 0), max(y, 0)
-    x1, y1 = min(x + w, data.shape[1]), min(y + h, data.shape[0])
-    if x1 > x0 and y1 > y0:
-        out[y0 - y : y1 - y, x0 - x : x1 - x] = data[y0:y1, x0:x1]
-    return out
-
-
-class ArrayLabels:
-    """Whole semantic and instance maps held as arrays (small images, synthetic scenes)."""
-
-    def __init__(self, semantic: np.ndarray, instance: np.ndarray | None = None) -> None:
-        if instance is None:
-            instance = np.zeros(semantic.shape, np.uint32)
-        if semantic.shape != instance.shape or semantic.ndim != 2:
-            raise ValueError(f"label maps differ: {semantic.shape} vs {instance.shape}")
-        self.height, self.width = semantic.shape
-        self._sizes = level_sizes(self.width, self.height)
-        maps: dict[str, np.ndarray] = {
-            "semantic": semantic.astype(np.uint8),
-            "instance": instance.astype(np.uint32),
-        }
-        self._levels = {
-            name: [arr[:: 2**k, :: 2**k] for k in range(len(self._sizes))]
-            for name, arr in maps.items()
-        }
-
-    @property
-    def level_downsamples(self) -> tuple[float, ...]:
-        return tuple(float(2**k) for k in range(len(self._sizes)))
-
-    def level_size(self, level: int) -> tuple[int, int]:
-        return self._sizes[level]
-
-    def read(self, layer: str, x: int, y: int, w: int, h: int, *, level: int = 0) -> np.ndarray:
-        return _window(self._levels[layer][level], x, y, w, h, FILLS[layer])
 
 
 class _SparseLevel:
@@ -126,8 +76,9 @@ class PredictionMap:
 
     layers = ("semantic", "confidence")
 
-    def __init__(self, width: int, height: int) -> None:
+    def __init__(self, width: int, height: int, classes: Sequence[ClassInfo] = ()) -> None:
         self.width, self.height = width, height
+        self.classes = tuple(classes)
         self._sizes = level_sizes(width, height)
         self._levels = {
             name: [_SparseLevel(DTYPES[name], FILLS[name]) for _ in self._sizes]
@@ -165,4 +116,7 @@ class PredictionMap:
                     level.write(i0, j0, sub)
 
     def read(self, layer: str, x: int, y: int, w: int, h: int, *, level: int = 0) -> np.ndarray:
-        return self._levels[layer][level].read(x, y, w, h)
+        levels = self._levels.get(layer)
+        if levels is None:  # a prediction has no instances
+            return np.full((h, w), FILLS[layer], DTYPES[layer])
+        return levels[level].read(x, y, w, h)

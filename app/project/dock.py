@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from segcore.project import ImageEntry
 
 if TYPE_CHECKING:
-    from app.project_actions import ProjectActions
+    from app.project.commands import ProjectCommands
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 FRACTION_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -82,7 +82,7 @@ def percent(fraction: float) -> str:
 class ProjectDock(QDockWidget):
     """The image list of the open project."""
 
-    def __init__(self, projects: ProjectActions, parent: QWidget | None = None) -> None:
+    def __init__(self, projects: ProjectCommands, parent: QWidget | None = None) -> None:
         super().__init__("Project", parent)
         self.setObjectName("project_dock")
         self.projects = projects
@@ -119,7 +119,7 @@ class ProjectDock(QDockWidget):
         projects.project_changed.connect(lambda _p: self.refresh())
         projects.images_changed.connect(self.refresh)
         projects.image_opened.connect(lambda _id: self.refresh())
-        projects.ctx.history_changed.connect(self.update_current)
+        projects.editing.history_changed.connect(self.update_current)
         self.refresh()
 
     def refresh(self) -> None:

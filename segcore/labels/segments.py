@@ -3,9 +3,10 @@
 A segment is the pixels sharing one ``(instance, class)`` pair: an object
 (instance > 0), or all unlabelled-instance pixels of one class (instance 0:
 a stuff region, or a "crowd" of a thing class). Object-level formats (COCO,
-panoptic, labelme, YOLO) first scan the label map window by window for each
-segment's bounding box and area, then read only each segment's box: memory
-follows the largest segment's box, not the image.
+panoptic, labelme, YOLO) and instance metrics first scan the label map window
+by window for each segment's bounding box and area, then read only each
+segment's box (as a mask, or as COCO run-length counts in column strips):
+memory follows the largest segment's box, not the image.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from segcore.formats.base import LabelReader, windows
 from segcore.jobs import Job, Progress
+from segcore.labels.box import windows
+from segcore.labels.reader import LabelReader
 from segcore.labels.schema import UNLABELLED
 
 
@@ -194,51 +196,3 @@ def segment_rle(labels: LabelReader, seg: Segment, window: int) -> dict[str, Any
         instances = labels.read("instance", x, seg.y0, w, h)
         builder.add_columns((classes == seg.class_id) & (instances == seg.instance), seg.y0)
     return builder.encode()
-
-
-def crop_polygons(
-    mask: NDArray[np.bool_], x0: int, y0: int, *, simplify: float = 0.0
-) -> list[list[float]]:
-    """Outer contours of a box mask as flat ``[x1, y1, x2, y2, ...]`` lists in image pixels.
-
-    Vertices are pixel centres of the boundary pixels (OpenCV's convention),
-    so filling the polygon with OpenCV gives the pixels back for shapes
-    without holes. Lines and single pixels become degenerate 3-vertex polygons.
-    """
-    import cv2
-
-    contours, _ = cv2.findContours(
-        mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
-    )
-    out: list[list[float]] = []
-    for contour in contours:
-        if simplify > 0:
-            contour = cv2.approxPolyDP(contour, simplify, True)
-        points = contour.reshape(-1, 2).astype(np.float64) + (x0, y0)
-        if len(points) < 3:  # a one-pixel-wide line or a single pixel: repeat its points
-            points = np.resize(points, (3, 2))
-        out.append(points.ravel().tolist())
-    return out
-
-
-def edge_polygons(
-    mask: NDArray[np.bool_], x0: int, y0: int, *, simplify: float = 0.0
-) -> list[list[float]]:
-    """Outer outlines along pixel edges, as flat ``[x1, y1, ...]`` lists in image pixels.
-
-    Vertices are pixel corners (COCO's convention: pixel ``(x, y)`` covers
-    ``[x, x + 1] x [y, y + 1]``), traced by ``rasterio.features.shapes``, so
-    pycocotools rasterises them back to exactly the same pixels for shapes
-    without holes (holes cannot be written as COCO polygons).
-    """
-    import shapely
-    from rasterio.features import shapes
-
-    offset = (1.0, 0.0, float(x0), 0.0, 1.0, float(y0))
-    out: list[list[float]] = []
-    for geom, _ in shapes(mask.astype(np.uint8), mask=mask, connectivity=4, transform=offset):
-        ring = shapely.geometry.shape(geom).exterior
-        if simplify > 0:
-            ring = ring.simplify(simplify)
-        out.append([float(v) for xy in list(ring.coords)[:-1] for v in xy])
-    return out

@@ -1,28 +1,29 @@
 """Project commands: New / Open / Save / Save As / Close Project, Add Images,
-next and previous image (their menu entries are made in :mod:`app.tools.install`).
+next and previous image (their menu entries are made in :mod:`app.project.menus`).
 
-:class:`ProjectActions` owns the open :class:`segcore.project.Project` (also
-set as ``window.session.project``) and opens its images: the image file is read
-in a worker, then its label store becomes the document's labels and its
-editor the annotation context's. Every committed stroke is already in the
-project's journal, so closing (or a crash) never loses one; Save is a
-checkpoint, and closing the window or the project saves.
+:class:`ProjectCommands` owns the open :class:`segcore.project.Project` (also
+``session.project``, with the image on screen as ``session.project_image``) and
+opens its images: the image file is read in a worker, then its label store
+becomes the document's labels and its editor the annotation context's. Every
+committed stroke is already in the project's journal, so closing (or a crash)
+never loses one; Save is a checkpoint, and closing the window or the project
+saves.
 
-The dialogs are in :mod:`app.project_dialogs`.
+The dialogs are in :mod:`app.project.dialogs`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox
 
 from app import errors
+from app.context import AppContext
 from app.layerset import install_label_layers
-from app.project_dialogs import (
+from app.project.dialogs import (
     DEFAULT_CLASSES,
     ask_classes,
     ask_folder,
@@ -40,25 +41,32 @@ from segcore.labels.editor import Editor
 from segcore.labels.schema import ClassInfo
 from segcore.project import ImageEntry, Project
 
-if TYPE_CHECKING:
-    from app.window import MainWindow
 
-# -- the commands ------------------------------------------------------------------
-
-
-class ProjectActions(QObject):
+class ProjectCommands(QObject):
     """The open project and the commands on it."""
 
     project_changed = Signal(object)  # Project | None
     images_changed = Signal()  # images added or relocated, progress saved
     image_opened = Signal(str)  # image id
 
-    def __init__(self, window: MainWindow, ctx: AnnotationContext, image_filter: str) -> None:
-        super().__init__(window)
-        self.window, self.ctx, self.image_filter = window, ctx, image_filter
+    def __init__(self, context: AppContext, editing: AnnotationContext, image_filter: str) -> None:
+        super().__init__(context.shell.widget)
+        self.context, self.editing, self.image_filter = context, editing, image_filter
+        self.session, self.dialog_parent = context.session, context.shell.widget
         self.project: Project | None = None
-        self.image_id: str | None = None  # the project image on screen
-        self._loading: tuple[Worker, str] | None = None
+        self._loading = context.jobs.slot(
+            "open the image",
+            returned=self._image_loaded,
+            errored=self._load_failed,
+            stale=lambda result: result[1].source.close(),  # superseded by a later request
+        )
+        self._loading_id: str | None = None
+        self.session.document_changed.connect(self._document_changed)
+
+    @property
+    def image_id(self) -> str | None:
+        """The project image on screen."""
+        return self.session.project_image
 
     # -- project -------------------------------------------------------------------
 
@@ -66,13 +74,14 @@ class ProjectActions(QObject):
         self, directory: Path | None = None, classes: list[ClassInfo] | None = None
     ) -> Project | None:
         """Create a project; the image on screen (if it is a file) becomes its first image."""
-        w = self.window
-        directory = directory or ask_folder(w, "New Project")
+        directory = directory or ask_folder(self.dialog_parent, "New Project")
         if directory is None:
             return None
         if classes is None:
             known = self._known_classes()
-            text = ask_classes(w, classes_text(known) if known else DEFAULT_CLASSES)
+            text = ask_classes(
+                self.dialog_parent, classes_text(known) if known else DEFAULT_CLASSES
+            )
             if text is None:
                 return None
             try:
@@ -88,16 +97,16 @@ class ProjectActions(QObject):
             errors.report(exc, context="create the project")
             return None
         self._set_project(project)
-        doc = w.session.document
+        doc = self.session.document
         if doc is not None and doc.path is not None and doc.path.is_file():
             self._adopt(doc)
         hint = "" if project.images else "; add images with File > Add Images to Project"
-        w.statusBar().showMessage(f"Created project {project.name} in {project.root}{hint}", 8000)
+        self.context.say(f"Created project {project.name} in {project.root}{hint}", 8000)
         return project
 
     def open_project(self, directory: Path | None = None) -> Project | None:
         """Open a project (its journals are replayed) and show its last image."""
-        directory = directory or ask_project(self.window)
+        directory = directory or ask_project(self.dialog_parent)
         if directory is None or not self.close_project():
             return None
         try:
@@ -109,7 +118,7 @@ class ProjectActions(QObject):
         if project.recovered:
             count = sum(project.recovered.values())
             QMessageBox.information(
-                self.window,
+                self.dialog_parent,
                 "Edits recovered",
                 f"{count} edit(s) made after the last save were recovered from the journal.",
             )
@@ -118,27 +127,25 @@ class ProjectActions(QObject):
         if ids:
             self.open_image(last if last in ids else ids[0])
         else:
-            self.window.statusBar().showMessage(
-                "The project has no images yet: File > Add Images to Project", 8000
-            )
+            self.context.say("The project has no images yet: File > Add Images to Project", 8000)
         return project
 
     def save(self) -> bool:
         """Checkpoint the project (labels flushed, journals emptied, project.json replaced)."""
         project = self.project
         if project is None:
-            self.window.statusBar().showMessage("No project is open", 3000)
+            self.context.say("No project is open", 3000)
             return False
-        self.ctx.finish_job()
-        self.ctx.commit()
+        self.editing.finish_job()
+        self.editing.commit()
         try:
-            with self.ctx.lock:
+            with self.editing.lock:
                 project.save()
         except TesseraError as exc:
             errors.report(exc, context="save the project")
             return False
         self.images_changed.emit()
-        self.window.statusBar().showMessage(f"Saved {project.root}", 3000)
+        self.context.say(f"Saved {project.root}", 3000)
         return True
 
     def save_as(self, directory: Path | None = None) -> bool:
@@ -146,14 +153,14 @@ class ProjectActions(QObject):
         project = self.project
         if project is None:
             return False
-        directory = directory or ask_folder(self.window, "Save Project As")
+        directory = directory or ask_folder(self.dialog_parent, "Save Project As")
         if directory is None:
             return False
-        self.ctx.finish_job()
-        self.ctx.commit()
-        doc = self.window.session.document
+        self.editing.finish_job()
+        self.editing.commit()
+        doc = self.session.document
         try:
-            with self.ctx.lock:
+            with self.editing.lock:
                 project.save_as(directory)
                 if doc is not None and self.image_id is not None:
                     doc.labels = project.label_store(self.image_id)
@@ -161,7 +168,7 @@ class ProjectActions(QObject):
             errors.report(exc, context="save the project as")
             return False
         if doc is not None and self.image_id is not None:
-            canvas = self.window.canvas
+            canvas = self.context.canvas
             looks = {}
             for layer_id in ("semantic", "instance", "panoptic"):
                 old_layer = canvas.layer(layer_id)
@@ -173,9 +180,8 @@ class ProjectActions(QObject):
                 if new_layer is not None:
                     new_layer.visible, new_layer.opacity = visible, opacity
                     new_layer.outlines = outlines
-            self.window.layers_dock.refresh()
         self.project_changed.emit(project)
-        self.window.statusBar().showMessage(f"Saved as {project.root}", 3000)
+        self.context.say(f"Saved as {project.root}", 3000)
         return True
 
     def close_project(self) -> bool:
@@ -184,10 +190,10 @@ class ProjectActions(QObject):
         if project is None:
             return True
         self._cancel_loading()
-        self.ctx.detach()
+        self.editing.detach()
         if self.image_id is not None:
-            self.window.close_image()
-        self.window.canvas.loader.wait()  # no tile thread reads a store being closed
+            self.session.set_document(None)
+        self.context.canvas.loader.wait()  # no tile thread reads a store being closed
         try:
             project.close(save=True)
         except TesseraError as exc:
@@ -202,8 +208,8 @@ class ProjectActions(QObject):
         if project is None:
             return
         self._cancel_loading()
-        self.ctx.detach()
-        self.window.canvas.loader.wait()
+        self.editing.detach()
+        self.context.canvas.loader.wait()
         try:
             project.close(save=True)
         except (TesseraError, OSError) as exc:
@@ -216,9 +222,11 @@ class ProjectActions(QObject):
         """Add image files; the first one is opened if nothing is on screen."""
         project = self.project
         if project is None:
-            self.window.statusBar().showMessage("Create or open a project first", 4000)
+            self.context.say("Create or open a project first", 4000)
             return []
-        paths = list(paths) if paths is not None else ask_images(self.window, self.image_filter)
+        paths = (
+            list(paths) if paths is not None else ask_images(self.dialog_parent, self.image_filter)
+        )
         added: list[ImageEntry] = []
         for path in paths:
             try:
@@ -227,7 +235,7 @@ class ProjectActions(QObject):
                 errors.report(exc, context=f"add {Path(path).name}")
         if added:
             self.images_changed.emit()
-            if self.image_id is None and self._loading is None:
+            if self.image_id is None and self._loading_id is None:
                 self.open_image(added[0].id)
         return added
 
@@ -247,14 +255,11 @@ class ProjectActions(QObject):
                 return None
             entry = located
         self._cancel_loading()
-        self.ctx.detach()
+        self.editing.detach()
         path = entry.path
-        worker = Worker(lambda: (image_id, load_document(path)))
-        worker.returned.connect(self._image_loaded)
-        worker.errored.connect(self._load_failed)
-        self._loading = (worker, image_id)
-        self.window.statusBar().showMessage(f"Opening {path.name}...")
-        return worker.start()
+        self._loading_id = image_id
+        self.context.say(f"Opening {path.name}...")
+        return self._loading.start(lambda: (image_id, load_document(path)), replace=True)
 
     def locate(self, image_id: str) -> ImageEntry | None:
         """Ask where a missing image went and point the project there."""
@@ -262,7 +267,7 @@ class ProjectActions(QObject):
         if project is None:
             return None
         entry = project.image(image_id)
-        path = ask_locate(self.window, entry, self.image_filter)
+        path = ask_locate(self.dialog_parent, entry, self.image_filter)
         if path is None:
             return None
         try:
@@ -282,7 +287,7 @@ class ProjectActions(QObject):
         here = ids.index(self.image_id) if self.image_id in ids else -1
         target = here + step
         if not 0 <= target < len(ids):
-            self.window.statusBar().showMessage("No more images that way", 2000)
+            self.context.say("No more images that way", 2000)
             return None
         return self.open_image(ids[target])
 
@@ -290,12 +295,11 @@ class ProjectActions(QObject):
 
     def _image_loaded(self, result: tuple[str, ImageDocument]) -> None:
         image_id, doc = result
-        loading, self._loading = self._loading, None
         project = self.project
-        if project is None or loading is None or loading[1] != image_id:
+        if project is None or self._loading_id != image_id:
             doc.source.close()  # superseded by a later request
-            self._loading = loading
             return
+        self._loading_id = None
         try:
             entry = project.image(image_id)
             if (doc.source.width, doc.source.height) != (entry.width, entry.height):
@@ -307,7 +311,7 @@ class ProjectActions(QObject):
             editor = project.editor(image_id)
         except TesseraError as exc:
             doc.source.close()
-            self.window.statusBar().clearMessage()
+            self.context.status.clearMessage()
             errors.report(exc, context=f"open {doc.name}")
             return
         self.show(image_id, doc, editor)
@@ -331,34 +335,33 @@ class ProjectActions(QObject):
         assert project is not None
         doc.labels = editor.store
         doc.classes = tuple(project.classes)
-        self.image_id = image_id
-        keep = self.ctx.class_id  # the class being painted stays current across images
-        self.ctx.attach(image_id, editor)
-        self.window.open_document(doc)
-        if keep is None or not self.ctx.set_class(keep):
-            self.window.classes_dock.select_index(0)
+        self.session.project_image = image_id
+        keep = self.editing.class_id  # the class being painted stays current across images
+        self.editing.attach(image_id, editor)
+        self.session.set_document(doc)
+        if keep is None or not self.editing.set_class(keep):
+            self.context.classes.select_index(0)
         project.settings["last_image"] = image_id
         self.image_opened.emit(image_id)
 
     def _load_failed(self, exc: BaseException) -> None:
-        self._loading = None
-        self.window.statusBar().clearMessage()
+        self._loading_id = None
+        self.context.status.clearMessage()
         errors.report(exc, context="open the image")
 
     def _cancel_loading(self) -> None:
-        if self._loading is not None:
-            self._loading[0].close()
-            self._loading = None
+        self._loading.cancel()
+        self._loading_id = None
 
     def _set_project(self, project: Project | None) -> None:
         self.project = project
-        self.image_id = None
-        self.window.session.project = project
+        self.session.project_image = None
+        self.session.project = project
         self.project_changed.emit(project)
-        self.window.session.project_changed.emit(project)
+        self.session.project_changed.emit(project)
 
     def _known_classes(self) -> tuple[ClassInfo, ...]:
-        session = self.window.session
+        session = self.session
         doc = session.document
         if doc is not None and doc.classes:
             return doc.classes
@@ -367,6 +370,6 @@ class ProjectActions(QObject):
         return tuple(session.model.meta.classes) if session.model is not None else ()
 
     def _document_changed(self, doc: ImageDocument | None) -> None:
-        if self.image_id is not None and (doc is None or self.ctx.editor is None):
-            self.image_id = None
+        if self.image_id is not None and (doc is None or self.editing.editor is None):
+            self.session.project_image = None
             self.image_opened.emit("")

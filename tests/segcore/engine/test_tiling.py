@@ -7,8 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from segcore.engine.geometry import Rect, axis_windows, plan_tiles, reflect_index
+from segcore.engine.reader import reflect_index
+from segcore.engine.tiling import axis_windows, plan_tiles
 from segcore.errors import InferenceError
+from segcore.labels.box import Box
 
 
 def test_axis_windows_worked_example() -> None:
@@ -71,15 +73,15 @@ def test_tile_too_small_for_halo_is_refused_with_advice() -> None:
 
 
 def test_roi_keeps_only_tiles_it_meets_and_clips_cores() -> None:
-    plan = plan_tiles(200, 200, tile=64, halo=8, stride=16, roi=Rect(60, 10, 30, 20))
+    plan = plan_tiles(200, 200, tile=64, halo=8, stride=16, roi=Box(60, 10, 30, 20))
     cores = [t.core for t in plan.tiles()]
-    assert cores == [Rect(60, 10, 30, 20)]  # inside the second column's core (56..104)
-    assert plan.tiles()[0].read == Rect(48, 0, 64, 64)
+    assert cores == [Box(60, 10, 30, 20)]  # inside the second column's core (56..104)
+    assert plan.tiles()[0].read == Box(48, 0, 64, 64)
 
 
 def test_roi_outside_image_is_an_error() -> None:
     with pytest.raises(InferenceError, match="not inside"):
-        plan_tiles(100, 100, tile=64, halo=8, stride=16, roi=Rect(90, 0, 20, 10))
+        plan_tiles(100, 100, tile=64, halo=8, stride=16, roi=Box(90, 0, 20, 10))
 
 
 def test_mask_keeps_tiles_whose_core_meets_it() -> None:
@@ -95,3 +97,26 @@ def test_reflect_index_matches_numpy_reflect(length: int, pad: int) -> None:
     expected = np.pad(np.arange(length), pad, mode="reflect")
     got = reflect_index(np.arange(-pad, length + pad), length)
     assert got.tolist() == expected.tolist()
+
+
+def test_the_plan_follows_the_runner_and_the_job_size_is_its_output() -> None:
+    from segcore.engine import tiling
+    from segcore.engine.options import InferOptions
+    from segcore.models.meta import ModelMeta, Normalization
+
+    meta = ModelMeta(
+        arch="x", config={}, in_channels=1, classes=(), output_stride=8, receptive_field=295,
+        exact=True, normalization=Normalization((0.0,), (1.0,), 1.0),
+    )  # fmt: skip
+    options = InferOptions()
+    whole = tiling.tile_plan(9000, 9000, meta=meta, mode="exact", options=options)
+    strips = tiling.tile_plan(9000, 9000, meta=meta, mode="exact", options=options, in_strips=True)
+    assert whole.tile_w <= tiling.MAX_DEFAULT_TILE < strips.tile_w <= tiling.MAX_STRIP_TILE
+    assert tiling.output_pixels(100, 80, options) == 8000
+    mask = np.zeros((4, 5), bool)
+    mask[:2] = True  # the top half of the image
+    assert tiling.output_pixels(100, 80, InferOptions(mask=mask)) == 4000
+    with pytest.raises(InferenceError, match="not inside"):
+        tiling.check_request(
+            50, 50, meta=meta, mode="exact", options=InferOptions(roi=(40, 0, 20, 5))
+        )
