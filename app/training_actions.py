@@ -2,7 +2,8 @@
 
 The window calls :func:`install` once with its :class:`~app.context.AppContext`,
 the Model dock (a finished run becomes the current model and predicts the
-view) and the project commands (a run saves the project first); the dock is
+view), the project commands (a run saves the project first) and the annotation
+context (its strokes drive the pixel classifier's live mode); the dock is
 then ``window.training_dock`` and its commands are in ``window.actions_by_name``
 (``train``, ``stop_training``, ``next_uncertain``, ``prev_uncertain``).
 Closing the window stops a run at once; the best model so far is already in
@@ -18,11 +19,20 @@ from app.context import AppContext
 from app.docks.model_dock import ModelDock
 from app.docks.training_dock import TrainingDock
 from app.project.commands import ProjectCommands
+from app.tools.context import AnnotationContext
 
 
-def install(context: AppContext, models: ModelDock, projects: ProjectCommands) -> TrainingDock:
-    """Add the Training dock (right side) and Model > Train... / Stop / Next / Previous."""
-    dock = TrainingDock(context, models, save_project=projects.save)
+def install(
+    context: AppContext,
+    models: ModelDock,
+    projects: ProjectCommands,
+    edits: AnnotationContext | None = None,
+) -> TrainingDock:
+    """Add the Training dock (right side) and Model > Train... / Stop / Next / Previous.
+
+    ``edits`` (the annotation context) drives the pixel classifier's live mode.
+    """
+    dock = TrainingDock(context, models, save_project=projects.save, edits=edits)
     context.shell.add_dock(dock, Qt.DockWidgetArea.RightDockWidgetArea, tab_with=models)
     models.raise_()
     panel = dock.uncertainty

@@ -122,11 +122,6 @@ def ranking_job(
     """The ``top`` most uncertain tiles of the document's image under the model file."""
     from segcore.training.uncertainty import rank_uncertain_tiles
 
-    if model_path.suffix.lower() != ".safetensors":
-        raise TrainingError(
-            f"{model_path.name}: ranking needs a PyTorch model (.safetensors); train one in "
-            "the Training dock or open its .safetensors file"
-        )
     reader = document_labels(doc) if doc.labels is not None else None
     source, owned = open_copy(doc)
     try:

@@ -147,7 +147,7 @@ class MainWindow(QMainWindow):
             lambda _report: self.annotation.projects.images_changed.emit()
         )
         self.training_dock = install_training(
-            self.context, self.model_dock, self.annotation.projects
+            self.context, self.model_dock, self.annotation.projects, self.annotation.ctx
         )
         self._restore_layout()
 

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from app import errors
 from app.docks import spin_box
+from app.docks.pixel_panel import PixelPanel
 from app.docks.uncertainty import UncertaintyPanel
 from app.training_chart import TrainingChart
 from app.training_job import DataSpec, training_job
@@ -50,9 +51,12 @@ from segcore.jobs import Progress
 if TYPE_CHECKING:
     from app.context import AppContext
     from app.docks.model_dock import ModelDock
+    from app.tools.context import AnnotationContext
+    from segcore.pixelclass.train import PixelResult
     from segcore.training.config import TrainConfig, TrainResult
 
 DEFAULT_ARCH = "small_unet"
+PIXEL_ARCH = "pixel-classifier"  # segcore.pixelclass.ARCH: a forest, trained and run apart
 STOP_REASONS = {
     "completed": "done",
     "time": "time budget used",
@@ -72,6 +76,7 @@ class TrainingDock(QDockWidget):
         models: ModelDock,
         *,
         save_project: Callable[[], bool] = lambda: True,
+        edits: AnnotationContext | None = None,
     ) -> None:
         super().__init__("Training", context.shell.widget)
         self.setObjectName("training_dock")
@@ -84,6 +89,8 @@ class TrainingDock(QDockWidget):
             errored=self._failed,
             finished=self._finished,
         )
+        self.pixel = PixelPanel(context, models, edits)
+        self.pixel.run_finished.connect(self._pixel_finished)
         self.models_dir: Path | None = None  # where models go without a project
         self.result: TrainResult | None = None
         self._stop = threading.Event()
@@ -125,6 +132,7 @@ class TrainingDock(QDockWidget):
         after.addWidget(self.predict_after, 1)
         after.addWidget(self.predict_button)
         layout.addLayout(after)
+        layout.addWidget(self.pixel)
         box = QGroupBox("Where to correct next")
         inner = QVBoxLayout(box)
         inner.setContentsMargins(4, 4, 4, 4)
@@ -133,6 +141,7 @@ class TrainingDock(QDockWidget):
         layout.addWidget(box)
         self.setWidget(body)
         self.session.model_changed.connect(lambda _m: self._set_running(self.is_running))
+        self.arch.currentIndexChanged.connect(lambda _i: self._set_running(self.is_running))
         self._set_running(False)
 
     def _choices(self) -> QFormLayout:
@@ -203,11 +212,16 @@ class TrainingDock(QDockWidget):
         self.encoder.setCurrentIndex(max(self.encoder.findData(entry.default_encoder), 0))
         self.encoder.setEnabled(not self.is_running)
 
+    @property
+    def pixel_chosen(self) -> bool:
+        """The pixel classifier is chosen (a new model, not fine-tuning)."""
+        return not self.fine_tune and self.arch.currentData() == PIXEL_ARCH
+
     # -- choices to a run ---------------------------------------------------------
 
     @property
     def is_running(self) -> bool:
-        return self.job.running
+        return self.job.running or self.pixel.is_running
 
     @property
     def fine_tune(self) -> bool:
@@ -230,7 +244,7 @@ class TrainingDock(QDockWidget):
             output=output,
         )
 
-    def output_path(self, arch: str) -> Path:
+    def output_path(self, arch: str, suffix: str = ".safetensors") -> Path:
         """A new model file in the project's models folder (or the app's data folder)."""
         project = self.session.project
         if project is not None:
@@ -242,10 +256,10 @@ class TrainingDock(QDockWidget):
             folder = Path(base) / "models"
         folder.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = folder / f"{arch}-{stamp}.safetensors"
+        path = folder / f"{arch}-{stamp}{suffix}"
         n = 2
-        while path.exists():
-            path, n = folder / f"{arch}-{stamp}-{n}.safetensors", n + 1
+        while path.exists() or path.with_suffix(".json").exists():
+            path, n = folder / f"{arch}-{stamp}-{n}{suffix}", n + 1
         return path
 
     def data_spec(self) -> DataSpec:
@@ -290,6 +304,8 @@ class TrainingDock(QDockWidget):
             return None
         if self.session.project is not None and not self.save_project():
             return None
+        if self.pixel_chosen:
+            return self._start_pixel()
         try:
             spec, base = self.data_spec(), self.base_model()
             model = self.session.model
@@ -311,6 +327,31 @@ class TrainingDock(QDockWidget):
         self._set_running(True)
         return worker
 
+    def _start_pixel(self) -> Worker | None:
+        """Train the pixel classifier on the same labels and save it as an .onnx model."""
+        from segcore.pixelclass.train import PixelConfig
+
+        try:
+            spec = self.data_spec()
+            config = PixelConfig(output=self.output_path(PIXEL_ARCH, ".onnx"))
+            config.check()
+        except (TrainingError, OSError) as exc:
+            errors.report(exc, context="train")
+            return None
+        self.progress.setRange(0, 0)
+        self.status.setText("Training the pixel classifier...")
+        self._set_running(True)
+        return self.pixel.train(config, spec, predict=self.predict_after.isChecked())
+
+    def _pixel_finished(self, result: PixelResult | None) -> None:
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1 if result is not None else 0)
+        self.status.setText("Pixel classifier saved" if result is not None else "Failed")
+        self._set_running(False)
+        if result is not None and self.session.model is not None and self.session.document:
+            self.uncertainty.rank()  # an .onnx model ranks through the engine like any other
+        self.run_finished.emit(result)
+
     def stop(self) -> None:
         """End after the current step with the best weights so far (the run still finishes)."""
         if self.is_running:
@@ -320,6 +361,7 @@ class TrainingDock(QDockWidget):
     def shutdown(self, timeout: float = 60.0) -> None:
         """Stop at once and wait (window closing): the best model so far is already saved."""
         self.uncertainty.shutdown(timeout)
+        self.pixel.shutdown(timeout)
         self.job.shutdown(timeout)
 
     def predict_view(self) -> None:
@@ -386,7 +428,13 @@ class TrainingDock(QDockWidget):
         new = not self.fine_tune
         self.arch.setEnabled(not running and new)
         entry = self._entries.get(str(self.arch.currentData()))
-        self.encoder.setEnabled(not running and new and entry is not None and bool(entry.encoders))
-        for widget in (self.new_radio, self.budget, self.unit, self.tile, self.batch, self.device):
-            widget.setEnabled(not running)
+        deep = not self.pixel_chosen  # the forest has no encoder, budget, tile, batch or device
+        self.encoder.setEnabled(
+            not running and new and deep and entry is not None and bool(entry.encoders)
+        )
+        self.new_radio.setEnabled(not running)
+        for widget in (self.budget, self.unit, self.tile, self.batch, self.device):
+            widget.setEnabled(not running and deep)
+        self.chart.setVisible(deep)  # a forest has no epochs to chart
+        self.pixel.live_box.setEnabled(self.pixel_chosen or self.pixel.live.active)
         self.predict_button.setEnabled(not running and has_model)

@@ -5,6 +5,7 @@ Examples::
     tessera train --project my-project --arch small_unet --epochs 30 -o cells.safetensors
     tessera train --images imgs/ --masks masks/ --minutes 10 --tile 256 -o m.safetensors
     tessera train --project my-project --from cells.safetensors --epochs 10 -o cells2.safetensors
+    tessera train --project my-project --arch pixel-classifier -o fields.onnx
     torchrun --nproc-per-node 4 -m app.launcher train --project p --epochs 50 -o m.safetensors
 
 A progress bar goes to stderr; the final metrics go to stdout.
@@ -43,7 +44,12 @@ def add_parser(sub: Any) -> None:
         help="masks are 0/255 binary masks: read 255 as class 1 (default: 255 = unlabelled)",
     )
     m = p.add_argument_group("model")
-    m.add_argument("--arch", default=DEFAULTS["arch"], help="architecture (tessera models list)")
+    m.add_argument(
+        "--arch",
+        default=DEFAULTS["arch"],
+        help="architecture (tessera models list), or pixel-classifier: a random forest on "
+        "filter features, trained in seconds",
+    )
     m.add_argument("--encoder", help="encoder of an smp architecture, e.g. resnet18")
     m.add_argument(
         "--pretrained",
@@ -77,9 +83,16 @@ def add_parser(sub: Any) -> None:
     o.add_argument("--threads", type=int, help="CPU threads for torch")
     o.add_argument("--workers", type=int, default=0, help="data loading processes")
     o.add_argument("--quiet", action="store_true", help="no progress bar")
+    from segcore.cli import train_pixel
+
+    train_pixel.add_options(p)
 
 
 def run(args: argparse.Namespace) -> int:
+    from segcore.pixelclass import ARCH
+
+    if args.arch == ARCH:
+        return _run_pixel(args)
     from segcore.training import ddp
     from segcore.training.config import TrainConfig
     from segcore.training.loop import train
@@ -121,6 +134,19 @@ def run(args: argparse.Namespace) -> int:
             print(line)
         print(f"saved {args.output}")
     return 0
+
+
+def _run_pixel(args: argparse.Namespace) -> int:
+    from segcore.cli import train_pixel
+
+    train_pixel.config_from(args)  # refuse bad options before reading any data
+    data, project = _data(args)
+    try:
+        return train_pixel.run(args, data)
+    finally:
+        data.close()
+        if project is not None:
+            project.close(save=False)
 
 
 def _data(args: argparse.Namespace) -> tuple[Any, Any]:

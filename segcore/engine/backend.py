@@ -100,7 +100,8 @@ def make_runner(
     """
     cpu = device == "cpu"
     big = pixels >= ONNX_MIN_PIXELS
-    strips = big and cpu
+    # strips cut where the resolution drops; a stride-1 model (the pixel classifier) has none
+    strips = big and cpu and model.meta.output_stride > 1
     if model.path is not None and model.path.suffix.lower() == ".onnx":
         return OnnxRunner(model.path, device=device, strips=strips), ()
     notices: tuple[str, ...] = ()

@@ -136,6 +136,9 @@ def tile_and_halo(
             raise InferenceError(f"model {meta.arch} has no measured receptive field")
         halo = meta.receptive_field if options.halo is None else options.halo
         cap = MAX_STRIP_TILE if in_strips else MAX_DEFAULT_TILE
+        # A model may name the largest tile it runs in bounded memory (the pixel
+        # classifier: its features take ~8 bytes per feature per pixel).
+        cap = min(cap, int(meta.extra.get("max_tile") or cap))
         auto_tile = max(meta.tile_size, TILE_PER_HALO * halo, MIN_DEFAULT_TILE)
         auto_tile = min(auto_tile, cap)
         auto_tile = max(auto_tile, 2 * halo + 2 * stride)

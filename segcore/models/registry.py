@@ -24,7 +24,7 @@ from segcore.errors import ModelError
 if TYPE_CHECKING:
     from torch import nn
 
-Family = Literal["torchvision", "smp", "tessera"]
+Family = Literal["torchvision", "smp", "tessera", "sklearn"]
 Builder = Callable[..., "nn.Module"]
 
 
@@ -67,6 +67,7 @@ BUILTIN = (  # the modules whose architectures are registered on first use
     "segcore.models.small_unet",
     "segcore.models.segnet",
     "segcore.models.resunet",
+    "segcore.models.pixel_classifier",
 )
 _REGISTRY: dict[str, ArchEntry] = {}
 _builtins_loaded = False

@@ -24,6 +24,7 @@ EXPECTED = {
     "segnet",
     "resunet",
     "small_unet",
+    "pixel-classifier",  # issue 12: a random forest, trained by segcore.pixelclass
 }
 
 
@@ -118,3 +119,10 @@ def test_stride_follows_the_config(name: str, config: dict[str, object], stride:
 def test_stride_of_bad_config() -> None:
     with pytest.raises(ModelError, match="bad config"):
         get("small_unet").stride_for({"channels": 3})
+
+
+def test_the_pixel_classifier_is_listed_but_not_built() -> None:
+    entry = get("pixel-classifier")
+    assert entry.family == "sklearn" and entry.output_stride == 1 and not entry.global_context
+    with pytest.raises(ModelError, match="tessera train --arch pixel-classifier"):
+        build_model("pixel-classifier", num_classes=2, in_channels=3)
