@@ -50,7 +50,7 @@ from segcore.training.data import (  # noqa: E402
     TrainingData,
     data_from_arrays,
 )
-from segcore.training.split import survey  # noqa: E402
+from segcore.training.survey import survey  # noqa: E402
 
 Predictor = Callable[[Box], np.ndarray]  # level-0 box -> (h, w) class ids
 
@@ -114,7 +114,7 @@ def raw_samples(ds: Dataset, norm_source: object) -> tuple[np.ndarray, np.ndarra
 
     source = ArraySource(ds.image, nodata=ds.nodata)
     raw = ds.image if ds.image.ndim == 3 else ds.image[..., None]
-    invalid = invalid_mask(raw, source)
+    invalid = invalid_mask(raw, source, Box(0, 0, source.width, source.height))
     keep = (ds.train != UNLABELLED) & ~invalid
     return raw[keep].astype(np.float64), ds.train[keep]
 

@@ -82,7 +82,7 @@ class FeatureExtractor:
         """
         outer = with_halo(box, self.halo, source.width, source.height)
         raw = read_raw(source, outer)
-        invalid = invalid_mask(raw, source)
+        invalid = invalid_mask(raw, source, outer)
         features = self(normalise(raw, invalid, norm))
         rows, cols = box.slices(outer)
         return np.ascontiguousarray(features[:, rows, cols]), invalid[rows, cols]

@@ -1,8 +1,8 @@
 """Reading windows for the pixel classifier: nodata, normalisation, band statistics.
 
-A pixel is *nodata* when any band is NaN or infinite, when every band equals
-the file's nodata value (the engine's rule, :mod:`segcore.engine.reader`), or
-when a band named ``alpha`` is 0. Nodata pixels never enter the band
+A pixel is *nodata* by the engine's and training's one rule
+(:mod:`segcore.io.validity`: NaN or infinite, the file's nodata value, alpha 0,
+the file's mask band). Nodata pixels never enter the band
 statistics or the training samples; before the filters they hold 0, the
 normalised band mean, so they pull no feature towards an extreme.
 """
@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from segcore.io.source import ImageSource
+from segcore.io.validity import read_invalid
 from segcore.labels.box import Box
 from segcore.models.meta import Normalization
 
@@ -22,18 +23,14 @@ STATS_BLOCKS = 32  # larger ones on this many labelled blocks
 ROWS = 512  # rows per read when measuring a whole image
 
 
-def invalid_mask(raw: np.ndarray, source: ImageSource) -> np.ndarray:
-    """(h, w) bool: the nodata pixels of a (h, w, bands) window of ``source``."""
-    bad = np.zeros(raw.shape[:2], bool)
-    if raw.dtype.kind in "fc":
-        bad |= ~np.isfinite(raw).all(axis=-1)
-    nodata = source.nodata
-    if nodata is not None and not np.isnan(nodata):
-        bad |= (raw == raw.dtype.type(nodata)).all(axis=-1)
-    names = [n.lower() for n in source.band_names]
-    if "alpha" in names and len(names) == raw.shape[-1]:
-        bad |= raw[..., names.index("alpha")] == 0
-    return bad
+def invalid_mask(raw: np.ndarray, source: ImageSource, box: Box) -> np.ndarray:
+    """(h, w) bool: the nodata pixels of level-0 ``box`` of ``source``, read as ``raw``.
+
+    The engine's and training's rule (:mod:`segcore.io.validity`): NaN, the
+    nodata value, alpha 0 and the file's mask band.
+    """
+    bad = read_invalid(source, raw, 0, box.x, box.y)
+    return np.zeros(raw.shape[:2], bool) if bad is None else bad
 
 
 def read_raw(source: ImageSource, box: Box) -> np.ndarray:
@@ -75,7 +72,7 @@ def band_stats(sources: Sequence[ImageSource], blocks: Sequence[tuple[int, Box]]
     count = 0
     for source, box in _stat_windows(sources, blocks):
         raw = read_raw(source, box)
-        valid = ~invalid_mask(raw, source)
+        valid = ~invalid_mask(raw, source, box)
         pixels = raw[valid].astype(np.float64)
         total += pixels.sum(axis=0)
         squares += (pixels * pixels).sum(axis=0)

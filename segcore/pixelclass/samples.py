@@ -1,6 +1,6 @@
 """Class-balanced samples of labelled pixels and their features.
 
-Labels are read block by block (the training survey, :func:`segcore.training.split.survey`).
+Labels are read block by block (the training survey, :func:`segcore.training.survey.survey`).
 Every class keeps a uniform random sample of at most ``per_class`` of its
 labelled, valid pixels (bottom-k of random keys, so the sample does not depend
 on the order blocks are read in). A rare class therefore keeps all its
@@ -23,7 +23,7 @@ from segcore.labels.schema import UNLABELLED
 from segcore.models.meta import Normalization
 from segcore.pixelclass.classifier import FeatureExtractor
 from segcore.training.data import TrainingData
-from segcore.training.split import Block
+from segcore.training.survey import Block
 
 OVERSAMPLE = 4  # read blocks until each class has this many times its quota
 

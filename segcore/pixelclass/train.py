@@ -31,7 +31,7 @@ from segcore.pixelclass.features import FeatureSpec
 from segcore.pixelclass.pixels import band_stats
 from segcore.pixelclass.samples import Samples, collect
 from segcore.training.data import TrainingData
-from segcore.training.split import check_labels, resolve_classes, survey
+from segcore.training.survey import check_labels, resolve_classes, survey_labels
 
 if TYPE_CHECKING:
     from sklearn.ensemble import RandomForestClassifier
@@ -117,9 +117,12 @@ def train_pixel_classifier(
         raise TrainingError("no images to train on")
     bands = bands or _bands(data)
     yield Progress(0, 1, "reading labels")
-    blocks = survey(data, block=BLOCK)
+    surveyed = survey_labels(data, block=BLOCK)
+    blocks = surveyed.blocks
     classes = resolve_classes(data, blocks)
-    check_labels(blocks, classes, data)
+    check_labels(
+        blocks, classes, data, on_nodata=surveyed.on_nodata, unlabelled=surveyed.unlabelled
+    )
     norm = band_stats(sources, [(b.image, b.box) for b in blocks])
     extractor = FeatureExtractor(config.features, bands, threads=config.threads)
     samples = yield from collect(

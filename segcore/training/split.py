@@ -29,16 +29,7 @@ import numpy as np
 from segcore.errors import TrainingError
 from segcore.labels.box import Box, windows
 from segcore.training.data import TrainingData
-from segcore.training.survey import (  # noqa: F401  (survey names, imported from here too)
-    Block,
-    check_labels,
-    dtype_scale,
-    image_stats,
-    resolve_classes,
-    survey,
-    total_counts,
-    valid_labels,
-)
+from segcore.training.survey import Block, total_counts, valid_labels
 
 Level = Literal["blocks", "cells", "none"]
 ENOUGH = 0.5

@@ -56,7 +56,7 @@ def test_labels_only_on_nodata_are_refused_and_rare_classes_warned() -> None:
     labels = np.full((64, 64), UNLABELLED, np.uint8)
     labels[5:10, 5:60] = 0
     labels[20:25, 5:60] = 1
-    with pytest.raises(TrainingError, match="every labelled pixel .* is nodata"):
+    with pytest.raises(TrainingError, match="labelled pixels of .* lie on nodata"):
         run_to_end(train_pixel_classifier(SMALL, data=with_nodata(image, labels, None)))
     image[32:, :, 0] = np.arange(64)[None, :]
     labels[40:45, 5:60] = 0
