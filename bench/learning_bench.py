@@ -18,9 +18,8 @@ figures printed are the score on the reference pixels the model never saw
 labelled, and the CPU seconds (user + system) each method took.
 
 Baselines, on the labelled (valid) pixels only: nearest class mean of the raw
-bands, and a random forest (scikit-learn, 100 trees) on the raw bands. The
-pixel classifier (issue 12, part 4) joins as one more column in
-:func:`pixel_classifier` when it exists in segcore.
+bands, a random forest (scikit-learn, 100 trees) on the raw bands, and the
+pixel classifier (issue 12 part 4, ``segcore.pixelclass``) with its defaults.
 """
 
 from __future__ import annotations
@@ -41,6 +40,7 @@ from learning_cases import (  # noqa: E402
     Case,
     landsat_polygons,
     nuclei_halves,
+    pixel_classifier_map,
     roads_over_tile,
     spacenet_buildings,
 )
@@ -111,9 +111,9 @@ def raw_forest(case: Case) -> np.ndarray:
     return _predict_pixels(case, lambda f: forest.predict(f).astype(np.uint8))
 
 
-def pixel_classifier(case: Case) -> np.ndarray | None:
-    """The pixel classifier of issue 12 part 4; None until it is in segcore."""
-    return None
+def pixel_classifier(case: Case, threads: int) -> np.ndarray:
+    """The pixel classifier of issue 12 part 4 with its defaults (64 trees, 3 scales)."""
+    return pixel_classifier_map(case, threads=threads)
 
 
 def deep(case: Case, args: argparse.Namespace) -> tuple[np.ndarray, str]:
@@ -179,20 +179,18 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for name in args.case or sorted(CASES):
         case = CASES[name]()
-        methods: list[tuple[str, Callable[[], tuple[np.ndarray | None, str]]]] = []
+        methods: list[tuple[str, Callable[[], tuple[np.ndarray, str]]]] = []
         if not args.deep_only:
             methods += [
                 ("nearest class mean", lambda c=case: (nearest_mean(c), "")),
                 ("random forest, raw bands", lambda c=case: (raw_forest(c), "")),
-                ("pixel classifier", lambda c=case: (pixel_classifier(c), "")),
+                ("pixel classifier", lambda c=case: (pixel_classifier(c, args.threads), "")),
             ]
         if not args.baselines_only:
             methods.append(("deep, defaults", lambda c=case: deep(c, args)))
         for label, run in methods:
             before, wall = cpu_seconds(), time.monotonic()
             pred, note = run()
-            if pred is None:
-                continue
             miou, rare = score(case, pred)
             cpu = cpu_seconds() - before
             rare_text = "-" if rare is None else f"{rare:.3f}"

@@ -14,12 +14,15 @@ from segcore.errors import TrainingError
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
+    from segcore.pixelclass.features import DEFAULT_FINE, DEFAULT_SIGMAS
+
     g = parser.add_argument_group("pixel classifier (--arch pixel-classifier)")
+    sigmas = ",".join(f"{s:g}" for s in DEFAULT_SIGMAS)
     g.add_argument("--trees", type=int, help="trees in the random forest (default 64)")
     g.add_argument(
         "--sigmas",
-        help="filter scales in pixels, comma-separated (default 0.7,1.6,3.5,5; "
-        "plus Gaussian smoothing at 0.3)",
+        help=f"filter scales in pixels, comma-separated (default {sigmas}; "
+        f"plus Gaussian smoothing at {DEFAULT_FINE:g})",
     )
     g.add_argument(
         "--samples-per-class",
@@ -39,7 +42,7 @@ def config_from(args: argparse.Namespace) -> Any:
             sigmas = tuple(float(s) for s in args.sigmas.split(","))
             features = FeatureSpec(sigmas=sigmas)
         except ValueError as exc:
-            raise TrainingError(f"--sigmas {args.sigmas!r}: {exc}; give e.g. 0.7,1.6,3.5") from exc
+            raise TrainingError(f"--sigmas {args.sigmas!r}: {exc}; give e.g. 1,3.5,10") from exc
     if args.output.suffix.lower() != ".onnx":
         raise TrainingError(
             f"{args.output}: a pixel classifier is saved as ONNX (with a .json sidecar); "

@@ -18,6 +18,10 @@ Each builder returns a :class:`Case`: the image, the labels a user would give
   5-8 px, 7 per class, about 1,500 pixels) inside large uniform areas of the reference.
 - :func:`nuclei_halves` — real fluorescence nuclei (512 x 512 uint16), labelled on
   the left half, scored on the right.
+
+:func:`pixel_classifier_map` trains the pixel classifier (issue 12 part 4) on a
+case's labels with its defaults and returns its class map, the rival the
+default deep run is compared with.
 """
 
 from __future__ import annotations
@@ -176,3 +180,31 @@ def nuclei_halves() -> Case:
     reference = np.full_like(truth, 255)
     reference[:, 256:] = truth[:, 256:]
     return Case("nuclei halves", image, labels, reference, ("background", "nucleus"), 1)
+
+
+def pixel_classifier_map(case: Case, *, threads: int | None = None) -> np.ndarray:
+    """The pixel classifier's class map of ``case.image`` (255 on nodata), trained with defaults.
+
+    Trained through the real job (survey, statistics, class-balanced samples,
+    64 trees) and run as the engine runs it: features of the whole image with
+    the filters' halo, forest probabilities, argmax.
+    """
+    from segcore.jobs import run_to_end
+    from segcore.labels.box import Box
+    from segcore.pixelclass.classifier import FeatureExtractor
+    from segcore.pixelclass.train import PixelConfig, train_pixel_classifier
+    from segcore.training.data import data_from_arrays
+
+    data = data_from_arrays([case.image], [case.labels], classes=list(case.classes))
+    try:
+        result = run_to_end(train_pixel_classifier(PixelConfig(threads=threads), data=data))
+        clf = result.classifier
+        extractor = FeatureExtractor(clf.spec, clf.in_channels, threads=threads)
+        source = data.images[0].image
+        box = Box(0, 0, source.width, source.height)
+        features, nodata = extractor.window(source, clf.normalization, box)
+    finally:
+        data.close()
+    pred = clf.proba(features).argmax(axis=-1).astype(np.uint8)
+    pred[nodata] = 255
+    return pred

@@ -84,3 +84,43 @@ def test_windows_past_the_edge_are_unlabelled() -> None:
     _, labels, _, _ = read_tile(data, 0, Box(60, 60, 8, 8), corrected_weight=1.0)
     assert (labels[4:, :] == UNLABELLED).all() and (labels[:, 4:] == UNLABELLED).all()
     assert (labels[:4, :4] != UNLABELLED).all()
+
+
+def _tiles(image: np.ndarray, mask: np.ndarray, tile: int, length: int) -> TrainTiles:
+    data = data_from_arrays([image], [mask])
+    blocks = survey(data, block=64)
+    return TrainTiles(
+        data, blocks, options=TileOptions(tile, NORM), length=length, augment=None, seed=0
+    )
+
+
+def test_a_rare_class_is_drawn_as_often_as_a_common_one() -> None:
+    image = np.zeros((64, 64, 1), np.uint8)
+    mask = np.zeros((64, 64), np.uint8)
+    mask[40:42, 40:42] = 1  # 4 pixels of 4,096
+    tiles = _tiles(image, mask, tile=8, length=400)
+    with_rare = sum(bool((tiles[i][1] == 1).any()) for i in range(len(tiles)))
+    # half the tiles are drawn around a rare pixel; a uniform draw would hit it in ~2 %
+    assert 0.4 < with_rare / len(tiles) < 0.65
+
+
+def test_nodata_is_unlabelled_filled_and_mostly_nodata_tiles_drawn_again() -> None:
+    image = np.full((64, 64, 1), 100.0, np.float32)
+    image[:, :40] = np.nan  # 62 % nodata, labelled everywhere
+    mask = (np.arange(64)[None, :] % 2 * np.ones((64, 1))).astype(np.uint8)
+    tiles = _tiles(image, mask, tile=16, length=300)
+    first_draws = []
+    for i in range(len(tiles)):
+        _, box = tiles.window(np.random.default_rng([0, 0, i]))
+        first_draws.append(np.isnan(image[box.y : box.y1, box.x : box.x1, 0]).mean() > 0.5)
+    kept = []
+    for i in range(len(tiles)):
+        pixels, target, _ = tiles[i]
+        nodata = target == UNLABELLED  # every valid pixel is labelled
+        assert torch.isfinite(pixels).all()
+        assert (pixels[0][nodata] == 0).all() and (pixels[0][~nodata] > 0.3).all()
+        kept.append(float(nodata.float().mean()) > 0.5)
+    first, last = float(np.mean(first_draws)), float(np.mean(kept))
+    print(f"mostly nodata: {first:.3f} of first draws, {last:.3f} of tiles")
+    assert first > 0.4  # tiles around labelled pixels often start on nodata
+    assert last < first**3  # drawn again up to 3 times: about first^4

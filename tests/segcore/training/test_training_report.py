@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from segcore.labels.schema import make_classes
 from segcore.training.config import EpochRecord, TrainResult
 from segcore.training.loop import rank
 from segcore.training.report import result_warnings, summary_lines
+from segcore.training.validation import confusion, iou_per_class, mean_iou
 
 
 def _record(epoch: int, miou: float, missed: tuple[int, ...] = ()) -> EpochRecord:
@@ -20,6 +23,18 @@ def test_an_epoch_missing_a_class_never_outranks_one_predicting_all() -> None:
     assert constant.degenerate and not honest.degenerate
     assert rank(honest, 2) > rank(constant, 2)
     assert rank(_record(3, 0.5, missed=(1,)), 3) > rank(_record(4, 0.9, missed=(1, 2)), 3)
+
+
+def test_a_class_absent_from_validation_counts_its_false_positives() -> None:
+    # validation holds only background; the model calls half of it road
+    target = np.zeros((2, 2), np.uint8)
+    pred = np.array([[0, 0], [1, 1]], np.uint8)
+    conf = confusion(pred, target, 2)
+    assert iou_per_class(conf).tolist() == [0.5, 0.0]
+    assert mean_iou(conf) == 0.25  # not 0.5: road's false positives count
+    # where one road pixel is labelled, "all background" misses it: (0.75 + 0) / 2
+    target[1, 1] = 1
+    assert mean_iou(confusion(np.zeros((2, 2), np.uint8), target, 2)) == 0.375
 
 
 def _result(**changes: Any) -> TrainResult:
