@@ -11,9 +11,10 @@
 In both the deep run must also reach the pixel classifier's score (trained on
 the same labels with its defaults) within 0.02 IoU.
 
-Budgets are in epochs (8 steps each) with a fixed seed and deterministic kernels,
-so the figures are the same on every machine: see docs/bench/training.md for the
-full-budget benchmark (bench/learning_bench.py).
+Budgets are in epochs (8 steps each) with a fixed seed and deterministic kernels;
+even so the roads figure has moved between runs (0.180, 0.207), so the thresholds
+keep a margin. See docs/bench/training.md for the full-budget benchmark
+(bench/learning_bench.py).
 """
 
 from __future__ import annotations
@@ -79,8 +80,8 @@ def test_rare_thin_class_on_half_a_real_tile() -> None:
     print(f"roads: IoU {road:.3f} (raw-band forest {forest_road:.3f})")
     pixel_road = _scores(case, _pixel_classifier(case))[1]
     print(f"roads: pixel classifier IoU {pixel_road:.3f}")
-    assert road > max(forest_road, 0.1)  # measured 0.180 (forest 0.000)
-    assert road >= pixel_road - 0.02  # measured 0.180 against 0.191
+    assert road > max(forest_road, 0.1)  # measured 0.207, earlier 0.180 (forest 0.000)
+    assert road >= pixel_road - 0.02  # measured 0.207 against 0.191
 
 
 def test_nan_nodata_and_few_polygons_beat_a_raw_band_forest() -> None:
