@@ -92,8 +92,11 @@ def _parse_classes(text: str) -> int | list[str]:
 
 
 def _new(args: argparse.Namespace) -> int:
+    from segcore.files import check_outputs
     from segcore.models.create import create_model
     from segcore.models.files import save_model
+
+    check_outputs([("-o", args.output)])  # before building (and maybe downloading) a model
 
     module, meta = create_model(
         args.arch,
@@ -117,9 +120,14 @@ def _new(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from segcore.files import check_outputs
     from segcore.models.files import load_model
     from segcore.models.portable import export_onnx, export_torchscript
 
+    out = Path(args.output)
+    check_outputs(
+        [("-o", out), ("the sidecar", out.with_suffix(".json"))], model_inputs(args.model)
+    )
     loaded = load_model(args.model)
     if args.format == "onnx":
         out = export_onnx(loaded, args.output, opset=args.opset, dynamic=not args.static)
@@ -127,6 +135,15 @@ def _export(args: argparse.Namespace) -> int:
         out = export_torchscript(loaded, args.output)
     print(f"{out} (+ {Path(out).with_suffix('.json').name})")
     return 0
+
+
+def model_inputs(model: str | Path) -> list[tuple[str, str | Path]]:
+    """The files a model path stands for: itself, and the sidecar JSON .onnx/.pth files read."""
+    path = Path(model)
+    found: list[tuple[str, str | Path]] = [("the model", path)]
+    if path.suffix.lower() in {".onnx", ".pth"}:
+        found.append(("the model's sidecar", path.with_suffix(".json")))
+    return found
 
 
 def _info(args: argparse.Namespace) -> int:
