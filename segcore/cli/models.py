@@ -48,13 +48,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     export.add_argument("model", help=".safetensors model file")
     export.add_argument("--format", required=True, choices=("torchscript", "onnx"))
     export.add_argument("-o", "--output", required=True, help="output .pt or .onnx file")
-    export.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
+    export.add_argument("--opset", type=_opset, default=17, help="ONNX opset (default 17)")
     export.add_argument(
         "--static", action="store_true", help="ONNX with fixed input size (the tile size)"
     )
 
     info = actions.add_parser("info", help="print a model file's metadata as JSON")
     info.add_argument("model", help=".safetensors, .pth (with sidecar) or .onnx (with sidecar)")
+
+
+MIN_OPSET = 9  # the oldest opset torch.onnx.export still writes
+
+
+def _opset(text: str) -> int:
+    """An ONNX opset the installed onnx package knows (refused by argparse otherwise)."""
+    from onnx.defs import onnx_opset_version
+
+    newest = onnx_opset_version()
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not MIN_OPSET <= value <= newest:
+        raise argparse.ArgumentTypeError(f"opsets {MIN_OPSET}..{newest} are known, got {value}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
