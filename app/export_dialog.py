@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDoubleSpinBox,
@@ -76,6 +77,15 @@ def items_job(session: Session, scope: str) -> Callable[[], list[ExportItem]]:
     return lambda: [item]
 
 
+def inputs_of(session: Session) -> list[Path]:
+    """The files an export must never write over: the image on screen, the project's."""
+    from segcore.formats.project_io import project_inputs
+
+    doc, project = session.document, session.project
+    found = [doc.path] if doc is not None and doc.path is not None else []
+    return found + (project_inputs(project) if project is not None else [])
+
+
 class ExportDialog(QDialog):
     """Format, scope and folder; Export runs the job, Cancel stops it and removes its files."""
 
@@ -119,6 +129,9 @@ class ExportDialog(QDialog):
         form.addRow("Images", self.scope)
         form.addRow("Folder", folder_row)
         form.addRow("Simplify polygons", self.simplify)
+        self.overwrite = QCheckBox("Replace files an earlier export left in the folder")
+        self.overwrite.setToolTip("The images and the project's own files are never replaced")
+        form.addRow("", self.overwrite)
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -193,8 +206,16 @@ class ExportDialog(QDialog):
         out_dir = Path(text)
         options = ExportOptions(simplify=self.simplify.value())
 
+        protected = inputs_of(self.context.session)
+        overwrite = self.overwrite.isChecked()
+
         def job() -> Any:
-            return (yield from export(make_items(), name, out_dir, options=options))
+            items = make_items()
+            return (
+                yield from export(
+                    items, name, out_dir, options=options, protected=protected, overwrite=overwrite
+                )
+            )
 
         self.paths = []
         self.progress.setValue(0)

@@ -31,6 +31,10 @@ class InferenceError(TesseraError):
     """Inference could not run or could not write its output."""
 
 
+class OutputError(TesseraError):
+    """An output would replace an input or another output, or cannot be written there."""
+
+
 class LabelError(TesseraError):
     """A label store or an edit operation was given something it cannot use."""
 

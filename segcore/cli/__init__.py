@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -63,6 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    # GDAL's messages (rasterio logs them) would reach the terminal through logging's
+    # last-resort handler; the error that matters is raised and printed below.
+    logging.getLogger("rasterio").addHandler(logging.NullHandler())
     module = importlib.import_module(SUBCOMMANDS[args.command][0])
     try:
         return int(module.run(args))

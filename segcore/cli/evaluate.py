@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,26 +46,79 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "--things", help="comma-separated class ids that have instances (default: from classes)"
     )
     parser.add_argument("--json", help="write all scores to this JSON file")
-    parser.add_argument("--window", type=int, default=2048, help="window size in pixels")
+    parser.add_argument("--window", type=positive_int, default=2048, help="window size in pixels")
 
 
 def class_names(spec: str | None) -> list[str] | None:
-    """Names from ``a,b,c`` or from a ``classes.json`` file."""
+    """Names from ``a,b,c`` or from a ``classes.json`` file.
+
+    A spec that looks like a file (ends in ``.json`` or holds a path separator)
+    is read as one, never taken as a class name.
+    """
     if not spec:
         return None
     path = Path(spec)
-    if path.suffix == ".json" and path.exists():
+    if path.suffix.lower() == ".json" or os.sep in spec or (os.altsep or os.sep) in spec:
         from segcore.formats.problems import Problems, read_class_file
 
+        if not path.is_file():
+            raise FormatError(
+                f"{path}: class file not found; give an existing classes.json "
+                "or the names themselves (a,b,c)"
+            )
+        if path.name != "classes.json":
+            raise FormatError(
+                f"{path}: a class file is a classes.json written by tessera export; "
+                "rename it so, or give the names themselves (a,b,c)"
+            )
         problems = Problems()
-        if path.name == "classes.json":
-            found = read_class_file(path.parent, problems)
-        else:
-            found = None
-            problems.add(path, "expected a classes.json file")
-        problems.raise_if_any(str(path))
+        found = read_class_file(path.parent, problems)
+        if problems.count:
+            raise FormatError(f"{path}: the class file is not usable", problems.lines)
         return [c.name for c in sorted(found or [], key=lambda c: c.id)]
     return [n.strip() for n in spec.split(",")]
+
+
+def class_ids(text: str, option: str) -> set[int]:
+    """Class ids from ``1,3,4``; FormatError naming the option on anything else."""
+    try:
+        ids = {int(t) for t in text.split(",") if t.strip()}
+    except ValueError:
+        raise FormatError(f"{option} {text!r}: expected class ids like 1,3") from None
+    if any(not 0 <= i < 255 for i in ids):
+        raise FormatError(f"{option} {text!r}: class ids lie in 0..254")
+    return ids
+
+
+def positive_int(text: str) -> int:
+    """An argparse type for a count or size that must be at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def check_paths(args: argparse.Namespace) -> None:
+    """Before any work: --json never onto an input, and its folder writable."""
+    from segcore.files import check_outputs
+
+    if not args.json:
+        return
+    inputs = [
+        (what, path)
+        for what, path in (
+            ("--pred", args.pred),
+            ("--gt", args.gt),
+            ("--pred-instances", args.pred_instances),
+            ("--gt-instances", args.gt_instances),
+            ("--classes", args.classes),
+        )
+        if path
+    ]
+    check_outputs([("--json", args.json)], inputs)
 
 
 def _fmt(v: float) -> str:
@@ -75,6 +129,11 @@ def run(args: argparse.Namespace) -> int:
     from segcore.formats.maskfile import mask_labels
     from segcore.metrics.compare import compare_semantic
 
+    if bool(args.pred_instances) != bool(args.gt_instances):
+        raise FormatError("give both --pred-instances and --gt-instances for PQ and AP")
+    if args.things:
+        class_ids(args.things, "--things")  # refused now, not after the semantic scores
+    check_paths(args)
     names = class_names(args.classes)
     n = len(names) if names else 255
     pred, gt = mask_labels(args.pred), mask_labels(args.gt)
@@ -108,11 +167,23 @@ def run(args: argparse.Namespace) -> int:
             f"PQ {result['panoptic']['pq']:.4f} (things {result['panoptic']['things']['pq']:.4f}, "
             f"stuff {result['panoptic']['stuff']['pq']:.4f})  mask AP {result['ap']['AP']:.4f}\n"
         )
-    elif args.pred_instances or args.gt_instances:
-        raise FormatError("give both --pred-instances and --gt-instances for PQ and AP")
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1), encoding="utf-8")
+        write_json(Path(args.json), result)
     return 0
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON under a temporary name, then rename it into place."""
+    from segcore.errors import OutputError
+    from segcore.files import part_path, publish, remove
+
+    temp = part_path(path)
+    try:
+        temp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    except OSError as exc:
+        remove(temp)
+        raise OutputError(f"{path}: cannot write the scores ({exc.strerror or exc})") from exc
+    publish([(temp, path)])
 
 
 def _same_size(args: argparse.Namespace, pred: LabelReader, gt: LabelReader) -> None:
@@ -130,7 +201,7 @@ def _instance_scores(args: argparse.Namespace, labels: list[str], n: int) -> dic
     from segcore.metrics.instance import coco_ap
 
     if args.things:
-        things = {int(t) for t in args.things.split(",") if t.strip()}
+        things = class_ids(args.things, "--things")
     else:
         raise FormatError("--things is needed with instance masks (class ids that have instances)")
     classes = [ClassInfo(i, labels[i], default_color(i), i in things) for i in range(n)]

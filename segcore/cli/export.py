@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
+from segcore.cli.evaluate import positive_int
 from segcore.cli.progress import run_job
 from segcore.errors import FormatError
 from segcore.formats.base import ExportItem
@@ -32,9 +34,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "--classes", help="class names in id order (a,b,c) or a classes.json, for --mask"
     )
     parser.add_argument("--things", help="comma-separated class ids that have instances")
-    parser.add_argument("--window", type=int, default=2048, help="window size in pixels")
+    parser.add_argument("--window", type=positive_int, default=2048, help="window size in pixels")
     parser.add_argument(
         "--simplify", type=float, default=0.0, help="polygon simplification, pixels"
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace files an earlier export left in --out (never the project's images "
+        "or any other input)",
     )
     parser.add_argument("--list", action="store_true", help="list the formats and exit")
 
@@ -50,17 +58,26 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.format or not args.out:
         raise FormatError("give --format and --out (or --list)")
+    if not math.isfinite(args.simplify) or args.simplify < 0:
+        raise FormatError(f"--simplify {args.simplify}: give a distance of 0 or more pixels")
     options = ExportOptions(window=args.window, simplify=args.simplify)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise FormatError(f"{out}: --out is a file; give a folder to export into")
     closers = []
     project = None
+    protected: list[Path] = [Path(p) for p in (args.mask, args.instances, args.image) if p]
+    if args.classes and Path(args.classes).suffix.lower() == ".json":
+        protected.append(Path(args.classes))
     if args.project:
         from segcore.cli.project import open_project
-        from segcore.formats.project_io import project_items
+        from segcore.formats.project_io import project_inputs, project_items
 
         project = open_project(args.project, "export")
         ids = [i.strip() for i in args.images.split(",")] if args.images else None
         try:
             items = project_items(project, ids)
+            protected += project_inputs(project)
         except BaseException:  # e.g. an image whose labels are lost: let go of the project
             project.close(save=False)
             raise
@@ -71,7 +88,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         raise FormatError("give --project or --mask to say what to export")
     try:
-        job = export(items, args.format, Path(args.out), options=options)
+        job = export(
+            items, args.format, out, options=options, protected=protected, overwrite=args.overwrite
+        )
         paths = run_job(job, "tessera export")
     finally:
         for close in closers:
@@ -85,12 +104,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _mask_item(args: argparse.Namespace) -> tuple[ExportItem, SourceLabels]:
     """The export item for ``--mask`` (with ``--instances``, ``--image``, ``--classes``)."""
-    from segcore.cli.evaluate import class_names
+    from segcore.cli.evaluate import class_ids, class_names
     from segcore.formats.maskfile import MaskFile, highest_class, mask_labels
     from segcore.labels.schema import make_classes
 
     names = class_names(args.classes)
-    things_ids = {int(t) for t in args.things.split(",")} if args.things else set()
+    things_ids = class_ids(args.things, "--things") if args.things else set()
     if names is None:
         names = [f"class {i}" for i in range(highest_class(args.mask, window=args.window) + 1)]
     classes = make_classes(names, {names[i] for i in things_ids if i < len(names)})

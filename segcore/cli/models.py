@@ -48,13 +48,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     export.add_argument("model", help=".safetensors model file")
     export.add_argument("--format", required=True, choices=("torchscript", "onnx"))
     export.add_argument("-o", "--output", required=True, help="output .pt or .onnx file")
-    export.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
+    export.add_argument("--opset", type=_opset, default=17, help="ONNX opset (default 17)")
     export.add_argument(
         "--static", action="store_true", help="ONNX with fixed input size (the tile size)"
     )
 
     info = actions.add_parser("info", help="print a model file's metadata as JSON")
     info.add_argument("model", help=".safetensors, .pth (with sidecar) or .onnx (with sidecar)")
+
+
+MIN_OPSET = 9  # the oldest opset torch.onnx.export still writes
+
+
+def _opset(text: str) -> int:
+    """An ONNX opset the installed onnx package knows (refused by argparse otherwise)."""
+    from onnx.defs import onnx_opset_version
+
+    newest = onnx_opset_version()
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not MIN_OPSET <= value <= newest:
+        raise argparse.ArgumentTypeError(f"opsets {MIN_OPSET}..{newest} are known, got {value}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -92,8 +109,11 @@ def _parse_classes(text: str) -> int | list[str]:
 
 
 def _new(args: argparse.Namespace) -> int:
+    from segcore.files import check_outputs
     from segcore.models.create import create_model
     from segcore.models.files import save_model
+
+    check_outputs([("-o", args.output)])  # before building (and maybe downloading) a model
 
     module, meta = create_model(
         args.arch,
@@ -117,9 +137,14 @@ def _new(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from segcore.files import check_outputs
     from segcore.models.files import load_model
     from segcore.models.portable import export_onnx, export_torchscript
 
+    out = Path(args.output)
+    check_outputs(
+        [("-o", out), ("the sidecar", out.with_suffix(".json"))], model_inputs(args.model)
+    )
     loaded = load_model(args.model)
     if args.format == "onnx":
         out = export_onnx(loaded, args.output, opset=args.opset, dynamic=not args.static)
@@ -127,6 +152,15 @@ def _export(args: argparse.Namespace) -> int:
         out = export_torchscript(loaded, args.output)
     print(f"{out} (+ {Path(out).with_suffix('.json').name})")
     return 0
+
+
+def model_inputs(model: str | Path) -> list[tuple[str, str | Path]]:
+    """The files a model path stands for: itself, and the sidecar JSON .onnx/.pth files read."""
+    path = Path(model)
+    found: list[tuple[str, str | Path]] = [("the model", path)]
+    if path.suffix.lower() in {".onnx", ".pth"}:
+        found.append(("the model's sidecar", path.with_suffix(".json")))
+    return found
 
 
 def _info(args: argparse.Namespace) -> int:

@@ -88,9 +88,30 @@ def add_parser(sub: Any) -> None:
     train_pixel.add_options(p)
 
 
+def check_paths(args: argparse.Namespace) -> None:
+    """Before reading any data: the model file never onto an input, its folder writable."""
+    from segcore.files import check_outputs
+
+    inputs = [
+        (what, path)
+        for what, path in (
+            ("--from", args.start),
+            ("--project", args.project),
+            ("--images", args.images),
+            ("--masks", args.masks),
+        )
+        if path is not None
+    ]
+    outputs: list[tuple[str, str | Path]] = [("-o", args.output)]
+    if Path(args.output).suffix.lower() == ".onnx":  # a pixel classifier has a sidecar
+        outputs.append(("the model's sidecar", Path(args.output).with_suffix(".json")))
+    check_outputs(outputs, inputs)
+
+
 def run(args: argparse.Namespace) -> int:
     from segcore.pixelclass import ARCH
 
+    check_paths(args)
     if args.arch == ARCH:
         return _run_pixel(args)
     from segcore.training import ddp

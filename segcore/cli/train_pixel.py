@@ -55,8 +55,8 @@ def config_from(args: argparse.Namespace) -> Any:
         )
     return PixelConfig(
         features=features,
-        trees=args.trees or base.trees,
-        per_class=args.samples_per_class or base.per_class,
+        trees=base.trees if args.trees is None else args.trees,
+        per_class=base.per_class if args.samples_per_class is None else args.samples_per_class,
         seed=args.seed,
         threads=args.threads,
         output=args.output,

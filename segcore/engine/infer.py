@@ -31,6 +31,7 @@ from segcore.engine.runners import Runner, TileOutput
 from segcore.engine.tiling import TilePlan, output_pixels, tile_plan
 from segcore.engine.writers import OutputSpec, WriterThread, check_output, open_sink
 from segcore.errors import InferenceError
+from segcore.files import check_outputs, publish, sweep_parts
 from segcore.io.source import ImageSource
 from segcore.jobs import Job, Progress
 from segcore.labels.schema import UNLABELLED
@@ -68,10 +69,7 @@ def infer(
     options = options or InferOptions()
     if options.logits and output is not None:
         raise InferenceError("logits are only kept for in-memory output (output=None)")
-    if output is not None:
-        check_output(output)
-    if options.score_path is not None:
-        check_output(options.score_path)
+    _check_paths(source, model, output, options)
     src, owns = open_source(source)
     try:
         setup = prepare(src, model, options, owns_source=owns)
@@ -81,6 +79,37 @@ def infer(
             src.close()
         raise
     return _run(setup, preparer, None if output is None else Path(output), options)
+
+
+def _check_paths(
+    source: ImageSource | str | Path,
+    model: ModelLike | str | Path,
+    output: str | Path | None,
+    options: InferOptions,
+) -> None:
+    """Before any work: outputs of a known type, never onto an input or each other."""
+    if output is None:
+        return
+    outputs = [("-o", Path(check_output(output)))]
+    if options.score != "none":
+        score = options.score_path or score_path_for(Path(output))
+        outputs.append((f"the {options.score} map", check_output(score)))
+    inputs: list[tuple[str, str | Path]] = []
+    if isinstance(model, str | Path):
+        inputs.append(("the model", model))
+        if Path(model).suffix.lower() in {".onnx", ".pth"}:  # these read a sidecar
+            inputs.append(("the model's sidecar", Path(model).with_suffix(".json")))
+    image = source if isinstance(source, str | Path) else getattr(source, "path", None)
+    if image is not None:
+        inputs.append(("the input image", image))
+    check_outputs(outputs, inputs)
+    for folder in {path.parent for _, path in outputs}:
+        sweep_parts(folder)
+
+
+def score_path_for(output: Path) -> Path:
+    """Where the score map goes when no path is given: ``<name>.score<suffix>``."""
+    return output.with_suffix(".score" + output.suffix)
 
 
 def _run(
@@ -117,9 +146,7 @@ def _run(
             spec = _output_spec(setup, plan, output)
             writers.append(WriterThread(open_sink(output, spec)))
             if score != "none":
-                score_path = Path(
-                    options.score_path or output.with_suffix(".score" + output.suffix)
-                )
+                score_path = Path(options.score_path or score_path_for(output))
                 writers.append(WriterThread(open_sink(score_path, _score_spec(spec))))
         if notices:
             yield Progress(0, plan.count, message="; ".join(notices))
@@ -156,7 +183,7 @@ def _run(
             payload = [merger.patch(band) for band in last]
             yield Progress(done, plan.count, rate=pixels / max(time.monotonic() - start, 1e-9),
                            payload=payload)  # fmt: skip
-        final = [w.commit() for w in writers]
+        final = publish([w.finish() for w in writers])  # renamed only once all are whole
         committed = True
         return InferResult(
             output=final[0] if final else None,

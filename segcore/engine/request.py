@@ -10,6 +10,7 @@ is a frozen :class:`Setup`; the job then picks its runner
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -56,15 +57,7 @@ def prepare(
     """Resolve model, mode, device and batch and check bands, tile, halo and region."""
     ref = open_model(model)
     meta, name = ref.meta, ref.name
-    bands = options.bands
-    used = source.band_count if bands is None else len(bands)
-    if used != meta.in_channels:
-        hint = ",".join(str(i + 1) for i in range(min(meta.in_channels, source.band_count)))
-        raise ModelError(
-            f"{name} expects {meta.in_channels} input band(s) but {source.path} gives {used}; "
-            f"choose {meta.in_channels} of its {source.band_count} bands with --bands "
-            f"(e.g. --bands {hint}) or use a model made for {used} bands"
-        )
+    _check_bands(name, meta.in_channels, source, options.bands)
     notices: list[str] = []
     exact_ok = meta.exact and meta.receptive_field is not None
     if options.mode == "exact" and not exact_ok:
@@ -90,3 +83,29 @@ def prepare(
     if batch < 1:
         raise InferenceError(f"batch must be at least 1, got {batch}")
     return Setup(source, owns_source, ref, device, mode, batch, tuple(notices))
+
+
+def _check_bands(name: str, needed: int, source: ImageSource, bands: Sequence[int] | None) -> None:
+    """Band numbers inside the image, as many as the model takes; hints that can work."""
+    count = source.band_count
+    if bands is not None and any(not 1 <= b <= count for b in bands):
+        raise InferenceError(
+            f"{source.path}: --bands {','.join(map(str, bands))} names bands outside "
+            f"1..{count} (the image has {count} band{'s' if count != 1 else ''})"
+        )
+    used = count if bands is None else len(bands)
+    if used == needed:
+        return
+    given = f"{source.path} has {count}" if bands is None else f"--bands picks {used}"
+    if count >= needed:
+        hint = ",".join(str(i + 1) for i in range(needed))
+        raise ModelError(
+            f"{name} expects {needed} input band(s) but {given}; choose {needed} of its "
+            f"{count} bands with --bands (e.g. --bands {hint}) or use a model made for "
+            f"{used} bands"
+        )
+    raise ModelError(
+        f"{name} expects {needed} input band(s) but {source.path} has only {count}; "
+        f"use a model made for {count} band{'s' if count != 1 else ''} "
+        "(train one on this kind of image)"
+    )

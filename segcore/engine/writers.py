@@ -10,18 +10,21 @@ queue and hands them, as one stream, to a sink chosen by the file suffix:
 * ``.zarr``: a chunked zarr v3 array, with CRS, transform and classes as attributes;
 * ``.png``: an 8-bit PNG (palette of class colours), for small images only.
 
-Every file is written as ``.<stem>.<random>.part<suffix>`` beside the target
-and renamed by :meth:`WriterThread.commit`; :meth:`WriterThread.abort` (a
-failed or cancelled run) deletes it, so no half-written file looks finished.
+Every file is written under a temporary name beside the target
+(:func:`segcore.files.part_path`). :meth:`WriterThread.finish` waits for the
+last rows and checks the library's errors at close (a GeoTIFF is read back,
+since GDAL reports a failed write at close only on stderr); the run renames
+its files into place with :func:`segcore.files.publish` once all of them are
+complete. :meth:`WriterThread.abort` (a failed or cancelled run) deletes the
+temporary file, so no half-written file looks finished.
 """
 
 from __future__ import annotations
 
 import os
 import queue
-import shutil
 import threading
-import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +33,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from segcore.errors import InferenceError
+from segcore.files import fsync_file, part_path, remove
 from segcore.labels.schema import UNLABELLED, ClassInfo
 
 BLOCK = 256  # rows (and columns) of a TIFF tile or zarr chunk
@@ -58,10 +62,6 @@ class Sink(Protocol):
         ...
 
 
-def temp_path(final: Path) -> Path:
-    return final.with_name(f".{final.stem}.{uuid.uuid4().hex[:8]}.part{final.suffix}")
-
-
 def _blocks(rows: Iterator[np.ndarray], block: int) -> Iterator[tuple[int, np.ndarray]]:
     """Regroup bands of any height into blocks of ``block`` rows: (top row, rows)."""
     parts: list[np.ndarray] = []
@@ -84,7 +84,7 @@ class GeoTiffSink:
         import rasterio
         from affine import Affine
 
-        self.final, self.temp = final, temp_path(final)
+        self.final, self.temp = final, part_path(final)
         tiled = spec.width >= BLOCK and spec.height >= BLOCK
         profile: dict[str, Any] = {
             "driver": "GTiff",
@@ -101,26 +101,50 @@ class GeoTiffSink:
             profile |= {"tiled": True, "blockxsize": BLOCK, "blockysize": BLOCK}
         if spec.transform is not None:
             profile["transform"] = Affine(*spec.transform)
+        self.spec = spec
         self._ds = rasterio.open(self.temp, "w", **profile)
         if spec.classes:
             self._ds.write_colormap(1, {c.id: (*c.color, 255) for c in spec.classes})
 
     def consume(self, rows: Iterator[np.ndarray]) -> None:
+        import rasterio
         from rasterio.windows import Window
 
+        crc = 0
+        with rasterio.Env():  # this thread's GDAL messages go to logging too
+            try:
+                for top, block in _blocks(rows, BLOCK):
+                    window = Window(0, top, block.shape[1], block.shape[0])
+                    self._ds.write(block[None], window=window)
+                    crc = zlib.crc32(np.ascontiguousarray(block).tobytes(), crc)
+            finally:
+                self._ds.close()
+            self._verify(crc)
+
+    def _verify(self, expected: int) -> None:
+        """Read the closed file back: GDAL's errors at close (a full disk) are only logged."""
+        import rasterio
+        from rasterio.windows import Window
+
+        crc = 0
         try:
-            for top, block in _blocks(rows, BLOCK):
-                window = Window(0, top, block.shape[1], block.shape[0])
-                self._ds.write(block[None], window=window)
-        finally:
-            self._ds.close()
+            with rasterio.open(self.temp) as ds:
+                if (ds.width, ds.height) != (self.spec.width, self.spec.height):
+                    raise OSError(f"the file reads back as {ds.width} x {ds.height}")
+                for top in range(0, ds.height, BLOCK):
+                    h = min(BLOCK, ds.height - top)
+                    crc = zlib.crc32(ds.read(1, window=Window(0, top, ds.width, h)).tobytes(), crc)
+        except Exception as exc:  # RasterioIOError, CPLE_* on a short or empty file
+            raise OSError("the file is incomplete after closing it; is the disk full?") from exc
+        if crc != expected:
+            raise OSError("the written file does not read back as written; is the disk full?")
 
 
 class TiffSink:
     def __init__(self, final: Path, spec: OutputSpec) -> None:
         import tifffile
 
-        self.final, self.temp, self.spec = final, temp_path(final), spec
+        self.final, self.temp, self.spec = final, part_path(final), spec
         self._tif = tifffile.TiffWriter(self.temp, bigtiff=True)
 
     def consume(self, rows: Iterator[np.ndarray]) -> None:
@@ -150,7 +174,7 @@ class ZarrSink:
     def __init__(self, final: Path, spec: OutputSpec) -> None:
         import zarr
 
-        self.final, self.temp = final, temp_path(final)
+        self.final, self.temp = final, part_path(final)
         self._array = zarr.create_array(
             store=str(self.temp),
             shape=(spec.height, spec.width),
@@ -179,7 +203,7 @@ class PngSink:
                 f"{final}: a {spec.width} x {spec.height} output is too big for PNG; "
                 "write .tif or .zarr instead"
             )
-        self.final, self.temp, self.spec = final, temp_path(final), spec
+        self.final, self.temp, self.spec = final, part_path(final), spec
         self.temp.touch()  # fails now, not at the end, if the folder is not writable
 
     def consume(self, rows: Iterator[np.ndarray]) -> None:
@@ -214,17 +238,22 @@ def open_sink(path: str | Path, spec: OutputSpec) -> Sink:
     """A sink for ``path`` chosen by its suffix; raises InferenceError if it cannot be written."""
     final = check_output(path)
     suffix = final.suffix.lower()
+    kind: type[GeoTiffSink | TiffSink | ZarrSink | PngSink]
+    if suffix == ".zarr":
+        kind = ZarrSink
+    elif suffix == ".png":
+        kind = PngSink
+    elif spec.crs is not None or spec.transform is not None:
+        kind = GeoTiffSink
+    else:
+        kind = TiffSink
     try:
-        if suffix == ".zarr":
-            return ZarrSink(final, spec)
-        if suffix == ".png":
-            return PngSink(final, spec)
-        if spec.crs is not None or spec.transform is not None:
-            return GeoTiffSink(final, spec)
-        return TiffSink(final, spec)
+        return kind(final, spec)
     except InferenceError:
         raise
     except Exception as exc:
+        for partial in final.parent.glob(f".{final.stem}.{os.getpid()}-*.part{final.suffix}"):
+            remove(partial)  # what the sink had begun
         raise InferenceError(f"{final}: cannot write the output here: {exc}") from exc
 
 
@@ -287,31 +316,24 @@ class WriterThread:
         self._check()
         self._put(rows)
 
-    def commit(self) -> Path:
-        """Wait for the last rows, then rename the file to its final name."""
+    def finish(self) -> tuple[Path, Path]:
+        """Wait for the last rows, check the file is whole; return (temporary, final) names.
+
+        The caller renames every output of a run with :func:`segcore.files.publish`
+        once all of them have finished.
+        """
         self._put(_END)
         self._thread.join()
         self._check()
-        final, temp = self.sink.final, self.sink.temp
         try:
-            if final.is_dir() and temp.is_dir():
-                shutil.rmtree(final)
-            os.replace(temp, final)
+            fsync_file(self.sink.temp)
         except OSError as exc:
-            _remove(temp)
-            raise InferenceError(f"{final}: cannot rename the finished output: {exc}") from exc
-        return final
+            raise InferenceError(f"{self.sink.final}: writing the output failed: {exc}") from exc
+        return self.sink.temp, self.sink.final
 
     def abort(self) -> None:
         """Stop, join the thread and delete the temporary file."""
         if self._thread.is_alive():
             self._put(_CANCEL)
         self._thread.join()
-        _remove(self.sink.temp)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
+        remove(self.sink.temp)

@@ -31,11 +31,15 @@ def export(
     out_dir: Path,
     *,
     options: ExportOptions | None = None,
+    protected: Sequence[Path] = (),
+    overwrite: bool = False,
 ) -> Job[list[Path]]:
     """Export ``items`` to ``out_dir`` in format ``format_name``; returns the files written.
 
     Progress counts pixels over all images. Closing the generator stops the
-    export and deletes everything it wrote.
+    export and deletes everything it wrote. No file in ``protected`` (or inside a
+    protected folder) is ever replaced; an existing file is replaced only with
+    ``overwrite``. Either is refused before anything is written under that name.
     """
     from segcore.formats.registry import get_format
 
@@ -43,7 +47,7 @@ def export(
     writer = fmt.writer(options or ExportOptions())
     if not items:
         raise FormatError("nothing to export: no images given")
-    staging = Staging(Path(out_dir))
+    staging = Staging(Path(out_dir), protected=protected, overwrite=overwrite)
     total = sum(i.labels.width * i.labels.height for i in items)
     done_before = 0
     committed = False

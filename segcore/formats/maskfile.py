@@ -93,15 +93,36 @@ class MaskFile:
         if level != 0:
             raise FormatError(f"{self.path}: a mask file has one level, not {level}")
         w, h = min(width, self.width - x), min(height, self.height - y)
-        if self._array is not None:
-            values = np.asarray(self._array[y : y + h, x : x + w])
-        elif self._raster is not None:
-            from rasterio.windows import Window
+        try:
+            if self._array is not None:
+                values = np.asarray(self._array[y : y + h, x : x + w])
+            elif self._raster is not None:
+                from rasterio.windows import Window
 
-            values = np.asarray(self._raster.read(1, window=Window(x, y, w, h)))
-        else:
-            values = np.asarray(self._source.read_region(0, x, y, w, h)[..., 0])
+                values = np.asarray(self._raster.read(1, window=Window(x, y, w, h)))
+            else:
+                values = np.asarray(self._source.read_region(0, x, y, w, h)[..., 0])
+        except TesseraError:
+            raise
+        except Exception as exc:  # a truncated or damaged file: RasterioIOError, OSError
+            raise FormatError(
+                f"{self.path}: cannot read the mask at x={x}, y={y}; "
+                "the file may be truncated or damaged"
+            ) from exc
+        if values.dtype.kind == "f":
+            self._check_whole(values, x, y)
         return values[..., None]
+
+    def _check_whole(self, values: NDArray[Any], x: int, y: int) -> None:
+        """A float mask must hold whole finite numbers (NaN would silently become class 0)."""
+        bad = ~np.isfinite(values)
+        bad[~bad] = values[~bad] != np.round(values[~bad])
+        if bad.any():
+            row, col = (int(v[0]) for v in np.nonzero(bad))
+            raise FormatError(
+                f"{self.path}: holds {values[row, col]} at x={x + col}, y={y + row}; "
+                "a mask holds whole class ids (NaN, infinite and fractional values are refused)"
+            )
 
     def close(self) -> None:
         if self._raster is not None:

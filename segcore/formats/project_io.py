@@ -61,6 +61,14 @@ def image_georef(path: Path) -> tuple[str | None, tuple[float, ...] | None]:
         source.close()
 
 
+PROJECT_PARTS = ("project.json", "labels", "journal", "models", "damaged", ".lock")
+
+
+def project_inputs(project: Project) -> list[Path]:
+    """What an export of ``project`` must never write over: its images and its own files."""
+    return [e.path for e in project.images] + [project.root / part for part in PROJECT_PARTS]
+
+
 def project_items(project: Project, image_ids: Sequence[str] | None = None) -> list[ExportItem]:
     """One export item per project image (all, or ``image_ids``), named by file stem."""
     entries = [project.image(i) for i in image_ids] if image_ids else project.images

@@ -1,41 +1,70 @@
 """Write a set of output files under temporary names and publish them together.
 
-An export writes every file as ``.<stem>.<random>.part<suffix>`` next to its
-final path (the suffix stays last: GDAL picks drivers by it).
+An export writes every file under a temporary name next to its final path
+(:func:`segcore.files.part_path`: the suffix stays last, GDAL picks drivers by it).
 :meth:`Staging.commit` renames them all once the whole export has finished;
 :meth:`Staging.abort` (a failed or cancelled export) deletes them, so a user
 never finds half a dataset on disk.
+
+A final path is refused as soon as it is asked for (before anything is written
+under it) when it is one of the ``protected`` inputs (the project's images and
+files, the mask being exported), lies inside a protected folder, or already
+exists and ``overwrite`` was not given.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 from segcore.errors import FormatError
+from segcore.files import part_path, same_file, sweep_parts
 
 
 class Staging:
     """Temporary paths for an export's outputs."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(
+        self, root: Path, *, protected: Sequence[Path] = (), overwrite: bool = False
+    ) -> None:
         self.root = Path(root)
+        self.protected = [Path(p) for p in protected]
+        self.overwrite = overwrite
         self._pending: list[tuple[Path, Path]] = []
         self._dirs: list[Path] = []
+        self._swept: set[Path] = set()
 
     def path(self, relative: str | Path) -> Path:
         """A temporary path that becomes ``root / relative`` on commit."""
         final = self.root / relative
-        if any(final == f for _, f in self._pending):
+        if any(same_file(final, f) for _, f in self._pending):
             raise FormatError(
                 f"{final}: two outputs would have the same name; give images unique names"
             )
+        self._check_final(final)
         self._make_dir(final.parent)
-        temp = final.with_name(f".{final.stem}.{uuid.uuid4().hex[:8]}.part{final.suffix}")
+        if final.parent not in self._swept:  # temporary files of killed exports
+            sweep_parts(final.parent)
+            self._swept.add(final.parent)
+        temp = part_path(final)
         self._pending.append((temp, final))
         return temp
+
+    def _check_final(self, final: Path) -> None:
+        for keep in self.protected:
+            inside = keep.is_dir() and final.resolve().is_relative_to(keep.resolve())
+            if same_file(final, keep) or inside:
+                raise FormatError(
+                    f"{final}: the export would write over {keep}, one of its own inputs; "
+                    "export into another folder"
+                )
+        if (final.exists() or final.is_symlink()) and not self.overwrite:
+            raise FormatError(
+                f"{final}: already exists; export into an empty folder, "
+                "or give --overwrite to replace the files of an earlier export"
+            )
 
     def _make_dir(self, folder: Path) -> None:
         missing: list[Path] = []

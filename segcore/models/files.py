@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 import os
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from segcore.errors import ModelError
+from segcore.files import created_mode, mkstemp_beside
 from segcore.models.meta import ModelMeta, Normalization
 from segcore.models.sidecar import meta_from_sidecar
 
@@ -61,15 +61,14 @@ def save_model(path: str | Path, module: nn.Module, meta: ModelMeta) -> Path:
     tensors = {k: v.detach().to("cpu").clone().contiguous() for k, v in module.state_dict().items()}
     header = json.dumps(meta.to_json())
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        tmp = mkstemp_beside(path)  # with the user's umask, not mkstemp's 0600
     except OSError as exc:
         raise ModelError(
             f"{path}: cannot write there ({exc}); check that the folder exists"
         ) from exc
-    os.close(fd)
-    tmp = Path(tmp_name)
     try:
         save_file(tensors, tmp, metadata={META_KEY: header})
+        os.chmod(tmp, created_mode())  # safetensors makes its file 0600
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -274,8 +273,9 @@ def _read_state(path: Path) -> dict[str, torch.Tensor]:
             state = torch.load(path, weights_only=True, map_location="cpu")
         except Exception as exc:  # pickle errors, zip errors, refused globals
             raise ModelError(
-                f"{path}: not a plain state dict that loads with weights_only=True ({exc}); "
-                "save it with torch.save(model.state_dict(), path)"
+                f"{path}: Tessera never unpickles model files, and this one is not a plain "
+                "state dict of tensors; convert it where it was made: "
+                "safetensors.torch.save_file(model.state_dict(), 'model.safetensors')"
             ) from exc
         if not isinstance(state, dict) or not all(
             isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()

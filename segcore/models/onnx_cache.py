@@ -107,6 +107,7 @@ def prune(folder: Path, *, keep: Path, limit: int = CACHE_BYTES) -> None:
 def _export_in_child(path: Path, target: Path, refused: Path, step: Progress) -> Job[None]:
     """Export in a child process, yielding ``step`` twice a second while it works."""
     cmd = [sys.executable, "-m", "segcore.models.onnx_cache", str(path), str(target)]
+    cmd.append(str(os.getpid()))  # the child stops when this process is gone
     child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         while child.poll() is None:
@@ -141,8 +142,40 @@ def _export(path: Path, target: Path, refused: Path) -> None:
         raise
 
 
+PARENT_POLL = 0.5  # seconds between the child's looks at its parent
+
+
+def die_with_parent(parent: int) -> None:
+    """End this (child) process soon after process ``parent`` ends, even by kill -9.
+
+    On Linux the kernel does it (``PR_SET_PDEATHSIG``); elsewhere, and as a
+    check on Linux, a daemon thread sees the process re-parented.
+    """
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the signal was asked for
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="tessera-parent-watch", daemon=True).start()
+
+
 def main(argv: list[str]) -> int:
     path, target = Path(argv[0]), Path(argv[1])
+    if len(argv) > 2:
+        die_with_parent(int(argv[2]))
     try:
         _export(path, target, target.with_suffix(".refused"))
     except ModelError as exc:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from segcore.errors import ModelError
+from segcore.files import mkstemp_beside
 from segcore.models.files import LoadedModel, sidecar_path
 from segcore.models.meta import ModelMeta
 
@@ -38,11 +39,9 @@ _CHECK_TOLERANCE = 1e-4
 def _atomic(path: Path) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it over ``path`` on success."""
     try:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        tmp = mkstemp_beside(path)  # with the user's umask, not mkstemp's 0600
     except OSError as exc:
         raise ModelError(f"{path}: cannot write there ({exc})") from exc
-    os.close(fd)
-    tmp = Path(name)
     try:
         yield tmp
         with open(tmp, "rb+") as f:

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from segcore.errors import ModelError
+from segcore.files import mkstemp_beside
 from segcore.models.meta import ModelMeta
 from segcore.pixelclass.classifier import PixelClassifier
 from segcore.pixelclass.graph import FEATURES, OPSET, feature_graph
@@ -154,14 +154,13 @@ def save_classifier(path: str | Path, clf: PixelClassifier, meta: ModelMeta) -> 
 
 def _write_atomic(path: Path, data: bytes) -> None:
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        tmp = mkstemp_beside(path)  # with the user's umask, not mkstemp's 0600
     except OSError as exc:
         raise ModelError(
             f"{path}: cannot write there ({exc}); check that the folder exists"
         ) from exc
-    tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

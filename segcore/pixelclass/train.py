@@ -42,6 +42,9 @@ MAX_TILE_BYTES = 512 << 20  # the engine's tile is capped so its features fit in
 FEW_PIXELS = 50  # a class with fewer labelled pixels gets a warning
 
 
+MAX_TREES = 4096  # each tree is a table in the ONNX file; more add size, not accuracy
+
+
 @dataclass(frozen=True)
 class PixelConfig:
     """How to train: features, forest size, sampling, output file (None: not saved)."""
@@ -56,8 +59,8 @@ class PixelConfig:
     output: Path | None = None
 
     def check(self) -> None:
-        if self.trees < 1:
-            raise TrainingError(f"a forest needs at least one tree, got {self.trees}")
+        if not 1 <= self.trees <= MAX_TREES:
+            raise TrainingError(f"a forest has 1..{MAX_TREES} trees, got {self.trees}")
         if self.per_class < 10:
             raise TrainingError(f"sample at least 10 pixels per class, got {self.per_class}")
         if self.output is not None and self.output.suffix.lower() != ".onnx":

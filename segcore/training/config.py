@@ -7,6 +7,7 @@ loop reports :class:`TrainMetrics` in every ``Progress.payload`` and returns a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,12 +71,22 @@ class TrainConfig:
             raise TrainingError("give a budget: a number of epochs or of minutes")
         if self.epochs is not None and self.epochs < 1:
             raise TrainingError(f"epochs must be >= 1, got {self.epochs}")
-        if self.minutes is not None and self.minutes <= 0:
-            raise TrainingError(f"minutes must be > 0, got {self.minutes}")
+        if self.minutes is not None and not (0 < self.minutes < math.inf):
+            raise TrainingError(f"minutes must be > 0 and finite, got {self.minutes}")
         if self.tile < 16 or self.batch < 1:
             raise TrainingError(f"tile must be >= 16 and batch >= 1, got {self.tile}, {self.batch}")
-        if self.lr <= 0:
-            raise TrainingError(f"learning rate must be > 0, got {self.lr}")
+        if not (0 < self.lr < math.inf):
+            raise TrainingError(f"learning rate must be > 0 and finite, got {self.lr}")
+        if self.patience is not None and self.patience < 1:
+            raise TrainingError(f"patience must be >= 1 epoch, got {self.patience}")
+        if self.tiles_per_epoch is not None and self.tiles_per_epoch < 1:
+            raise TrainingError(f"tiles per epoch must be >= 1, got {self.tiles_per_epoch}")
+        if self.threads is not None and self.threads < 1:
+            raise TrainingError(f"threads must be >= 1, got {self.threads}")
+        if self.workers < 0:
+            raise TrainingError(
+                f"workers must be >= 0 (0: load in this process), got {self.workers}"
+            )
         if self.schedule not in ("poly", "onecycle"):
             raise TrainingError(f"schedule must be 'poly' or 'onecycle', got {self.schedule!r}")
         if self.output is not None:

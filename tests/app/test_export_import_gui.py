@@ -196,3 +196,28 @@ def test_import_needs_a_project(qtbot: Any, tmp_path: Path) -> None:
     dialog.choose("coco", tmp_path / "x.json")
     assert dialog.start() is None
     assert "project" in dialog.message.text()
+
+
+def test_export_dialog_never_replaces_the_image_or_an_earlier_export(
+    qtbot: Any, tmp_path: Path, dialogs: list[str]
+) -> None:
+    """Issue #13: a GeoTIFF export into the image's folder wrote the mask over the image."""
+    import hashlib
+
+    window = labelled_window(qtbot, tmp_path)
+    image = tmp_path / "cells.tif"
+    before = hashlib.sha256(image.read_bytes()).hexdigest()
+    dialog = run_export(qtbot, window, "geotiff", tmp_path)
+    assert dialog.paths == []
+    assert "cells.tif" in dialogs[-1] and "its own inputs" in dialogs[-1]
+    assert hashlib.sha256(image.read_bytes()).hexdigest() == before
+
+    out = tmp_path / "masks"
+    run_export(qtbot, window, "png", out)
+    first = (out / "cells.png").read_bytes()
+    dialog = run_export(qtbot, window, "png", out)  # again: the folder is in use
+    assert dialog.paths == [] and "already exists" in dialogs[-1]
+    dialog.overwrite.setChecked(True)
+    run_export(qtbot, window, "png", out)
+    assert dialog.paths == [out / "cells.png", out / "classes.json"]
+    assert (out / "cells.png").read_bytes() == first  # same labels, written anew
