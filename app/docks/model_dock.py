@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from app import errors
 from app.canvas.tools import RectTool
-from app.docks import spin_box
+from app.docks import scrolling, spin_box
 from app.docks.classes_dock import swatch
 from app.model_job import RunOptions, model_job, patches
 from app.session import ModelHandle
@@ -125,8 +125,18 @@ class ModelDock(QDockWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.eta)
         layout.addStretch(1)
-        self.setWidget(body)
+        self.setWidget(scrolling(body))
         self._set_running(False)
+        self._tiles = (0, 0)  # tiles done, of how many (the last progress of a run)
+        self.session.document_changed.connect(lambda _doc: self._clear_progress())
+
+    def _clear_progress(self) -> None:
+        """Another image: the last run's "Done in" and its bar say nothing about it."""
+        if not self.is_running:
+            self.eta.setText("")
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.progress.resetFormat()
 
     # -- model ----------------------------------------------------------------
 
@@ -210,6 +220,7 @@ class ModelDock(QDockWidget):
         self.session.new_prediction(model.meta.classes)
         source, options = doc.source, self.options()
         self._eta, self._started, self._error = Eta(), time.monotonic(), False
+        self._tiles = (0, 0)
         self.progress.setRange(0, 0)  # busy until the first tile (model loading)
         self.eta.setText("Loading the model...")
         self._set_running(True)
@@ -233,6 +244,7 @@ class ModelDock(QDockWidget):
         if step.total > 0:
             self.progress.setRange(0, step.total)
             self.progress.setValue(step.done)
+            self._tiles = (step.done, step.total)
         eta = self._eta.seconds_left(step.done, step.total) if self._eta else None
         self.eta.setText(" · ".join(t for t in (step.message, format_eta(eta)) if t))
 
@@ -248,9 +260,15 @@ class ModelDock(QDockWidget):
     def _finished(self) -> None:
         cancelled = self.job.cancelled
         if cancelled:
-            self.eta.setText("Cancelled")
-            self.progress.setRange(0, 1)
-            self.progress.setValue(0)
+            done, total = self._tiles
+            if done > 0:  # the tiles drawn stay on screen, and the bar says how far it got
+                self.eta.setText(f"Cancelled: {done} of {total} tiles kept")
+                self.progress.setRange(0, total)
+                self.progress.setValue(done)
+            else:
+                self.eta.setText("Cancelled before the first tile")
+                self.progress.setRange(0, 1)
+                self.progress.setValue(0)
         elif self._error:
             self.progress.setRange(0, 1)
             self.progress.setValue(0)

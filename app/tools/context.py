@@ -55,6 +55,8 @@ class AnnotationContext(QObject):
     history_changed = Signal()  # after a commit, undo or redo
     busy_changed = Signal(bool)
     options_changed = Signal()  # brush size or tolerance
+    needs_project = Signal()  # a tool was used on an image that is not in a project
+    object_changed = Signal(object)  # (instance id, ClassInfo | None) now current, or None
 
     def __init__(self, context: AppContext) -> None:
         super().__init__(context.shell.widget)
@@ -191,7 +193,10 @@ class AnnotationContext(QObject):
     def ready(self) -> Editor | None:
         """The editor if an edit may start now; otherwise says why in the status bar."""
         if self.editor is None:
-            self.status("Open an image of a project to label it (File > New Project...)")
+            if self.session.document is None:
+                self.status("Open an image of a project to label it (File > Open Project...)")
+            else:
+                self.needs_project.emit()  # says so, and offers to add the image
             return None
         if self.busy:
             self.status("Still working on the last edit...")
