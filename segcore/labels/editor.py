@@ -80,6 +80,7 @@ class Editor:
         self.current_instance = NO_INSTANCE
         self._instance_class: int | None = None  # class the current instance was painted with
         self._fresh = False  # the current instance was just started (no pixel of it yet)
+        self._chosen = False  # the user picked the current instance: strokes extend it
         self._tx: Transaction | None = None
 
     def set_classes(self, classes: list[ClassInfo]) -> None:
@@ -98,7 +99,7 @@ class Editor:
         """Start a new instance: the next free id becomes the current one."""
         self.current_instance = self.store.next_instance_id()
         self._instance_class = None
-        self._fresh = True
+        self._fresh, self._chosen = True, False
         return self.current_instance
 
     def paint_for(self, class_id: int) -> Paint:
@@ -115,14 +116,15 @@ class Editor:
         return Paint(class_id, self.current_instance)
 
     def select(self, x: int, y: int) -> tuple[int, int]:
-        """(class id, instance id) under a point; a hit instance becomes current."""
+        """(class id, instance id) under a point; a hit instance becomes current, and
+        strokes extend it even where they do not touch it (the user asked for it)."""
         check_seed(self.store, x, y)
         cls = int(self.store.read("semantic", x, y, 1, 1)[0, 0])
         inst = int(self.store.read("instance", x, y, 1, 1)[0, 0])
         if inst != NO_INSTANCE:
             self.current_instance = inst
             self._instance_class = cls
-            self._fresh = False
+            self._fresh, self._chosen = False, True
         return cls, inst
 
     # -- transactions ----------------------------------------------------------
@@ -177,7 +179,7 @@ class Editor:
         tx = self._require_tx()
         instance = self.current_instance
         try:
-            if self.separate_objects and not self._fresh and tx.touched:
+            if self.separate_objects and not (self._fresh or self._chosen) and tx.touched:
                 moved = split_off(self.store, tx, instance)
                 if moved is not None:
                     self.current_instance = moved

@@ -50,3 +50,15 @@ def test_the_option_keeps_the_old_behaviour(new_store: StoreFactory) -> None:
     _draw(ed, 1, Box(18, 8, 4, 4))
     inst = store.read("instance", 0, 0, 24, 16)
     assert int(inst[0, 0]) == int(inst[8, 18]) != 0
+
+
+def test_a_selected_object_is_extended_wherever_the_stroke_is(new_store: StoreFactory) -> None:
+    store = new_store(24, 16, chunk=8)
+    ed = Editor(store, classes=CLASSES)
+    _draw(ed, 1, Box(0, 0, 4, 4))
+    _draw(ed, 1, Box(18, 8, 4, 4))  # a second building
+    assert ed.select(1, 1) == (1, int(store.read("instance", 1, 1, 1, 1)[0, 0]))
+    _draw(ed, 1, Box(10, 12, 2, 2))  # asked for: the first building gets a second part
+    assert int(store.read("instance", 10, 12, 1, 1)[0, 0]) == int(
+        store.read("instance", 0, 0, 1, 1)[0, 0]
+    )
