@@ -2,8 +2,9 @@
 
 :func:`install_projects` builds :class:`~app.project.commands.ProjectCommands`
 (the open project and what can be done with it), the Project dock
-(:mod:`app.project.dock`) and the File menu entries; the dialogs the commands
-ask with are in :mod:`app.project.dialogs`. Closing the window saves and
+(:mod:`app.project.dock`), the File menu entries and class editing
+(:mod:`app.project.class_actions`); the dialogs the commands ask with are in
+:mod:`app.project.dialogs`. Closing the window saves and
 closes the project first.
 """
 
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import QMenu
 
 from app.actions import make_action
 from app.context import AppContext
+from app.project.class_actions import ClassActions
 from app.project.commands import ProjectCommands
 from app.project.dock import ProjectDock
 from app.tools.context import AnnotationContext
@@ -30,6 +32,7 @@ class ProjectFeature:
     commands: ProjectCommands
     dock: ProjectDock
     actions: dict[str, QAction]
+    classes: ClassActions
 
 
 def install_projects(
@@ -42,7 +45,10 @@ def install_projects(
     actions = _menu(context, commands)
     context.shell.closing.connect(commands.shutdown)
     editing.needs_project.connect(commands.offer_project)
-    return ProjectFeature(commands, dock, actions)
+    classes = ClassActions(context, commands, editing)
+    editing.class_steps = classes  # Edit > Undo / Redo take a class change when it is next
+    context.shell.actions_by_name.update(classes.actions)
+    return ProjectFeature(commands, dock, {**actions, **classes.actions}, classes)
 
 
 def _menu(context: AppContext, commands: ProjectCommands) -> dict[str, QAction]:

@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app import errors
 from app.context import AppContext
-from app.layerset import install_label_layers
+from app.layerset import reinstall_label_layers
 from app.project.dialogs import (
     DEFAULT_CLASSES,
     ask_accept_loss,
@@ -201,18 +201,7 @@ class ProjectCommands(QObject):
             errors.report(exc, context="save the project as")
             return False
         if doc is not None and self.image_id is not None:
-            canvas = self.context.canvas
-            looks = {}
-            for layer_id in ("semantic", "instance", "panoptic"):
-                old_layer = canvas.layer(layer_id)
-                if old_layer is not None:
-                    looks[layer_id] = (old_layer.visible, old_layer.opacity, old_layer.outlines)
-            install_label_layers(canvas, doc)  # over the moved store, looking as before
-            for layer_id, (visible, opacity, outlines) in looks.items():
-                new_layer = canvas.layer(layer_id)
-                if new_layer is not None:
-                    new_layer.visible, new_layer.opacity = visible, opacity
-                    new_layer.outlines = outlines
+            reinstall_label_layers(self.context.canvas, doc)  # over the moved store
         self.project_changed.emit(project)
         self.context.say(f"Saved as {project.root}", 3000)
         return True

@@ -91,6 +91,11 @@ class Editor:
 
     # -- painting values -------------------------------------------------------
 
+    @property
+    def instance_class(self) -> int | None:
+        """The class the current instance was painted with (None: not painted yet)."""
+        return self._instance_class
+
     def is_thing(self, class_id: int) -> bool:
         info = self.classes.get(class_id)
         return info is not None and info.thing
