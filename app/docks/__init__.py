@@ -23,4 +23,8 @@ def scrolling(body: QWidget) -> QScrollArea:
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    # As wide as the controls need (nothing is cut off); text wraps within that.
+    area.setMinimumWidth(
+        body.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width()
+    )
     return area

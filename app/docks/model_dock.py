@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from app import errors
 from app.canvas.tools import RectTool
-from app.docks import scrolling, spin_box
+from app.docks import spin_box
 from app.docks.classes_dock import swatch
 from app.model_job import RunOptions, model_job, patches
 from app.session import ModelHandle
@@ -125,7 +125,7 @@ class ModelDock(QDockWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.eta)
         layout.addStretch(1)
-        self.setWidget(scrolling(body))
+        self.setWidget(body)
         self._set_running(False)
         self._tiles = (0, 0)  # tiles done, of how many (the last progress of a run)
         self.session.document_changed.connect(lambda _doc: self._clear_progress())
