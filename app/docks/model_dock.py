@@ -8,6 +8,8 @@ session's prediction layer and appear on the canvas as they arrive.
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -154,7 +156,11 @@ class ModelDock(QDockWidget):
             return False
         handle = ModelHandle(Path(path), meta)
         self.session.set_model(handle)
-        self.name.setText(f"<b>{handle.path.name}</b>")
+        # A long file name may wrap (after _ - .), so it never widens the dock area
+        # (with the Training dock in it: a trained model's name made both jump).
+        shown = re.sub(r"([_.-])", "\\1\u200b", handle.path.name)
+        self.name.setText(f"<b>{html.escape(shown)}</b>")
+        self.name.setToolTip(str(handle.path))
         bands = f"{meta.in_channels} band{'s' if meta.in_channels != 1 else ''}"
         rf = f", receptive field {meta.receptive_field}px" if meta.receptive_field else ""
         self.info.setText(f"{meta.arch} · input {bands} · tile {meta.tile_size}{rf}")
