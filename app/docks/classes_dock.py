@@ -75,6 +75,7 @@ class ClassesDock(QDockWidget):
             item.setData(Qt.ItemDataRole.UserRole, c.id)
             self.list.addItem(item)
         self.source.setText(f"From {origin}" if origin and self.classes else "No classes yet")
+        self.current_class_changed.emit(self.current_class)  # the tool bar's box follows
 
     def select_index(self, index: int) -> None:
         if 0 <= index < self.list.count():

@@ -13,7 +13,9 @@ Every committed edit is in the image's journal before it is acknowledged;
 ones) and checks every label store against its own counts: what is lost is
 reported (:attr:`Project.damage`) and only :meth:`Project.accept_loss` starts
 such an image again without it. :meth:`Project.save` is a checkpoint: stores
-flushed, journals emptied, ``project.json`` replaced atomically.
+flushed, journals emptied, ``project.json`` replaced atomically. Classes are
+added, renamed, recoloured, reordered and deleted through
+:attr:`Project.class_edits` (:mod:`segcore.project.classedit`).
 """
 
 from __future__ import annotations
