@@ -73,6 +73,8 @@ def install(context: AppContext, editing: AnnotationContext) -> IoActions:
     io.metrics_dock.hide()  # shown from View > Metrics; a saved layout may show it again
     toggle = io.metrics_dock.toggleViewAction()
     toggle.setText("&Metrics")
+    # Shown as a tab behind another dock, it would stay out of sight: raise it too.
+    toggle.triggered.connect(lambda on: io.metrics_dock.raise_() if on else None)
     toggle.setToolTip("Show or hide the Metrics dock (prediction vs labels)")
     shell.menus["view"].addAction(toggle)
     a["metrics_dock"] = toggle

@@ -33,6 +33,20 @@ def install_label_layers(canvas: CanvasView, doc: ImageDocument) -> None:
     )
 
 
+def reinstall_label_layers(canvas: CanvasView, doc: ImageDocument) -> None:
+    """Rebuild the label overlays (a moved store, new classes), each looking as before."""
+    looks = {}
+    for layer_id in LABEL_LAYERS:
+        old = canvas.layer(layer_id)
+        if old is not None:
+            looks[layer_id] = (old.visible, old.opacity, old.outlines)
+    install_label_layers(canvas, doc)
+    for layer_id, (visible, opacity, outlines) in looks.items():
+        new = canvas.layer(layer_id)
+        if new is not None:
+            new.visible, new.opacity, new.outlines = visible, opacity, outlines
+
+
 def install_prediction_layers(
     canvas: CanvasView,
     doc: ImageDocument,

@@ -104,7 +104,11 @@ class PredictionMap:
             return
         values = {"semantic": classes.astype(np.uint8)}
         if confidence is not None:
-            values["confidence"] = np.maximum(confidence, 1).astype(np.uint8)
+            # 0 is "no prediction": nodata (UNLABELLED) stays transparent in the
+            # Uncertainty layer instead of showing as the least certain pixel.
+            score = np.maximum(confidence, 1).astype(np.uint8)
+            score[classes == UNLABELLED] = NO_SCORE
+            values["confidence"] = score
         for name, arr in values.items():
             arr = arr[y0 - y : y1 - y, x0 - x : x1 - x]
             for k, level in enumerate(self._levels[name]):

@@ -1,4 +1,4 @@
-"""Persistent settings: window layout and recent files (QSettings, INI format).
+"""Persistent settings: window layout, recent files and projects (QSettings, INI format).
 
 The file lives where Qt puts per-user settings, unless ``TESSERA_SETTINGS``
 names a file (tests point it at a temporary directory so they never touch a
@@ -43,3 +43,19 @@ def remove_recent(settings: QSettings, path: str) -> list[str]:
     items = [p for p in recent_files(settings) if p != path]
     settings.setValue("recent_files", items)
     return items
+
+
+def recent_projects(settings: QSettings) -> list[str]:
+    value: Any = settings.value("recent_projects", [])
+    if isinstance(value, str):
+        value = [value]
+    return [str(v) for v in (value or [])]
+
+
+def add_recent_project(settings: QSettings, folder: str | Path) -> list[str]:
+    """Put project ``folder`` first in the recent projects (at most MAX_RECENT)."""
+    text = str(Path(folder).resolve())
+    items = [text] + [p for p in recent_projects(settings) if p != text]
+    settings.setValue("recent_projects", items[:MAX_RECENT])
+    settings.sync()
+    return items[:MAX_RECENT]

@@ -47,9 +47,21 @@ class StatusBar(QStatusBar):
         self.coords = self._label("", 0, "Map coordinates (georeferenced images)")
         self.values = self._label("", 90, "Band values under the cursor")
         self.labels = self._label("", 240, "Class and instance under the cursor")
+        self.current_object = self._label("", 0, "The object thing-class strokes extend (N: new)")
         self.zoom = self._label("", 110, "Zoom (screen pixels per image pixel) and pyramid level")
+        self._where: tuple[float, float] | None = None
         canvas.hovered.connect(self.show_at)
         canvas.view_changed.connect(self.show_zoom)
+        canvas.loader.loaded.connect(lambda _key: self.refresh())
+
+    def refresh(self) -> None:
+        """Describe the last point again: the labels under a still mouse changed (a fill)."""
+        if self._where is not None:
+            self.show_at(self._where)
+
+    def show_object(self, text: str) -> None:
+        """The current object, e.g. "Object #3 (cell)"; '' when there is none."""
+        self.current_object.setText(text)
 
     def _label(self, text: str, width: int, tip: str) -> QLabel:
         label = QLabel(text)
@@ -62,6 +74,7 @@ class StatusBar(QStatusBar):
     def show_at(self, where: tuple[float, float] | None) -> None:
         canvas = self.canvas
         layer = canvas.image_layer
+        self._where = where
         if where is None or layer is None:
             for label in (self.position, self.coords, self.values, self.labels):
                 label.setText("")

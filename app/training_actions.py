@@ -35,6 +35,7 @@ def install(
     dock = TrainingDock(context, models, save_project=projects.save, edits=edits)
     context.shell.add_dock(dock, Qt.DockWidgetArea.RightDockWidgetArea, tab_with=models)
     models.raise_()
+    projects.project_changed.connect(lambda _p: dock.forget_run())
     panel = dock.uncertainty
     window = context.shell.widget
 

@@ -138,6 +138,7 @@ class MainWindow(QMainWindow):
 
         self.session.document_changed.connect(self._document_changed)
         self.session.prediction_changed.connect(self._prediction_changed)
+        self.session.labels_changed.connect(lambda _box: self.status.refresh())
         self.canvas.tile_failed.connect(self._tile_failed)
         self.setAcceptDrops(True)
         self._refresh_recent()
@@ -183,6 +184,9 @@ class MainWindow(QMainWindow):
         self.docks_menu.addAction(dock.toggleViewAction())
 
     def add_toolbar(self, toolbar: QToolBar) -> None:
+        """A tool bar on a row of its own: side by side, the last boxes fell off-screen."""
+        if self.findChildren(QToolBar):
+            self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
 
     # -- opening --------------------------------------------------------------
@@ -238,13 +242,16 @@ class MainWindow(QMainWindow):
         self.session.set_document(doc)
 
     def open_sample(self) -> Worker | None:
-        """The bundled sample (and its model), or a synthetic scene when none is bundled."""
+        """The bundled sample with its model's prediction (as the README shows it), or a
+        synthetic scene when none is bundled."""
         if not SAMPLE_IMAGE.is_file():
             return self.open_synthetic()
-        then = (
-            (lambda: self.model_dock.open_model(SAMPLE_MODEL)) if SAMPLE_MODEL.is_file() else None
-        )
+        then = self._predict_sample if SAMPLE_MODEL.is_file() else None
         return self.open_path(SAMPLE_IMAGE, then=then)
+
+    def _predict_sample(self) -> None:
+        if self.model_dock.open_model(SAMPLE_MODEL):
+            self.model_dock.run("image")  # the sample is small: a second or two on a CPU
 
     def open_synthetic(self) -> Worker | None:
         self.statusBar().showMessage("Making a synthetic scene...")
@@ -277,8 +284,8 @@ class MainWindow(QMainWindow):
             doc.display, doc.source.band_names, doc.thumbnail,
             nodata=doc.source.nodata, file_window=meta.window,
         )  # fmt: skip
-        if doc.classes:
-            self.classes_dock.set_classes(doc.classes, origin="labels")
+        # No labels: no classes to offer (a project's would paint nothing here).
+        self.classes_dock.set_classes(doc.classes, origin="labels")
         depth = doc.source.depth
         self.slice_bar.setVisible(depth > 1)
         self.slice_slider.setRange(0, max(depth - 1, 0))

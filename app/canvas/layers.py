@@ -121,6 +121,8 @@ class ImageLayer(TileLayer):
 
     def describe(self, value: Any) -> str:
         values = np.atleast_1d(value)
+        if _is_nodata(values, self.source.nodata):
+            return "nodata"
         names = self.source.band_names
         if len(values) > 4:
             return " ".join(_fmt(v) for v in values[:4]) + f" ... ({len(values)} bands)"
@@ -136,6 +138,16 @@ def _thread_safe(source: ImageSource) -> bool:
     return isinstance(source, BaseSource | ArraySource) or bool(
         getattr(source, "thread_safe", False)
     )
+
+
+def _is_nodata(values: np.ndarray, nodata: float | None) -> bool:
+    """The one nodata rule (segcore.io.validity) for the pixel under the cursor."""
+    from segcore.io.validity import invalid_pixels
+
+    if values.dtype.kind not in "iuf":
+        return False
+    found = invalid_pixels(values.reshape(1, 1, -1), nodata=nodata)
+    return bool(found is not None and found[0, 0])
 
 
 def _fmt(v: Any) -> str:

@@ -1,6 +1,7 @@
 """The dock widgets around the canvas, and small form helpers they share."""
 
-from PySide6.QtWidgets import QSpinBox
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QScrollArea, QSpinBox, QWidget
 
 
 def spin_box(lo: int, hi: int, value: int, step: int, tip: str) -> QSpinBox:
@@ -11,3 +12,19 @@ def spin_box(lo: int, hi: int, value: int, step: int, tip: str) -> QSpinBox:
     spin.setValue(value)
     spin.setToolTip(tip)
     return spin
+
+
+def scrolling(body: QWidget) -> QScrollArea:
+    """``body`` in a vertical scroll area: a tall dock then scrolls instead of making the
+    window taller than the screen, and its text wraps to the dock's width instead of
+    widening it."""
+    area = QScrollArea()
+    area.setWidget(body)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    # As wide as the controls need (nothing is cut off); text wraps within that.
+    area.setMinimumWidth(
+        body.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width()
+    )
+    return area

@@ -2,7 +2,9 @@
 
 Shows each class's colour, id, name and kind (thing / stuff). Selecting a row
 makes it the *current class* (``current_class_changed``), which annotation
-tools will paint with; number keys 1-9 pick it on the canvas.
+tools will paint with; number keys 1-9 pick it on the canvas. The project
+feature adds its class-editing buttons below the list (``add_edit_actions``,
+:mod:`app.project.class_actions`).
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtGui import QAction, QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QDockWidget,
+    QGridLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -45,8 +49,20 @@ class ClassesDock(QDockWidget):
         self.list.currentRowChanged.connect(self._row_changed)
         layout.addWidget(self.source)
         layout.addWidget(self.list)
+        self.buttons = QGridLayout()
+        self.buttons.setSpacing(2)
+        layout.addLayout(self.buttons)
         self.setWidget(body)
         self.classes: tuple[ClassInfo, ...] = ()
+
+    def add_edit_actions(self, actions: list[QAction], *, per_row: int = 4) -> None:
+        """One small button per action below the list (class editing)."""
+        for i, action in enumerate(actions):
+            button = QToolButton()
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            button.setAutoRaise(True)
+            self.buttons.addWidget(button, i // per_row, i % per_row)
 
     def set_classes(self, classes: Sequence[ClassInfo], *, origin: str = "") -> None:
         """Show ``classes``; ``origin`` says where they come from ("labels", "model ...")."""
@@ -59,6 +75,7 @@ class ClassesDock(QDockWidget):
             item.setData(Qt.ItemDataRole.UserRole, c.id)
             self.list.addItem(item)
         self.source.setText(f"From {origin}" if origin and self.classes else "No classes yet")
+        self.current_class_changed.emit(self.current_class)  # the tool bar's box follows
 
     def select_index(self, index: int) -> None:
         if 0 <= index < self.list.count():

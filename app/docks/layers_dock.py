@@ -28,6 +28,7 @@ from app.canvas.layers import TileLayer
 from app.canvas.overlays import HeatOverlay
 from app.canvas.render import COLORMAPS, Display
 from app.canvas.view import CanvasView
+from app.docks import scrolling
 from app.docks.display_panel import DisplayPanel
 
 
@@ -79,7 +80,7 @@ class LayersDock(QDockWidget):
         self.display = DisplayPanel(on_display)
         box_layout.addWidget(self.display)
         layout.addWidget(self.display_box)
-        self.setWidget(body)
+        self.setWidget(scrolling(body))
         self._syncing = False
         canvas.layers_changed.connect(self.refresh)
         self.refresh()

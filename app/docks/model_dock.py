@@ -8,6 +8,8 @@ session's prediction layer and appear on the canvas as they arrive.
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -127,6 +129,16 @@ class ModelDock(QDockWidget):
         layout.addStretch(1)
         self.setWidget(body)
         self._set_running(False)
+        self._tiles = (0, 0)  # tiles done, of how many (the last progress of a run)
+        self.session.document_changed.connect(lambda _doc: self._clear_progress())
+
+    def _clear_progress(self) -> None:
+        """Another image: the last run's "Done in" and its bar say nothing about it."""
+        if not self.is_running:
+            self.eta.setText("")
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.progress.resetFormat()
 
     # -- model ----------------------------------------------------------------
 
@@ -144,7 +156,11 @@ class ModelDock(QDockWidget):
             return False
         handle = ModelHandle(Path(path), meta)
         self.session.set_model(handle)
-        self.name.setText(f"<b>{handle.path.name}</b>")
+        # A long file name may wrap (after _ - .), so it never widens the dock area
+        # (with the Training dock in it: a trained model's name made both jump).
+        shown = re.sub(r"([_.-])", "\\1\u200b", handle.path.name)
+        self.name.setText(f"<b>{html.escape(shown)}</b>")
+        self.name.setToolTip(str(handle.path))
         bands = f"{meta.in_channels} band{'s' if meta.in_channels != 1 else ''}"
         rf = f", receptive field {meta.receptive_field}px" if meta.receptive_field else ""
         self.info.setText(f"{meta.arch} · input {bands} · tile {meta.tile_size}{rf}")
@@ -210,6 +226,7 @@ class ModelDock(QDockWidget):
         self.session.new_prediction(model.meta.classes)
         source, options = doc.source, self.options()
         self._eta, self._started, self._error = Eta(), time.monotonic(), False
+        self._tiles = (0, 0)
         self.progress.setRange(0, 0)  # busy until the first tile (model loading)
         self.eta.setText("Loading the model...")
         self._set_running(True)
@@ -233,6 +250,7 @@ class ModelDock(QDockWidget):
         if step.total > 0:
             self.progress.setRange(0, step.total)
             self.progress.setValue(step.done)
+            self._tiles = (step.done, step.total)
         eta = self._eta.seconds_left(step.done, step.total) if self._eta else None
         self.eta.setText(" · ".join(t for t in (step.message, format_eta(eta)) if t))
 
@@ -248,9 +266,15 @@ class ModelDock(QDockWidget):
     def _finished(self) -> None:
         cancelled = self.job.cancelled
         if cancelled:
-            self.eta.setText("Cancelled")
-            self.progress.setRange(0, 1)
-            self.progress.setValue(0)
+            done, total = self._tiles
+            if done > 0:  # the tiles drawn stay on screen, and the bar says how far it got
+                self.eta.setText(f"Cancelled: {done} of {total} tiles kept")
+                self.progress.setRange(0, total)
+                self.progress.setValue(done)
+            else:
+                self.eta.setText("Cancelled before the first tile")
+                self.progress.setRange(0, 1)
+                self.progress.setValue(0)
         elif self._error:
             self.progress.setRange(0, 1)
             self.progress.setValue(0)

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import errors
-from app.docks import spin_box
+from app.docks import scrolling, spin_box
 from app.docks.pixel_panel import PixelPanel
 from app.docks.uncertainty import UncertaintyPanel
 from app.training_chart import TrainingChart
@@ -139,7 +139,7 @@ class TrainingDock(QDockWidget):
         self.uncertainty = UncertaintyPanel(context)
         inner.addWidget(self.uncertainty)
         layout.addWidget(box)
-        self.setWidget(body)
+        self.setWidget(scrolling(body))
         self.session.model_changed.connect(lambda _m: self._set_running(self.is_running))
         self.arch.currentIndexChanged.connect(lambda _i: self._set_running(self.is_running))
         self._set_running(False)
@@ -326,6 +326,17 @@ class TrainingDock(QDockWidget):
         worker = self.job.start(lambda: training_job(config, spec, model=base, stop=stop))
         self._set_running(True)
         return worker
+
+    def forget_run(self) -> None:
+        """Another project: the last run's curves and scores are not about it."""
+        if self.is_running:
+            return
+        self.result = None
+        self.chart.clear()
+        self.summary.setText("")
+        self.status.setText("")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
 
     def _start_pixel(self) -> Worker | None:
         """Train the pixel classifier on the same labels and save it as an .onnx model."""

@@ -21,20 +21,23 @@ from PySide6.QtCore import QObject, Signal
 
 from app import errors
 from app.context import AppContext
-from app.layerset import install_label_layers
+from app.layerset import reinstall_label_layers
 from app.project.dialogs import (
     DEFAULT_CLASSES,
     ask_accept_loss,
+    ask_add_image,
     ask_classes,
     ask_folder,
     ask_images,
     ask_locate,
+    ask_new_project,
     ask_project,
     classes_text,
     parse_classes,
     show_open_report,
 )
 from app.session import ImageDocument, load_document
+from app.settings import add_recent_project, open_settings, recent_projects
 from app.tools.context import AnnotationContext
 from app.worker import Worker
 from segcore.errors import LabelError, ProjectError, TesseraError
@@ -49,12 +52,15 @@ class ProjectCommands(QObject):
     project_changed = Signal(object)  # Project | None
     images_changed = Signal()  # images added or relocated, progress saved
     image_opened = Signal(str)  # image id
+    recent_changed = Signal()  # the recent-projects list changed
 
     def __init__(self, context: AppContext, editing: AnnotationContext, image_filter: str) -> None:
         super().__init__(context.shell.widget)
         self.context, self.editing, self.image_filter = context, editing, image_filter
         self.session, self.dialog_parent = context.session, context.shell.widget
+        self.settings = open_settings()
         self.project: Project | None = None
+        self._offered: Path | None = None  # the image already offered to the project
         self._loading = context.jobs.slot(
             "open the image",
             returned=self._image_loaded,
@@ -98,6 +104,7 @@ class ProjectCommands(QObject):
             errors.report(exc, context="create the project")
             return None
         self._set_project(project)
+        self._remember(project)
         doc = self.session.document
         if doc is not None and doc.path is not None and doc.path.is_file():
             self._adopt(doc)
@@ -106,16 +113,27 @@ class ProjectCommands(QObject):
         return project
 
     def open_project(self, directory: Path | None = None) -> Project | None:
-        """Open a project (its journals are replayed) and show its last image."""
-        directory = directory or ask_project(self.dialog_parent)
-        if directory is None or not self.close_project():
+        """Open a project (its journals are replayed) and show its last image.
+
+        The new project is opened before the current one is closed: when opening
+        fails, a dialog says why and the current project stays open and on screen.
+        """
+        directory = directory or ask_project(self.dialog_parent, self._start_folder())
+        if directory is None:
             return None
+        current = self.project
+        if current is not None and Path(directory).absolute() == current.root:
+            return current  # already open (its lock is ours)
         try:
             project = Project.open(directory)
         except TesseraError as exc:
             errors.report(exc, context=f"open the project {directory}")
             return None
+        if not self.close_project():
+            project.close(save=False)
+            return None
         self._set_project(project)
+        self._remember(project)
         lines = project.report()
         if lines:
             lost = bool(project.damage) or any(r.lost for r in project.recovery.values())
@@ -127,6 +145,23 @@ class ProjectCommands(QObject):
         else:
             self.context.say("The project has no images yet: File > Add Images to Project", 8000)
         return project
+
+    def recent_projects(self) -> list[str]:
+        """Project folders opened or created lately, newest first."""
+        return recent_projects(self.settings)
+
+    def _remember(self, project: Project) -> None:
+        add_recent_project(self.settings, project.root)
+        self.recent_changed.emit()
+
+    def _start_folder(self) -> str:
+        """Where Open Project starts: beside the last project, else the home folder."""
+        recent = self.recent_projects()
+        for folder in recent:
+            parent = Path(folder).parent
+            if parent.is_dir():
+                return str(parent)
+        return str(Path.home())
 
     def save(self) -> bool:
         """Checkpoint the project (labels flushed, journals emptied, project.json replaced)."""
@@ -166,18 +201,7 @@ class ProjectCommands(QObject):
             errors.report(exc, context="save the project as")
             return False
         if doc is not None and self.image_id is not None:
-            canvas = self.context.canvas
-            looks = {}
-            for layer_id in ("semantic", "instance", "panoptic"):
-                old_layer = canvas.layer(layer_id)
-                if old_layer is not None:
-                    looks[layer_id] = (old_layer.visible, old_layer.opacity, old_layer.outlines)
-            install_label_layers(canvas, doc)  # over the moved store, looking as before
-            for layer_id, (visible, opacity, outlines) in looks.items():
-                new_layer = canvas.layer(layer_id)
-                if new_layer is not None:
-                    new_layer.visible, new_layer.opacity = visible, opacity
-                    new_layer.outlines = outlines
+            reinstall_label_layers(self.context.canvas, doc)  # over the moved store
         self.project_changed.emit(project)
         self.context.say(f"Saved as {project.root}", 3000)
         return True
@@ -236,6 +260,34 @@ class ProjectCommands(QObject):
             if self.image_id is None and self._loading_id is None:
                 self.open_image(added[0].id)
         return added
+
+    def offer_project(self) -> None:
+        """A tool was used on an image that is not in a project: offer to add it (once)."""
+        doc = self.session.document
+        if doc is None or self.image_id is not None or self._loading_id is not None:
+            return
+        path = doc.path if doc.path is not None and doc.path.is_file() else None
+        project = self.project
+        if path is None:
+            self.context.say("This image is not a file: save it first to label it in a project")
+            return
+        where = f"project {project.name}" if project is not None else "a project"
+        self.context.say(f"{doc.name} is not in {where}: labels need a project", 8000)
+        if self._offered == path:
+            return
+        self._offered = path
+        if project is None:
+            if ask_new_project(self.dialog_parent, doc.name):
+                self.new_project()
+        elif ask_add_image(self.dialog_parent, doc.name, project.name):
+            self.add_shown_image()
+
+    def add_shown_image(self) -> ImageEntry | None:
+        """File > Add This Image to Project: the image on screen joins the project."""
+        doc = self.session.document
+        if self.project is None or doc is None or doc.path is None or self.image_id is not None:
+            return None
+        return self._adopt(doc)
 
     def open_image(self, image_id: str) -> Worker | None:
         """Show a project image with its labels (a missing file is asked for first)."""
@@ -322,8 +374,8 @@ class ProjectCommands(QObject):
             return
         self.show(image_id, doc, editor)
 
-    def _adopt(self, doc: ImageDocument) -> None:
-        """Make the document on screen the project's first image (no reload)."""
+    def _adopt(self, doc: ImageDocument) -> ImageEntry | None:
+        """Make the document on screen an image of the project (no reload)."""
         project = self.project
         assert project is not None and doc.path is not None
         try:
@@ -331,9 +383,11 @@ class ProjectCommands(QObject):
             editor = project.editor(entry.id)
         except TesseraError as exc:
             errors.report(exc, context=f"add {doc.name} to the project")
-            return
+            return None
         self.images_changed.emit()
         self.show(entry.id, doc, editor)
+        self.context.say(f"Added {doc.name} to project {project.name}", 6000)
+        return entry
 
     def show(self, image_id: str, doc: ImageDocument, editor: Editor) -> None:
         """Put ``doc`` on screen as project image ``image_id``, edited by ``editor``."""

@@ -24,11 +24,41 @@ def ask_folder(parent: QWidget, title: str) -> Path | None:
     return Path(path) if path else None
 
 
-def ask_project(parent: QWidget) -> Path | None:
+def ask_project(parent: QWidget, start: str = "") -> Path | None:
+    """A project's project.json, starting in folder ``start``; returns its folder."""
     path, _ = QFileDialog.getOpenFileName(
-        parent, "Open Project", "", "Tessera project (project.json);;All files (*)"
+        parent, "Open Project", start, "Tessera project (project.json);;All files (*)"
     )
     return Path(path).parent if path else None
+
+
+ADD_IMAGE = "Add this image to the project"
+
+
+def ask_add_image(parent: QWidget, image: str, project: str) -> bool:
+    """The image on screen is not in the open project: add it? (True: add)."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("Image not in the project")
+    box.setText(f"{image} is not in project {project}, so it cannot be labelled yet.")
+    box.setInformativeText(f"{ADD_IMAGE} to label it; its labels are kept with the project.")
+    add = box.addButton(ADD_IMAGE, QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is add
+
+
+def ask_new_project(parent: QWidget, image: str) -> bool:
+    """No project is open: create one for the image on screen? (True: create)."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("Labels need a project")
+    box.setText(f"Labels of {image} are kept in a project, and none is open.")
+    box.setInformativeText("Create a project with this image, or open one (File > Open Project).")
+    new = box.addButton("New Project...", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is new
 
 
 def ask_classes(parent: QWidget, default: str) -> str | None:

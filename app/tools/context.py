@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -47,6 +47,14 @@ IDLE_AFTER_S = 0.5  # no edit for this long: the user paused
 WRITE_BACK_S = 0.03  # disk write-back budget per idle tick (the GUI thread does it)
 
 
+class ClassSteps(Protocol):
+    """Undo / redo of class changes (app.project.class_actions), asked before the editor's."""
+
+    def takes(self, what: str) -> bool: ...
+
+    def step(self, what: str) -> bool: ...
+
+
 class AnnotationContext(QObject):
     """Current editor, class and tool options; the edit path of every tool."""
 
@@ -55,6 +63,8 @@ class AnnotationContext(QObject):
     history_changed = Signal()  # after a commit, undo or redo
     busy_changed = Signal(bool)
     options_changed = Signal()  # brush size or tolerance
+    needs_project = Signal()  # a tool was used on an image that is not in a project
+    object_changed = Signal(object)  # (instance id, ClassInfo | None) now current, or None
 
     def __init__(self, context: AppContext) -> None:
         super().__init__(context.shell.widget)
@@ -68,6 +78,7 @@ class AnnotationContext(QObject):
         self._stroke_box = Box.empty()
         self._own_lock = threading.RLock()
         self._job: _EditJob | None = None
+        self.class_steps: ClassSteps | None = None  # class changes share Edit > Undo
         self._edits = context.jobs.slot("edit", finished=self._edit_finished)
         self._last_edit = 0.0
         self.session.document_changed.connect(self._document_changed)
@@ -145,7 +156,9 @@ class AnnotationContext(QObject):
         if self.editor is None:
             self.ready()  # says why nothing happens
             return None
-        return self.editor.new_instance()
+        instance = self.editor.new_instance()
+        self.object_changed.emit(instance)
+        return instance
 
     def use_instance(self, col: int, row: int) -> tuple[int, int]:
         """Select, Eyedropper: the object at a pixel becomes current (strokes extend it),
@@ -156,7 +169,25 @@ class AnnotationContext(QObject):
             class_id, instance_id = self.editor.select(col, row)
         if class_id != UNLABELLED:
             self.set_class(class_id)
+        self.object_changed.emit(instance_id)
         return class_id, instance_id
+
+    def object_text(self) -> str:
+        """The status bar's word on the current object: "Object #3 (cell)", or ''."""
+        editor, current = self.editor, self.context.classes.current_class
+        if editor is None or current is None or not current.thing:
+            return ""
+        if editor.current_instance == 0 or editor.instance_class not in (None, current.id):
+            return f"Next stroke: a new {current.name}"
+        return f"Object #{editor.current_instance} ({current.name})"
+
+    def set_separate_objects(self, on: bool) -> None:
+        """Strokes away from the current object start a new one (False: they extend it)."""
+        project = self.session.project
+        if project is not None:
+            project.settings["separate_objects"] = bool(on)
+        if self.editor is not None:
+            self.editor.separate_objects = bool(on)
 
     def status(self, text: str, msecs: int = 4000) -> None:
         self.context.say(text, msecs)
@@ -191,7 +222,10 @@ class AnnotationContext(QObject):
     def ready(self) -> Editor | None:
         """The editor if an edit may start now; otherwise says why in the status bar."""
         if self.editor is None:
-            self.status("Open an image of a project to label it (File > New Project...)")
+            if self.session.document is None:
+                self.status("Open an image of a project to label it (File > Open Project...)")
+            else:
+                self.needs_project.emit()  # says so, and offers to add the image
             return None
         if self.busy:
             self.status("Still working on the last edit...")
@@ -334,7 +368,24 @@ class AnnotationContext(QObject):
     def redo(self) -> Box | None:
         return self._step("redo")
 
+    @property
+    def can_undo(self) -> bool:
+        steps = self.class_steps
+        return (self.editor is not None and self.editor.can_undo) or (
+            steps is not None and steps.takes("undo")
+        )
+
+    @property
+    def can_redo(self) -> bool:
+        steps = self.class_steps
+        return (self.editor is not None and self.editor.can_redo) or (
+            steps is not None and steps.takes("redo")
+        )
+
     def _step(self, what: str) -> Box | None:
+        if self.class_steps is not None and self.class_steps.takes(what):
+            self.class_steps.step(what)
+            return None
         editor = self.ready()
         if editor is None:
             return None

@@ -71,6 +71,7 @@ class AnnotationToolBar(QToolBar):
         if pan is not None:
             pan.triggered.connect(self._uncheck)
         ctx.editor_changed.connect(self._editor_changed)
+        context.session.document_changed.connect(lambda _d: self._editor_changed(ctx.editor))
         ctx.options_changed.connect(self._options_changed)
         self.classes.current_class_changed.connect(self._dock_class_changed)
         self._editor_changed(ctx.editor)
@@ -157,10 +158,12 @@ class AnnotationToolBar(QToolBar):
             self.ctx.status(f"New instance #{instance_id}: the next strokes draw a new object")
 
     def _editor_changed(self, editor: object) -> None:
-        enabled = editor is not None
+        # On an image outside a project the tools stay usable: using one says why
+        # nothing is painted and offers to add the image (AnnotationContext.ready).
+        enabled = editor is not None or self.context.session.document is not None
         for action in [*self.group.actions(), self.new_instance]:
             action.setEnabled(enabled)
-        if not enabled and self.canvas.tool in self.tools.values():
+        if editor is None and self.canvas.tool in self.tools.values() and not enabled:
             self.canvas.set_tool(None)
             self._uncheck()
         self._dock_class_changed(self.classes.current_class)

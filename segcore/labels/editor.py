@@ -27,9 +27,11 @@ from segcore.labels.history import (
     DEFAULT_HISTORY_BYTES,
     History,
     Record,
+    Side,
     Transaction,
     apply_patches,
 )
+from segcore.labels.objects import split_off
 from segcore.labels.schema import NO_INSTANCE, UNLABELLED, ClassInfo
 from segcore.labels.store import LabelStore
 
@@ -55,6 +57,10 @@ class Editor:
         Durable log of commits; None for scratch sessions (tests, previews).
     history_bytes
         Memory cap of the undo history; the oldest records are dropped past it.
+    separate_objects
+        A thing-class stroke that does not touch the current object becomes a
+        new object (:mod:`segcore.labels.objects`); False extends the current
+        object wherever the stroke is (the behaviour before 0.x).
     """
 
     def __init__(
@@ -64,16 +70,31 @@ class Editor:
         classes: list[ClassInfo],
         journal: JournalSink | None = None,
         history_bytes: int = DEFAULT_HISTORY_BYTES,
+        separate_objects: bool = True,
     ) -> None:
         self.store = store
         self.classes = {c.id: c for c in classes}
         self.journal = journal
         self.history = History(max_bytes=history_bytes)
+        self.separate_objects = separate_objects
         self.current_instance = NO_INSTANCE
         self._instance_class: int | None = None  # class the current instance was painted with
+        self._fresh = False  # the current instance was just started (no pixel of it yet)
+        self._chosen = False  # the user picked the current instance: strokes extend it
         self._tx: Transaction | None = None
 
+    def set_classes(self, classes: list[ClassInfo]) -> None:
+        """The project's classes changed (see :mod:`segcore.project.classedit`)."""
+        self.classes = {c.id: c for c in classes}
+        if self._instance_class is not None and not self.is_thing(self._instance_class):
+            self.current_instance, self._instance_class = NO_INSTANCE, None
+
     # -- painting values -------------------------------------------------------
+
+    @property
+    def instance_class(self) -> int | None:
+        """The class the current instance was painted with (None: not painted yet)."""
+        return self._instance_class
 
     def is_thing(self, class_id: int) -> bool:
         info = self.classes.get(class_id)
@@ -83,6 +104,7 @@ class Editor:
         """Start a new instance: the next free id becomes the current one."""
         self.current_instance = self.store.next_instance_id()
         self._instance_class = None
+        self._fresh, self._chosen = True, False
         return self.current_instance
 
     def paint_for(self, class_id: int) -> Paint:
@@ -99,13 +121,15 @@ class Editor:
         return Paint(class_id, self.current_instance)
 
     def select(self, x: int, y: int) -> tuple[int, int]:
-        """(class id, instance id) under a point; a hit instance becomes current."""
+        """(class id, instance id) under a point; a hit instance becomes current, and
+        strokes extend it even where they do not touch it (the user asked for it)."""
         check_seed(self.store, x, y)
         cls = int(self.store.read("semantic", x, y, 1, 1)[0, 0])
         inst = int(self.store.read("instance", x, y, 1, 1)[0, 0])
         if inst != NO_INSTANCE:
             self.current_instance = inst
             self._instance_class = cls
+            self._fresh, self._chosen = False, True
         return cls, inst
 
     # -- transactions ----------------------------------------------------------
@@ -148,14 +172,50 @@ class Editor:
             If the journal cannot be written (disk full); the action is then
             rolled back so the maps match what is on disk.
         """
-        tx = self._require_tx()
-        record = tx.finish(self.store)
-        self._end_tx()
+        record = self._finish()
         if record is None:
             return Box.empty()
         self._journal(record)
         self.history.push(record)
         return record.box
+
+    def _finish(self) -> Record | None:
+        """End the open action: a stroke away from the current object becomes a new one."""
+        tx = self._require_tx()
+        instance = self.current_instance
+        try:
+            if self.separate_objects and not (self._fresh or self._chosen) and tx.touched:
+                moved = split_off(self.store, tx, instance)
+                if moved is not None:
+                    self.current_instance = moved
+            record = tx.finish(self.store)
+        finally:
+            self._end_tx()
+        if record is not None and self.current_instance != NO_INSTANCE:
+            self._fresh = False
+        return record
+
+    def apply_without_undo(
+        self, fn: Callable[Concatenate[LabelStore, P], Box], *args: P.args, **kwargs: P.kwargs
+    ) -> Record | None:
+        """Run one edit journalled but not in the undo history (a class change keeps
+        its own undo step); returns its record, or None when nothing changed."""
+        self._refuse_in_stroke("change the labels")
+        self.begin(getattr(fn, "__name__", "edit"))
+        self.extend(fn, *args, **kwargs)
+        tx = self._require_tx()
+        record = tx.finish(self.store)
+        self._end_tx()
+        if record is not None:
+            self._journal(record)
+        return record
+
+    def replay(self, record: Record, side: Side) -> Box:
+        """Write one side of ``record`` (from :meth:`apply_without_undo`) and journal it."""
+        self._refuse_in_stroke("change the labels")
+        box = apply_patches(self.store, record.patches, side)
+        self._journal(record if side == "new" else record.inverted())
+        return box
 
     def cancel(self) -> Box:
         """Drop the open action, restoring what it changed."""

@@ -25,16 +25,27 @@ class ClassInfo:
     """One class: its id in the class map, name, display colour, and kind.
 
     ``thing`` classes have countable instances (cells, buildings, cars);
-    ``stuff`` classes do not (background, water, road).
+    ``stuff`` classes do not (background, water, road). ``aliases`` are the
+    names the class had before it was renamed, so a model trained under an old
+    name still finds it (:mod:`segcore.labels.classmatch`).
     """
 
     id: int
     name: str
     color: Color
     thing: bool = False
+    aliases: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "color": list(self.color), "thing": self.thing}
+        data: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "color": list(self.color),
+            "thing": self.thing,
+        }
+        if self.aliases:
+            data["aliases"] = list(self.aliases)
+        return data
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> ClassInfo:
@@ -42,14 +53,31 @@ class ClassInfo:
             color = tuple(int(c) for c in data["color"])
             if len(color) != 3:
                 raise ValueError("color needs three values")
-            return ClassInfo(int(data["id"]), str(data["name"]), color, bool(data.get("thing")))
+            aliases = tuple(str(a) for a in data.get("aliases") or ())
+            name = str(data["name"])
+            return ClassInfo(int(data["id"]), name, color, bool(data.get("thing")), aliases)
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise LabelError(f"bad class entry {data!r}: {exc}") from exc
 
 
-def default_color(index: int) -> Color:
-    """A distinct, saturated colour for class ``index`` (golden-ratio hues)."""
-    hue = (index * 0.618033988749895) % 1.0
+BACKGROUND_COLOR: Color = (96, 96, 104)  # a quiet slate grey, never an alarm colour
+BACKGROUND_NAMES = frozenset({"background", "bg", "backdrop", "other", "none", "void"})
+
+
+def default_color(index: int, name: str | None = None) -> Color:
+    """A distinct, saturated colour for class ``index`` (golden-ratio hues).
+
+    A background class (``name`` such as "background" or "bg") is slate grey.
+    The hue sequence starts one golden step in, so class 0 is blue, not red.
+
+    >>> default_color(0, "background")
+    (96, 96, 104)
+    >>> default_color(0)
+    (60, 113, 242)
+    """
+    if name is not None and name.strip().lower() in BACKGROUND_NAMES:
+        return BACKGROUND_COLOR
+    hue = ((index + 1) * 0.618033988749895) % 1.0
     r, g, b = colorsys.hsv_to_rgb(hue, 0.75, 0.95)
     return (int(r * 255), int(g * 255), int(b * 255))
 
@@ -61,7 +89,7 @@ def make_classes(names: list[str], things: set[str] | None = None) -> list[Class
     if len(set(names)) != len(names):
         raise LabelError(f"class names must be unique: {names}")
     things = things or set()
-    return [ClassInfo(i, n, default_color(i), n in things) for i, n in enumerate(names)]
+    return [ClassInfo(i, n, default_color(i, n), n in things) for i, n in enumerate(names)]
 
 
 def palette(classes: Sequence[ClassInfo]) -> list[Color]:

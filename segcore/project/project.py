@@ -13,7 +13,9 @@ Every committed edit is in the image's journal before it is acknowledged;
 ones) and checks every label store against its own counts: what is lost is
 reported (:attr:`Project.damage`) and only :meth:`Project.accept_loss` starts
 such an image again without it. :meth:`Project.save` is a checkpoint: stores
-flushed, journals emptied, ``project.json`` replaced atomically.
+flushed, journals emptied, ``project.json`` replaced atomically. Classes are
+added, renamed, recoloured, reordered and deleted through
+:attr:`Project.class_edits` (:mod:`segcore.project.classedit`).
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ from typing import Any
 from segcore.errors import LabelError, ProjectError, TesseraError
 from segcore.labels import storecheck
 from segcore.labels.editor import Editor
+from segcore.labels.history import DEFAULT_HISTORY_BYTES
 from segcore.labels.schema import ClassInfo
 from segcore.labels.store import LabelStore
 from segcore.labels.storemeta import DamagedStoreError
 from segcore.project import lock, manifest, recovery
 from segcore.project.atomic import atomic_write_json, disk_error
+from segcore.project.classedit import ClassEdits
 from segcore.project.images import ImageEntry, image_size, relative
 from segcore.project.journal import MAGIC, Journal, JournalUnreadable
 from segcore.project.manifest import FILE_NAME, ImageRecord, Manifest
@@ -51,6 +55,7 @@ class Project:
         self.recovered: dict[str, int] = {}  # image id -> journal records replayed on open
         self.recovery: dict[str, JournalRecovery] = {}  # ... and what could not be read
         self.damage: dict[str, LabelDamage] = {}  # image id -> labels lost, until accepted
+        self.class_edits = ClassEdits(self)  # add / rename / ... / delete classes, with undo
 
     # -- create / open ---------------------------------------------------------
 
@@ -264,9 +269,12 @@ class Project:
         """The editing session of one image (kept while the project is open)."""
         if image_id not in self._editors:
             store = self.label_store(image_id)
-            kwargs = {} if history_bytes is None else {"history_bytes": history_bytes}
             self._editors[image_id] = Editor(
-                store, classes=self.classes, journal=self._journals[image_id], **kwargs
+                store,
+                classes=self.classes,
+                journal=self._journals[image_id],
+                history_bytes=DEFAULT_HISTORY_BYTES if history_bytes is None else history_bytes,
+                separate_objects=bool(self.settings.get("separate_objects", True)),
             )
         return self._editors[image_id]
 
@@ -384,6 +392,18 @@ class Project:
         return Path(rec.path).name
 
     # -- internals -------------------------------------------------------------
+
+    def _set_classes(self, classes: list[ClassInfo]) -> None:
+        """Replace the class list in project.json at once (:mod:`.classedit` calls this)."""
+        old = self._data.classes
+        self._data.classes = list(classes)
+        try:
+            self._write_manifest()
+        except ProjectError:
+            self._data.classes = old
+            raise
+        for store in self._stores.values():
+            store.classes = tuple(classes)
 
     def _write_manifest(self) -> None:
         atomic_write_json(self.root / FILE_NAME, self._data.to_json())

@@ -4,7 +4,9 @@ Output channel ``i`` of a Tessera model is class id ``i``. When the project has
 gained classes, the final 1x1 classifier convolution gets new output channels:
 the weights and bias of the existing classes are copied unchanged, the new
 rows start from a fresh convolution's default initialisation, and every other
-layer keeps its trained weights.
+layer keeps its trained weights. The project's classes are laid on the model's
+channels by name (:func:`by_name`): a class list edited since the model was
+trained (classes reordered, renamed, deleted) still trains the right channels.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
 from segcore.errors import TrainingError
+from segcore.labels import classmatch
 from segcore.labels.schema import ClassInfo
 from segcore.models.meta import ModelMeta
 
@@ -51,6 +55,30 @@ def merged_classes(
     if ids != list(range(len(ids))):
         raise TrainingError(f"class ids must be 0..{len(ids) - 1} without gaps, got {ids}")
     return tuple(by_id[i] for i in ids)
+
+
+def by_name(
+    model: Sequence[ClassInfo], labels: Sequence[ClassInfo]
+) -> tuple[tuple[ClassInfo, ...], np.ndarray]:
+    """The labels' classes laid out on the model's channels, matched by name.
+
+    A class of the model keeps its channel and takes the labels' name, colour and
+    kind (a renamed class is found by its old name); a model class the labels no
+    longer have keeps its channel, unlabelled; classes the model lacks get new
+    channels after its own. Returns the classes and the (256,) table from label ids
+    to channels. When no name matches at all (ids from mask files, "class 0"...), the
+    ids are taken as channels, as they are.
+    """
+    if not any(classmatch.find(m, labels) is not None for m in model):
+        return tuple(labels), np.arange(256, dtype=np.uint8)
+    merged = []
+    for m in model:
+        match = classmatch.find(m, labels)
+        merged.append(m if match is None else dataclasses.replace(match, id=m.id))
+    for c in labels:
+        if classmatch.find(c, model) is None:
+            merged.append(dataclasses.replace(c, id=len(merged)))
+    return tuple(merged), classmatch.lookup(labels, merged)
 
 
 def expand_classes(

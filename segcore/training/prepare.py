@@ -12,6 +12,7 @@ in :attr:`Plan.warnings`.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,12 +23,13 @@ from torch import nn
 
 from segcore.errors import TrainingError
 from segcore.jobs import Progress
+from segcore.labels.classmatch import Relabelled
 from segcore.labels.schema import ClassInfo
 from segcore.models.meta import ModelMeta, Normalization
 from segcore.training import survey as surveying
 from segcore.training.config import TrainConfig
 from segcore.training.data import TrainingData
-from segcore.training.finetune import expand_classes, merged_classes
+from segcore.training.finetune import by_name, expand_classes, merged_classes
 from segcore.training.split import Split, split_blocks
 from segcore.training.survey import Block
 
@@ -72,6 +74,8 @@ def prepare(
     if not data.images:
         raise TrainingError("no labelled images to train on; label some pixels first")
     loaded = _load(model)
+    if loaded is not None and data.classes is not None:
+        data = _on_model_channels(data, loaded[1].classes)
     blocks: list[Block] = []
     block = block_size(config)
     on_nodata = unlabelled = 0
@@ -145,6 +149,18 @@ def _classes(
         # unnamed ids (mask folders): the model's classes; higher ids are refused below
         return meta.classes
     return merged_classes(meta.classes, data.classes)
+
+
+def _on_model_channels(data: TrainingData, model: tuple[ClassInfo, ...]) -> TrainingData:
+    """``data`` with its class ids read as the model's channels (classes matched by name)."""
+    classes, table = by_name(model, data.classes or ())
+    if classes == data.classes:
+        return data
+    images = tuple(
+        dataclasses.replace(item, labels=Relabelled(item.labels, table, classes))
+        for item in data.images
+    )
+    return TrainingData(images, classes, data.from_mask_files)
 
 
 def _check_images(

@@ -262,4 +262,7 @@ def test_launch_without_arguments_opens_the_sample_and_its_model(qtbot) -> None:
         assert window.canvas.layer("semantic") is not None
     if SAMPLE_MODEL.is_file():
         qtbot.waitUntil(lambda: window.session.model is not None, timeout=10_000)
+        # the sample opens with its prediction, as the README shows it
+        qtbot.waitUntil(lambda: window.session.prediction is not None, timeout=60_000)
+        qtbot.waitUntil(lambda: not window.model_dock.is_running, timeout=120_000)
         assert window.model_dock.run_button.isEnabled()

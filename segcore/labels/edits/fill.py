@@ -1,4 +1,4 @@
-"""Flood fill of a label region, and relabelling a class or an instance.
+"""Flood fill of a label region, relabelling a class or an instance, and mapping all classes.
 
 Both work chunk by chunk, so a region as large as the image is filled with the
 memory of a few chunks.
@@ -13,7 +13,7 @@ import numpy as np
 
 from segcore.errors import LabelError
 from segcore.labels.box import Box, chunk_box
-from segcore.labels.edits.common import Paint, check_seed, paint_mask, replace_value
+from segcore.labels.edits.common import Paint, changed_box, check_seed, paint_mask, replace_value
 from segcore.labels.reader import Layer
 from segcore.labels.schema import NO_INSTANCE, UNLABELLED
 from segcore.labels.store import LabelStore
@@ -146,3 +146,35 @@ def relabel_instance(store: LabelStore, old: int, new: int, *, box: Box | None =
         return Box.empty()
     windows = _area_chunks(store, box, labelled_only=True)
     return replace_value(store, windows, "instance", old, new)
+
+
+def map_classes(store: LabelStore, table: np.ndarray, *, stuff: frozenset[int]) -> Box:
+    """Rewrite every class id through ``table`` ((256,) uint8), chunk by chunk.
+
+    Pixels whose new class is UNLABELLED or a ``stuff`` class lose their
+    instance id (even where the id number stays the same); instances of classes
+    that stay things keep theirs (ids are unique in a store, so merging two thing
+    classes keeps every object apart).
+    Only chunks holding labels are read. Returns the box of the changed pixels.
+    """
+    if table.shape != (256,) or table.dtype != np.uint8 or int(table[UNLABELLED]) != UNLABELLED:
+        raise LabelError("a class table maps 256 ids as uint8 and keeps 255 unlabelled")
+    clear = np.zeros(256, bool)
+    clear[list(stuff | {UNLABELLED})] = True
+    out = Box.empty()
+    for window in _area_chunks(store, None, labelled_only=True):
+        sem = store.read_box("semantic", window)
+        new = table[sem]
+        inst = store.read_box("instance", window)
+        changed = new != sem
+        lost = clear[new] & (inst != NO_INSTANCE)
+        if not changed.any() and not lost.any():
+            continue
+        changed |= lost
+        store.write("semantic", window.x, window.y, new, overviews=False)
+        if lost.any():
+            inst[lost] = NO_INSTANCE
+            store.write("instance", window.x, window.y, inst, overviews=False)
+        store.update_overviews([window])
+        out = out.union(changed_box(changed, window))
+    return out
