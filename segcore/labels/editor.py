@@ -29,6 +29,7 @@ from segcore.labels.history import (
     Record,
     Transaction,
     apply_patches,
+    planes_of,
 )
 from segcore.labels.schema import NO_INSTANCE, UNLABELLED, ClassInfo
 from segcore.labels.store import LabelStore
@@ -48,7 +49,8 @@ class Editor:
     Parameters
     ----------
     store
-        The image's label store.
+        The image's label store. For a label volume, edits go to the current
+        slice (:meth:`set_plane`); undo and redo go to the slices they recorded.
     classes
         The project's classes (thing classes get instance ids when painted).
     journal
@@ -72,6 +74,19 @@ class Editor:
         self.current_instance = NO_INSTANCE
         self._instance_class: int | None = None  # class the current instance was painted with
         self._tx: Transaction | None = None
+        self.changed_planes: list[int] = []  # slices the last undo/redo changed
+
+    # -- slices ----------------------------------------------------------------
+
+    @property
+    def plane(self) -> int:
+        """The slice edits go to (0 for a 2-D store)."""
+        return self.store.z
+
+    def set_plane(self, z: int) -> None:
+        """Edit slice ``z`` of a label volume from now on (LabelError outside 0..depth-1)."""
+        self._refuse_in_stroke("change the slice")
+        self.store = self.store.plane(z)
 
     # -- painting values -------------------------------------------------------
 
@@ -191,6 +206,7 @@ class Editor:
         if record is None:
             return None
         box = apply_patches(self.store, record.patches, "old")
+        self.changed_planes = planes_of(record.patches)
         try:
             self._journal(record.inverted())
         except TesseraError:
@@ -205,6 +221,7 @@ class Editor:
         if record is None:
             return None
         box = apply_patches(self.store, record.patches, "new")
+        self.changed_planes = planes_of(record.patches)
         try:
             self._journal(record)
         except TesseraError:
