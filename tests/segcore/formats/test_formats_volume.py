@@ -30,14 +30,15 @@ CLASSES = make_classes(["grey matter", "white matter"])
 
 
 def tissue_planes(sample: Callable[[str], Path]) -> tuple[Path, list[np.ndarray]]:
-    """The MNI T1 and its grey/white-matter maps thresholded at 0.5, as voxel slices."""
+    """The MNI T1 and its grey/white-matter maps thresholded at 0.5, as voxel slices
+    (the maps store probability x 255 as uint8)."""
     gm: Any = nib.load(sample("nifti_gm"))
     wm: Any = nib.load(sample("nifti_wm"))
     slices = []
     for k in range(gm.shape[2]):
         out = np.zeros(gm.shape[:2], np.uint8)
-        out[np.asarray(gm.dataobj[:, :, k]) > 0.5] = 1
-        out[np.asarray(wm.dataobj[:, :, k]) > 0.5] = 2
+        out[np.asarray(gm.dataobj[:, :, k]) > 127] = 1
+        out[np.asarray(wm.dataobj[:, :, k]) > 127] = 2
         slices.append(out)
     return sample("nifti_t1"), slices
 
