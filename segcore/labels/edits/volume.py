@@ -167,3 +167,29 @@ def fill_3d(
             if 0 <= nz < store.depth:
                 todo.append((nz, region))
     return union_all(boxes)
+
+
+def interpolation_span(labelled: np.ndarray, z: int) -> tuple[int, int] | None:
+    """The two labelled slices to interpolate between, seen from slice ``z``.
+
+    ``labelled`` holds each slice's labelled pixel count (``store.slice_counts()``).
+    From a labelled slice: it and the next labelled slice above (else below);
+    from an unlabelled one: the nearest labelled slices below and above. None
+    when there are no two such slices.
+
+    >>> interpolation_span(np.array([0, 5, 0, 0, 7, 0, 3]), 2)
+    (1, 4)
+    >>> interpolation_span(np.array([0, 5, 0, 0, 7, 0, 3]), 4)
+    (4, 6)
+    >>> interpolation_span(np.array([0, 5, 0, 0, 7, 0, 0]), 5) is None
+    True
+    """
+    marked = np.flatnonzero(np.asarray(labelled) > 0)
+    below, above = marked[marked < z], marked[marked > z]
+    if z in marked:
+        if above.size:
+            return z, int(above[0])
+        return (int(below[-1]), z) if below.size else None
+    if below.size and above.size:
+        return int(below[-1]), int(above[0])
+    return None
