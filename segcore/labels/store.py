@@ -36,15 +36,16 @@ from typing import Any, Protocol
 import numpy as np
 
 from segcore.errors import LabelError
-from segcore.labels import overviews
-from segcore.labels.box import Box, chunk_box
+from segcore.labels import overviews, storerepair
+from segcore.labels.box import Box
 from segcore.labels.chunkcache import ChunkCache
-from segcore.labels.planes import PlaneArray, plane_name, split_name
+from segcore.labels.planes import plane_name, split_name
 from segcore.labels.reader import DTYPES, FILLS, LAYERS, Layer
 from segcore.labels.schema import UNLABELLED, ClassInfo
 from segcore.labels.storemeta import (
     DamagedStoreError,
-    member,
+    open_arrays,
+    open_counts,
     read_meta,
     sync_files,
     write_layout,
@@ -91,40 +92,8 @@ class LabelStore:
             )
         self._shared = _Shared(meta)
         self._suffix: int | None = None if self.depth == 1 else 0
-        arrays: dict[str, Any] = {}
-        for layer in LAYERS:
-            for level, (w, h) in enumerate(self._sizes):
-                name = f"{layer}/{level}"
-                arr = member(path, group, name)
-                if level == 0:
-                    arr = arr.with_config({"write_empty_chunks": True})
-                shape = (h, w) if self.depth == 1 else (self.depth, h, w)
-                if tuple(arr.shape) != shape:
-                    raise DamagedStoreError(
-                        f"label store {path}: array {name} has shape {tuple(arr.shape)}, "
-                        f"expected {shape}; the store is damaged, restore it from a backup"
-                    )
-                if self.depth == 1:
-                    arrays[name] = arr
-                else:
-                    arrays.update(
-                        (plane_name(name, z), PlaneArray(arr, z)) for z in range(shape[0])
-                    )
-        self._counts_array = member(path, group, "labelled_per_chunk").with_config(
-            {"write_empty_chunks": True}
-        )
-        try:
-            self._all_counts = np.asarray(self._counts_array[...], dtype=np.int64)
-        except Exception as exc:  # a damaged chunk file; zarr raises codec-specific types
-            raise DamagedStoreError(
-                f"label store {path}: labelled_per_chunk cannot be read ({exc}); "
-                "restore the store from a backup"
-            ) from exc
-        if self._all_counts.ndim != (2 if self.depth == 1 else 3):
-            raise DamagedStoreError(
-                f"label store {path}: labelled_per_chunk has the wrong shape; "
-                "restore the store from a backup"
-            )
+        arrays = open_arrays(path, group, self._sizes, self.depth)
+        self._counts_array, self._all_counts = open_counts(path, group, self.depth)
         self._counts = self._all_counts if self.depth == 1 else self._all_counts[0]
         self._shared.planes[0] = self
         self._cache = ChunkCache(
@@ -336,45 +305,19 @@ class LabelStore:
     def forget_chunks(
         self, chunks: list[tuple[int, ...]], *, layers: tuple[Layer, ...] = LAYERS
     ) -> None:
-        """Accept the loss of level-0 chunks: ``layers`` there become empty.
-
-        For chunk files found missing or damaged (``storecheck``): the chunks
-        are written afresh (the old files are not read), counts follow and the
-        overviews above them are recomputed. A chunk is (row, column) of this
-        slice, or (slice, row, column) of a volume.
-        """
-        if self.read_only:
-            raise LabelError(f"label store {self.path} was opened read-only")
-        by_plane: dict[int, list[tuple[int, int]]] = {}
-        for *zs, cy, cx in chunks:
-            by_plane.setdefault(zs[0] if zs else self.z, []).append((cy, cx))
-        for z, keys in by_plane.items():
-            self.plane(z)._forget(keys, layers)
-
-    def _forget(self, chunks: list[tuple[int, int]], layers: tuple[Layer, ...]) -> None:
-        boxes = []
-        for cy, cx in chunks:
-            box = chunk_box(cy, cx, self.chunk, self.width, self.height)
-            for layer in layers:
-                fill = np.full((box.h, box.w), FILLS[layer], DTYPES[layer])
-                self._cache.put(self._name(layer, 0), cy, cx, fill)
-            if "semantic" in layers:
-                self._counts[cy, cx] = 0
-            boxes.append(box)
-        self.update_overviews(boxes, layers=layers)
+        """Accept the loss of level-0 chunks, (row, column) of this slice or (slice, row,
+        column) of a volume: ``layers`` there become empty (see :mod:`storerepair`)."""
+        storerepair.forget_chunks(self, chunks, layers=layers)
 
     def recount(self) -> None:
         """Recompute the per-chunk counts from the class chunks on disk (repair; reads them)."""
-        from segcore.labels.storecheck import chunk_files
+        storerepair.recount(self, self._all_counts)
 
-        self._all_counts[...] = 0
-        ny, nx = self._all_counts.shape[-2:]
-        for key in chunk_files(self.path / "semantic" / "0", ndim=self._all_counts.ndim):
-            *zs, cy, cx = key
-            if cy < ny and cx < nx and all(z < self.depth for z in zs):
-                name = plane_name("semantic/0", zs[0] if zs else None)
-                data = self._cache.chunk(name, cy, cx)
-                self._all_counts[key] = int(np.count_nonzero(data != UNLABELLED))
+    def put_chunk(self, layer: Layer, cy: int, cx: int, data: np.ndarray) -> None:
+        """Replace a whole level-0 chunk of this slice without reading it (repair)."""
+        self._cache.put(self._name(layer, 0), cy, cx, data)
+        if layer == "semantic":
+            self._counts[cy, cx] = int(np.count_nonzero(data != UNLABELLED))
 
     def chunk_arrays(self, cy: int, cx: int) -> tuple[np.ndarray, np.ndarray]:
         """Live level-0 (semantic, instance) chunk arrays; do not write into them."""

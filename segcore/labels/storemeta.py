@@ -68,6 +68,50 @@ def read_meta(path: Path, group: Any) -> dict[str, Any]:
     return dict(meta)
 
 
+def open_arrays(path: Path, group: Any, sizes: list[tuple[int, int]], depth: int) -> dict[str, Any]:
+    """The store's arrays by cache name, checked against its size: ``semantic/0`` ... of a
+    2-D store, one :class:`~segcore.labels.planes.PlaneArray` per slice (``semantic/0@z``)
+    of a label volume. Level 0 keeps chunk files written even when empty."""
+    from segcore.labels.planes import PlaneArray, plane_name
+
+    arrays: dict[str, Any] = {}
+    for layer in LAYERS:
+        for level, (w, h) in enumerate(sizes):
+            name = f"{layer}/{level}"
+            arr = member(path, group, name)
+            if level == 0:
+                arr = arr.with_config({"write_empty_chunks": True})
+            shape = (h, w) if depth == 1 else (depth, h, w)
+            if tuple(arr.shape) != shape:
+                raise DamagedStoreError(
+                    f"label store {path}: array {name} has shape {tuple(arr.shape)}, "
+                    f"expected {shape}; the store is damaged, restore it from a backup"
+                )
+            if depth == 1:
+                arrays[name] = arr
+            else:
+                arrays.update((plane_name(name, z), PlaneArray(arr, z)) for z in range(depth))
+    return arrays
+
+
+def open_counts(path: Path, group: Any, depth: int) -> tuple[Any, np.ndarray]:
+    """The ``labelled_per_chunk`` array and its values: (rows, cols), or (slices, rows, cols)."""
+    array = member(path, group, "labelled_per_chunk").with_config({"write_empty_chunks": True})
+    try:
+        counts = np.asarray(array[...], dtype=np.int64)
+    except Exception as exc:  # a damaged chunk file; zarr raises codec-specific types
+        raise DamagedStoreError(
+            f"label store {path}: labelled_per_chunk cannot be read ({exc}); "
+            "restore the store from a backup"
+        ) from exc
+    if counts.ndim != (2 if depth == 1 else 3):
+        raise DamagedStoreError(
+            f"label store {path}: labelled_per_chunk has the wrong shape; "
+            "restore the store from a backup"
+        )
+    return array, counts
+
+
 def write_layout(
     path: Path,
     *,
