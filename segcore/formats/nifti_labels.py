@@ -43,9 +43,13 @@ def volume_labels(item: ExportItem) -> tuple[VolumeLabels, VolumeGeometry]:
     if item.source is None:
         raise FormatError(f"{item.name}: volume formats need the image file (export a project)")
     labels: Any = item.labels
-    if not hasattr(labels, "plane"):
-        raise FormatError(f"{item.name}: these labels have no slices; export a label volume")
     geometry = volume_geometry(item.source)
+    if not hasattr(labels, "plane") or not hasattr(labels, "depth"):
+        w, h = geometry.plane_size
+        raise FormatError(
+            f"{item.name}: these labels are one 2-D map; {geometry.path.name} has "
+            f"{geometry.depth} slices of {w}x{h}: label it in a project (a label volume)"
+        )
     geometry.check_labels(labels, item.name)
     return labels, geometry
 

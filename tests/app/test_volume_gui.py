@@ -99,3 +99,34 @@ def test_3d_fill_reaches_every_connected_slice(qtbot: Any, tmp_path: Path) -> No
     maps = planes(window)
     assert (maps[:, 5:41, 5:41] == CELL).all()
     assert len(ctx.editor.history) == DEPTH + 1  # type: ignore[union-attr]
+
+
+def test_export_and_import_a_nifti_label_volume_through_the_dialogs(
+    qtbot: Any, tmp_path: Path
+) -> None:
+    window = make_window(qtbot)
+    open_volume(qtbot, window, tmp_path)
+    ctx = window.annotation.ctx
+    assert ctx.editor is not None
+    with ctx.lock:
+        ctx.editor.store.plane(4).write("semantic", 3, 5, np.full((6, 7), CELL, np.uint8))
+    window.annotation.projects.save()
+    dialog = window.io.show_export()
+    dialog.choose("nifti", tmp_path / "out")
+    assert dialog.start() is not None
+    qtbot.waitUntil(lambda: not dialog.running, timeout=15_000)
+    written = tmp_path / "out" / "ct.nii.gz"
+    data = np.asarray(nib.load(written).dataobj)  # type: ignore[attr-defined]
+    assert data.shape == (WIDTH, HEIGHT, DEPTH) and int((data == CELL + 1).sum()) == 42
+    # wipe slice 4 on screen, then import the file back over it
+    with ctx.lock:
+        ctx.editor.store.plane(4).write("semantic", 3, 5, np.full((6, 7), UNLABELLED, np.uint8))
+    window.actions_by_name["import_labels"].trigger()
+    importer = window.io.import_dialog
+    assert importer is not None
+    importer.choose("nifti", written)
+    assert importer.start() is not None
+    qtbot.waitUntil(lambda: not importer.running, timeout=15_000)
+    assert "42 labelled voxels" in importer.message.text()
+    qtbot.waitUntil(lambda: ctx.editor is not None, timeout=5_000)
+    assert (planes(window)[4, 5:11, 3:10] == CELL).all()
