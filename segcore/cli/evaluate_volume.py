@@ -25,7 +25,7 @@ def _load(path: Path) -> Any:
     import nibabel as nib
 
     try:
-        image: Any = nib.load(path)
+        image: Any = nib.load(path, keep_file_open=True)  # slices in order: gzip reads on
         shape = tuple(int(n) for n in image.shape)
     except Exception as exc:  # nibabel raises many types for a bad file
         raise FormatError(f"{path}: not a readable NIfTI file: {exc}") from exc

@@ -131,7 +131,7 @@ def check_nifti_labels(path: Path, geometry: VolumeGeometry) -> Any:
     import nibabel as nib
 
     try:
-        image: Any = nib.load(path)
+        image: Any = nib.load(path, keep_file_open=True)  # slices in order: gzip reads on
         shape = tuple(int(n) for n in image.shape)
         dtype = np.dtype(image.get_data_dtype())
     except Exception as exc:  # nibabel raises many types for a bad file
@@ -172,7 +172,7 @@ def read_nifti_summary(path: Path) -> Imported:
     import nibabel as nib
 
     try:
-        image: Any = nib.load(path)
+        image: Any = nib.load(path, keep_file_open=True)  # slices in order: gzip reads on
         top = 0
         for k in range(int(image.shape[-1]) if len(image.shape) >= 3 else 1):
             part = image.dataobj[..., k] if len(image.shape) >= 3 else image.dataobj

@@ -32,8 +32,8 @@ CLASSES = make_classes(["grey matter", "white matter"])
 def tissue_planes(sample: Callable[[str], Path]) -> tuple[Path, list[np.ndarray]]:
     """The MNI T1 and its grey/white-matter maps thresholded at 0.5, as voxel slices
     (the maps store probability x 255 as uint8)."""
-    gm: Any = nib.load(sample("nifti_gm"))
-    wm: Any = nib.load(sample("nifti_wm"))
+    gm: Any = nib.load(sample("nifti_gm"), keep_file_open=True)
+    wm: Any = nib.load(sample("nifti_wm"), keep_file_open=True)
     slices = []
     for k in range(gm.shape[2]):
         out = np.zeros(gm.shape[:2], np.uint8)
