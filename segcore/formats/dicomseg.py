@@ -80,7 +80,7 @@ def write_dicom_seg(item: ExportItem, path: Path) -> Job[None]:
     n_classes = max((c.id for c in labels.classes), default=0) + 1
     if n_classes * depth * w * h / 8 > MAX_SEG_BYTES:
         raise FormatError(
-            f"{item.name}: {n_classes} segments of {w}x{h}x{depth} voxels are too large for "
+            f"{geometry.path}: {n_classes} segments of {w}x{h}x{depth} voxels are too large for "
             "one DICOM-SEG file (4 GiB of pixel data); export NIfTI"
         )
     frames = np.zeros((depth, h, w), np.uint8)  # segment numbers, 0 = none

@@ -50,7 +50,7 @@ class VolumeGeometry:
     affine: np.ndarray
     axis: int
     flip_rows: bool
-    kind: str  # "nifti" or "dicom"
+    kind: str  # "nifti", "dicom" or "stack" (a z-stack: spacing only, no orientation)
     header: Any = None  # the nibabel header of a NIfTI source
 
     @property
@@ -109,11 +109,16 @@ def volume_geometry(path: Path) -> VolumeGeometry:
             return _nifti_geometry(path, int(meta.extra.get("slice_axis", 2)))
         if meta.format == "dicom":
             return _dicom_geometry(path)
+        if source.depth > 1:  # a z-stack (TIFF, zarr): its spacing, no patient orientation
+            spacing = list(meta.pixel_spacing or ()) + [1.0] * 3
+            affine = np.diag([*(float(v) for v in spacing[:3]), 1.0])
+            shape = (source.width, source.height, source.depth)
+            return VolumeGeometry(path, shape, affine, 2, False, "stack")
     finally:
         source.close()
     raise FormatError(
-        f"{path} is a {meta.format} image; NIfTI and DICOM-SEG label volumes need a NIfTI or "
-        "DICOM volume as their image"
+        f"{path} is a 2-D {meta.format} image; NIfTI and DICOM-SEG label volumes need a "
+        "volume (NIfTI, DICOM, or a z-stack) as their image"
     )
 
 

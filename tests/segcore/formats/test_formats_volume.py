@@ -247,3 +247,37 @@ def test_cli_refuses_dicom_seg_of_a_nifti_image_in_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert any("export NIfTI for this image" in line for line in err)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_tiff_z_stack_exports_with_its_spacing_and_too_large_volumes_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample: Callable[[str], Path]
+) -> None:
+    import tifffile
+
+    from segcore.formats import dicomseg, nifti_labels
+
+    stack = tmp_path / "stack.tif"
+    tifffile.imwrite(stack, np.zeros((3, 20, 30), np.uint8), photometric="minisblack")
+    project = Project.create(tmp_path / "p", classes=CLASSES)
+    entry = project.add_image(stack)
+    assert entry.depth == 3
+    project.label_store(entry.id).plane(2).write("semantic", 4, 5, np.ones((2, 3), np.uint8))
+    items = project_items(project)
+    paths = run_to_end(export(items, "nifti", tmp_path / "out"))
+    written: Any = nib.load(next(p for p in paths if p.suffix == ".gz"))
+    data = np.asarray(written.dataobj)
+    assert data.shape == (30, 20, 3) and (data[4:7, 5:7, 2] == 2).all() and data.sum() == 12
+    # too large for NIfTI-1 (int16 dims) or one DICOM-SEG: one line naming the image
+    monkeypatch.setattr(nifti_labels, "NIFTI1_MAX_DIM", 25)
+    with pytest.raises(FormatError, match="too large for a NIfTI-1 file") as err:
+        run_to_end(export(items, "nifti", tmp_path / "big"))
+    assert str(stack) in str(err.value) and not (tmp_path / "big").exists()
+    with pytest.raises(FormatError, match="DICOM-SEG references a DICOM series"):
+        run_to_end(export(items, "dicom-seg", tmp_path / "seg"))
+    monkeypatch.setattr(dicomseg, "MAX_SEG_BYTES", 10)
+    ct = project.add_image(sample("dicom_ct_multiframe"))
+    project.label_store(ct.id).plane(1).write("semantic", 0, 0, np.ones((2, 2), np.uint8))
+    with pytest.raises(FormatError, match="too large for one DICOM-SEG file"):
+        run_to_end(export(project_items(project, [ct.id]), "dicom-seg", tmp_path / "seg2"))
+    assert not (tmp_path / "seg2").exists()
+    project.close()
