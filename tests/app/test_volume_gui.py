@@ -7,7 +7,16 @@ from typing import Any
 
 import nibabel as nib
 import numpy as np
-from annotate_helpers import CLASSES, HEIGHT, WIDTH, drag, make_window, wait_editor, wait_idle
+from annotate_helpers import (
+    CLASSES,
+    HEIGHT,
+    LEFT,
+    WIDTH,
+    drag,
+    make_window,
+    wait_editor,
+    wait_idle,
+)
 
 from app.window import MainWindow
 from segcore.labels.schema import UNLABELLED
@@ -130,3 +139,26 @@ def test_export_and_import_a_nifti_label_volume_through_the_dialogs(
     assert "42 labelled voxels" in importer.message.text()
     qtbot.waitUntil(lambda: ctx.editor is not None, timeout=5_000)
     assert (planes(window)[4, 5:11, 3:10] == CELL).all()
+
+
+def test_navigator_side_view_shows_every_slice_through_the_view_centre(
+    qtbot: Any, tmp_path: Path
+) -> None:
+    window = make_window(qtbot)
+    open_volume(qtbot, window, tmp_path)
+    ctx = window.annotation.ctx
+    assert ctx.editor is not None
+    x, y, w, h = window.canvas.visible_box()
+    cx, cy = x + w // 2, y + h // 2
+    with ctx.lock:
+        ctx.editor.store.plane(4).write("semantic", cx - 1, cy - 2, np.full((4, 3), CELL, np.uint8))
+    window.navigator_dock.show()
+    side = window.navigator_dock.side
+    side.refresh()
+    assert side.isVisible() and side.image is not None
+    assert (side.image.width(), side.image.height()) == (HEIGHT, DEPTH)  # sagittal: rows x slices
+    alpha = [side.image.pixelColor(cy, DEPTH - 1 - z).alpha() for z in range(DEPTH)]
+    assert [a > 0 for a in alpha] == [z == 4 for z in range(DEPTH)]
+    qtbot.mouseClick(side, LEFT)  # coronal
+    assert side.axis == "coronal" and side.image.width() == WIDTH
+    assert side.image.pixelColor(cx, DEPTH - 1 - 4).alpha() > 0

@@ -193,3 +193,27 @@ def interpolation_span(labelled: np.ndarray, z: int) -> tuple[int, int] | None:
     if below.size and above.size:
         return int(below[-1]), int(above[0])
     return None
+
+
+def side_view(store: LabelStore, *, column: int | None = None, row: int | None = None,
+              level: int = 0) -> np.ndarray:  # fmt: skip
+    """A sagittal (``column``) or coronal (``row``) reformat of a label volume's classes.
+
+    Returns ``(depth, height)`` for a column or ``(depth, width)`` for a row, slice 0
+    first, read at overview ``level`` (coordinates in level-0 pixels): one line of
+    each slice, so the cost is the slices' chunks, never the volume.
+    """
+    if (column is None) == (row is None):
+        raise LabelError("give a column (sagittal view) or a row (coronal view)")
+    down = 2**level
+    w, h = store.level_size(level)
+    lines = []
+    for z in range(store.depth):
+        plane = store.plane(z)
+        if column is not None:
+            x = min(max(column // down, 0), w - 1)
+            lines.append(plane.read("semantic", x, 0, 1, h, level=level)[:, 0])
+        else:
+            y = min(max(int(row or 0) // down, 0), h - 1)
+            lines.append(plane.read("semantic", 0, y, w, 1, level=level)[0])
+    return np.stack(lines)

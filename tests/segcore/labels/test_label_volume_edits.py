@@ -82,3 +82,18 @@ def test_fill_3d_follows_a_tube_through_slices_and_stops_at_walls(tmp_path: Path
         ed.apply(fill_3d, 12, 12, paint=Paint(2), max_voxels=10)
     assert not any((sem(v, z) == 2).any() for z in range(5))  # rolled back
     assert (sem(v, 0) != UNLABELLED).any()
+
+
+def test_side_views_show_each_slice_as_a_line(tmp_path: Path) -> None:
+    from segcore.labels.edits.volume import side_view
+
+    v = volume(tmp_path)
+    paint_rectangle(v.plane(1), Box(10, 4, 3, 6), paint=Paint(2))  # cols 10-12, rows 4-9
+    sagittal = side_view(v, column=11)
+    assert sagittal.shape == (5, 24)
+    assert (sagittal[1, 4:10] == 2).all() and (np.delete(sagittal, 1, axis=0) == UNLABELLED).all()
+    coronal = side_view(v, row=5)
+    assert coronal.shape == (5, 32) and (coronal[1, 10:13] == 2).all()
+    assert int(np.count_nonzero(coronal != UNLABELLED)) == 3
+    with pytest.raises(LabelError):
+        side_view(v)
