@@ -281,3 +281,26 @@ def test_a_tiff_z_stack_exports_with_its_spacing_and_too_large_volumes_are_refus
         run_to_end(export(project_items(project, [ct.id]), "dicom-seg", tmp_path / "seg2"))
     assert not (tmp_path / "seg2").exists()
     project.close()
+
+
+def test_cli_imports_a_nifti_label_volume_into_one_image(
+    tmp_path: Path, mni: tuple[Path, list[np.ndarray]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    t1, _ = mni
+    project = Project.create(tmp_path / "p", classes=CLASSES)
+    entry = project.add_image(t1)
+    project.close()
+    good = _write_like(t1, tmp_path / "good.nii.gz", value=2)
+    args = ["import", str(good), "--format", "nifti", "--project", str(tmp_path / "p")]
+    assert main([*args, "--image", entry.id]) == 0
+    assert f"-> {entry.id}: 500 labelled voxels" in capsys.readouterr().out
+    assert main(args) == 2  # which image?
+    assert f"--image (one of {entry.id})" in capsys.readouterr().err
+    small = _write_like(t1, tmp_path / "small.nii.gz", shape=(197, 233, 100))
+    assert main(["import", str(small), "--format", "nifti", "--project", str(tmp_path / "p"),
+                 "--image", entry.id]) == 2  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert any(str(small) in line and "belongs to" in line for line in err)
+    project = Project.open(tmp_path / "p")
+    assert project.label_store(entry.id).labelled_pixels == 500  # the bad file changed nothing
+    project.close()

@@ -178,3 +178,25 @@ def test_a_lost_chunk_of_one_slice_is_found_and_forgotten(tmp_path: Path) -> Non
     again.close()
     assert storecheck.inspect(v.path, had_labels=True) is None
     assert storecheck.unreadable_chunks(v.path) == []
+
+
+def test_a_project_replays_unsaved_edits_onto_their_slices(tmp_path: Path) -> None:
+    from segcore.project import Project
+
+    project = Project.create(tmp_path / "p", classes=CLASSES)
+    entry = project.add_image(tmp_path / "v.nii.gz", width=40, height=30, depth=5)
+    ed = project.editor(entry.id)
+    for z, x in ((0, 5), (2, 20), (4, 33)):
+        ed.set_plane(z)
+        ed.apply(paint_disk, cx=x, cy=15, radius=3, paint=ed.paint_for(1))
+    ed.undo()  # the stroke on slice 4
+    expected = planes(project.label_store(entry.id))
+    project.close(save=False)  # the journal keeps all four records
+    shutil.rmtree(tmp_path / "p" / "labels" / f"{entry.id}.zarr")  # as if never written
+    again = Project.open(tmp_path / "p")
+    store = again.label_store(entry.id)
+    assert again.recovered[entry.id] == 4 and store.depth == 5
+    np.testing.assert_array_equal(planes(store), expected)
+    assert store.slice_counts()[[0, 2, 4]].tolist() == [29, 29, 0]
+    assert again.image(entry.id).slices_text == "2 of 5 slices labelled"
+    again.close()
