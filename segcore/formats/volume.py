@@ -138,23 +138,23 @@ def _dicom_geometry(path: Path) -> VolumeGeometry:
     """Voxel (column, row, frame) to RAS mm from the frames' position and orientation."""
     import pydicom
 
-    from segcore.io.dicom import _find
+    from segcore.io.dicom import frame_attribute
 
     ds = pydicom.dcmread(path, stop_before_pixels=True)
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     rows, cols = int(ds.Rows), int(ds.Columns)
     affine = np.eye(4)
-    orient = _find(ds, "ImageOrientationPatient", "PlaneOrientationSequence", 0)
-    first = _find(ds, "ImagePositionPatient", "PlanePositionSequence", 0)
-    spacing = _find(ds, "PixelSpacing", "PixelMeasuresSequence", 0)
+    orient = frame_attribute(ds, "ImageOrientationPatient", "PlaneOrientationSequence", 0)
+    first = frame_attribute(ds, "ImagePositionPatient", "PlanePositionSequence", 0)
+    spacing = frame_attribute(ds, "PixelSpacing", "PixelMeasuresSequence", 0)
     if orient is not None and first is not None and spacing is not None:
         along_row, along_col = np.array(orient[:3], float), np.array(orient[3:], float)
         origin = np.array(first, float)
         step = np.cross(along_row, along_col)
-        thickness = _find(ds, "SliceThickness", "PixelMeasuresSequence", 0)
+        thickness = frame_attribute(ds, "SliceThickness", "PixelMeasuresSequence", 0)
         step = step * float(thickness or 1.0)
         if frames > 1:
-            last = _find(ds, "ImagePositionPatient", "PlanePositionSequence", frames - 1)
+            last = frame_attribute(ds, "ImagePositionPatient", "PlanePositionSequence", frames - 1)
             if last is not None:
                 step = (np.array(last, float) - origin) / (frames - 1)
         lps = np.column_stack(

@@ -162,3 +162,23 @@ def test_navigator_side_view_shows_every_slice_through_the_view_centre(
     qtbot.mouseClick(side, LEFT)  # coronal
     assert side.axis == "coronal" and side.image.width() == WIDTH
     assert side.image.pixelColor(cx, DEPTH - 1 - 4).alpha() > 0
+
+
+def test_a_volume_open_on_screen_becomes_a_label_volume_of_a_new_project(
+    qtbot: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+    window = make_window(qtbot)
+    data = np.zeros((WIDTH, HEIGHT, DEPTH), np.int16)
+    nib.save(nib.Nifti1Image(data, np.eye(4)), tmp_path / "mr.nii.gz")
+    with qtbot.waitSignal(window.session.document_changed, timeout=15_000):
+        window.open_path(tmp_path / "mr.nii.gz")
+    folder = tmp_path / "proj"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(folder), ""))
+    monkeypatch.setattr(QInputDialog, "getMultiLineText", lambda *a, **k: ("a\nb", True))
+    window.annotation.actions["new_project"].trigger()
+    wait_editor(qtbot, window)
+    editor = window.annotation.ctx.editor
+    assert editor is not None and editor.store.depth == DEPTH
+    assert editor.plane == window.canvas.z == DEPTH // 2  # the slider opens mid-volume
