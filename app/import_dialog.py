@@ -191,9 +191,44 @@ class ImportDialog(QDialog):
             self.message.setText("Choose the labels file or folder to import.")
             return None
         name, path = str(self.format.currentData()), Path(text)
+        from segcore.formats.registry import get_format
+
+        if get_format(name).kind == "volume":
+            return self._start_volume(name, path)
         context = self._grid()
         self.report = None
         return self._run(lambda: import_labels(name, path, **context), self._read, "Reading...")
+
+    def _start_volume(self, name: str, path: Path) -> Worker | None:
+        """A NIfTI / DICOM-SEG label volume replaces the labels of the project image on
+        screen (checked against its grid first; the editor is paused meanwhile)."""
+        from segcore.formats.volume_import import import_volume
+
+        project, image_id = self.context.session.project, self.context.session.project_image
+        if project is None or image_id is None:
+            self.message.setText("Open the project image this label volume belongs to first.")
+            return None
+        editing = self.editing
+        if editing.editor is not None:
+            self._paused = (editing.image_id, editing.editor)
+            editing.detach()
+        lock = editing.lock
+
+        def job() -> Any:
+            steps = import_volume(project, image_id, path, name)
+            while True:  # the tiles on screen read the store between steps
+                with lock:
+                    try:
+                        step = next(steps)
+                    except StopIteration as stop:
+                        return stop.value
+                yield step
+
+        def done(voxels: int) -> None:
+            self.message.setText(f"Imported {voxels:,} labelled voxels into {image_id}")
+            self.context.say(f"Imported the label volume {path.name}", 8000)
+
+        return self._run(job, done, "Checking the label volume...")
 
     def _grid(self) -> dict[str, Any]:
         """The open image's grid, for formats that need one (vector polygons)."""
@@ -290,7 +325,7 @@ class ImportDialog(QDialog):
         doc = session.document
         if doc is None or session.project_image != image_id:
             return
-        if doc.labels is editor.store:
+        if doc.labels is editor.store.plane(0):  # a label volume's editor may be on slice z
             self.editing.attach(image_id, editor)
         w, h = doc.size
         for layer_id in LABEL_LAYERS:

@@ -54,6 +54,7 @@ from app.session import (
 )
 from app.settings import add_recent, open_settings, recent_files, remove_recent
 from app.training_actions import install as install_training
+from app.volume_actions import install as install_volume
 from app.worker import Jobs, JobSlot, Worker, wait_for_jobs
 
 IMAGE_FILTER = (
@@ -144,6 +145,7 @@ class MainWindow(QMainWindow):
         self._refresh_recent()
         self.annotation = install_annotation(self.context, IMAGE_FILTER)  # tools, projects
         self.io = install_io(self.context, self.annotation.ctx)  # export, import, metrics
+        self.slice_actions = install_volume(self.context, self.annotation.ctx)  # Edit > Slices
         self.io.labels_imported.connect(
             lambda _report: self.annotation.projects.images_changed.emit()
         )

@@ -14,9 +14,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 README_PARTS = (
     "intro", "app", "io", "annotate", "labels", "models", "infer",
-    "training", "app_training", "pixel_classifier", "formats", "app_formats",
+    "training", "app_training", "pixel_classifier", "formats", "app_formats", "volumes",
 )  # fmt: skip
-BENCH_PARTS = ("intro", "io", "infer", "app", "labels", "annotate", "training", "formats")
+BENCH_PARTS = (
+    "intro", "io", "infer", "app", "labels", "annotate", "training", "formats", "volumes",
+)  # fmt: skip
 
 
 def demote(text: str) -> str:

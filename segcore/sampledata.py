@@ -66,6 +66,10 @@ FILES: dict[str, tuple[Package, str]] = {
         NILEARN,
         "nilearn/datasets/data/mni_icbm152_gm_tal_nlin_sym_09a_converted.nii.gz",
     ),
+    "nifti_wm": (
+        NILEARN,
+        "nilearn/datasets/data/mni_icbm152_wm_tal_nlin_sym_09a_converted.nii.gz",
+    ),
 }
 
 

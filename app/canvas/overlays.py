@@ -161,9 +161,17 @@ class LabelOverlay(TileLayer):
     def level_size(self, level: int) -> tuple[int, int]:
         return self.labels.level_size(level)
 
-    def _read(self, layer: Any, level: int, x: int, y: int, w: int, h: int) -> np.ndarray:
+    @property
+    def has_depth(self) -> bool:  # type: ignore[override]
+        """A label volume: each slice has its own tiles."""
+        return int(getattr(self.labels, "depth", 1)) > 1
+
+    def _read(
+        self, layer: Any, level: int, x: int, y: int, w: int, h: int, z: int = 0
+    ) -> np.ndarray:
         with self.lock:
-            return self.labels.read(layer, x, y, w, h, level=level)
+            labels = self.labels.plane(z) if self.has_depth else self.labels  # type: ignore[attr-defined]
+            return labels.read(layer, x, y, w, h, level=level)
 
     def class_name(self, class_id: int) -> str:
         if class_id == UNLABELLED:
@@ -187,7 +195,7 @@ class SemanticOverlay(LabelOverlay):
     source_layer = "semantic"
 
     def read(self, level: int, x: int, y: int, w: int, h: int, z: int) -> np.ndarray:
-        return self._read(self.source_layer, level, x, y, w, h)
+        return self._read(self.source_layer, level, x, y, w, h, z)
 
     def render(self, raw: np.ndarray, style: Any) -> QImage:
         return argb_to_qimage(render_semantic(raw, class_table(style.classes), style.outlines))
@@ -209,7 +217,7 @@ class InstanceOverlay(LabelOverlay):
         self.outlines = True
 
     def read(self, level: int, x: int, y: int, w: int, h: int, z: int) -> np.ndarray:
-        return self._read("instance", level, x, y, w, h)
+        return self._read("instance", level, x, y, w, h, z)
 
     def render(self, raw: np.ndarray, style: Any) -> QImage:
         return argb_to_qimage(render_instance(raw, bool(style)))
@@ -231,8 +239,8 @@ class PanopticOverlay(LabelOverlay):
         self.outlines = True
 
     def read(self, level: int, x: int, y: int, w: int, h: int, z: int) -> np.ndarray:
-        sem = self._read("semantic", level, x, y, w, h)
-        inst = self._read("instance", level, x, y, w, h)
+        sem = self._read("semantic", level, x, y, w, h, z)
+        inst = self._read("instance", level, x, y, w, h, z)
         return np.stack([sem.astype(np.uint32), inst.astype(np.uint32)], axis=-1)
 
     def render(self, raw: np.ndarray, style: Any) -> QImage:
@@ -258,7 +266,7 @@ class HeatOverlay(LabelOverlay):
         self.uncertainty = True
 
     def read(self, level: int, x: int, y: int, w: int, h: int, z: int) -> np.ndarray:
-        return self._read("confidence", level, x, y, w, h)
+        return self._read("confidence", level, x, y, w, h, z)
 
     def render(self, raw: np.ndarray, style: Any) -> QImage:
         colormap, uncertainty = style

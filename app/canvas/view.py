@@ -51,6 +51,7 @@ class CanvasView(CanvasInput, QWidget):
     hovered = Signal(object)  # (x, y) in level-0 image pixels, or None off the image
     tile_failed = Signal(object, object)  # TileKey, exception
     layers_changed = Signal()  # a layer was added or removed (the Layers dock lists them)
+    slice_changed = Signal(int)  # the slice z of a volume on screen
 
     def __init__(self, parent: QWidget | None = None, *, cache_bytes: int | None = None) -> None:
         QWidget.__init__(self, parent)
@@ -147,6 +148,7 @@ class CanvasView(CanvasInput, QWidget):
         if z != self.z:
             self.z = z
             self.update()
+            self.slice_changed.emit(z)
 
     def restyle(self) -> None:
         """A layer's style changed (visibility, opacity, display...): repaint."""

@@ -225,6 +225,12 @@ class ModelDock(QDockWidget):
             return
         self.session.new_prediction(model.meta.classes)
         source, options = doc.source, self.options()
+        self._slice_note = ""
+        if source.depth > 1:  # a volume: the slice on screen (segcore.engine.volume runs ranges)
+            from segcore.io.plane import PlaneSource
+
+            source = PlaneSource(source, self.canvas.z)
+            self._slice_note = f" (slice {self.canvas.z + 1} of {doc.source.depth})"
         self._eta, self._started, self._error = Eta(), time.monotonic(), False
         self._tiles = (0, 0)
         self.progress.setRange(0, 0)  # busy until the first tile (model loading)
@@ -260,7 +266,8 @@ class ModelDock(QDockWidget):
         errors.report(exc, context="run the model")
 
     def _done(self, result: object) -> None:
-        self.eta.setText(f"Done in {time.monotonic() - self._started:.1f} s")
+        note = getattr(self, "_slice_note", "")
+        self.eta.setText(f"Done in {time.monotonic() - self._started:.1f} s{note}")
         self.progress.setValue(self.progress.maximum())
 
     def _finished(self) -> None:

@@ -379,7 +379,10 @@ class ProjectCommands(QObject):
         project = self.project
         assert project is not None and doc.path is not None
         try:
-            entry = project.add_image(doc.path, width=doc.source.width, height=doc.source.height)
+            source = doc.source
+            entry = project.add_image(
+                doc.path, width=source.width, height=source.height, depth=source.depth
+            )
             editor = project.editor(entry.id)
         except TesseraError as exc:
             errors.report(exc, context=f"add {doc.name} to the project")

@@ -156,6 +156,11 @@ class ProjectDock(QDockWidget):
         item.setData(0, ID_ROLE, entry.id)
         item.setData(1, FRACTION_ROLE, float(entry.labelled_fraction))
         item.setText(1, percent(entry.labelled_fraction))
+        if entry.depth > 1:  # a volume: "12 of 189 slices labelled"
+            item.setText(
+                1, f"{percent(entry.labelled_fraction)} ({entry.labelled_slices}/{entry.depth})"
+            )
+            item.setToolTip(1, entry.slices_text)
         font = QFont(item.font(0))
         font.setBold(entry.id == self.projects.image_id)
         item.setFont(0, font)

@@ -58,6 +58,10 @@ class LockedStore:
         with self._lock:
             return int(self._store.next_instance_id())
 
+    def plane(self, z: int) -> LockedStore:
+        """Slice ``z`` of a label volume, through the same lock (volume edits)."""
+        return LockedStore(self._store.plane(z), self._lock)
+
 
 class LayerImage:
     """The open image as an ImageSource whose reads go through the canvas image layer.

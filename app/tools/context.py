@@ -82,6 +82,7 @@ class AnnotationContext(QObject):
         self._edits = context.jobs.slot("edit", finished=self._edit_finished)
         self._last_edit = 0.0
         self.session.document_changed.connect(self._document_changed)
+        self.canvas.slice_changed.connect(self._slice_changed)
         # While the user pauses, write cached chunks to disk a little at a time, so a
         # later brush dab never waits for a chunk eviction to be encoded and written.
         self._idle = QTimer(self)
@@ -198,6 +199,7 @@ class AnnotationContext(QObject):
         """Edit ``image_id`` with ``editor`` (its store must be the document's labels)."""
         self.detach()
         self.image_id, self.editor = image_id, editor
+        self._follow_slice(self.canvas.z)
         self._idle.start()
         self.editor_changed.emit(editor)
         self.history_changed.emit()
@@ -213,11 +215,24 @@ class AnnotationContext(QObject):
             self.history_changed.emit()
 
     def _document_changed(self, doc: ImageDocument | None) -> None:
-        if self.editor is not None and (doc is None or doc.labels is not self.editor.store):
+        store = self.editor.store.plane(0) if self.editor is not None else None
+        if self.editor is not None and (doc is None or doc.labels is not store):
             self.detach()
         if doc is not None and doc.display.high and doc.display.low:
             span = float(doc.display.high[0]) - float(doc.display.low[0])
             self.set_tolerance(round(max(span * 0.08, 1.0), 1))
+
+    def _slice_changed(self, z: int) -> None:
+        """The canvas shows slice ``z``: a label volume's edits go there from now on."""
+        self.finish_job()
+        if self.editor is not None and self.editor.in_stroke:
+            self.commit()
+        self._follow_slice(z)
+
+    def _follow_slice(self, z: int) -> None:
+        editor = self.editor
+        if editor is not None and editor.store.depth > 1:
+            editor.set_plane(min(max(z, 0), editor.store.depth - 1))
 
     def ready(self) -> Editor | None:
         """The editor if an edit may start now; otherwise says why in the status bar."""
@@ -400,6 +415,10 @@ class AnnotationContext(QObject):
             return None
         self.changed(box)
         self.history_changed.emit()
+        elsewhere = [z + 1 for z in editor.changed_planes if z != editor.plane]
+        if editor.store.depth > 1 and elsewhere:
+            where = ", ".join(map(str, elsewhere))
+            self.status(f"{what.capitalize()} changed slice {where}", 4000)
         return box
 
     # -- reading ----------------------------------------------------------------

@@ -1,6 +1,8 @@
 """``tessera eval --pred P --gt G``: per-class IoU, Dice, precision and recall.
 
-With instance masks it adds panoptic quality and COCO mask AP.
+With instance masks it adds panoptic quality and COCO mask AP. NIfTI label
+volumes (``.nii``, ``.nii.gz``) get Dice, IoU, per-slice Dice and HD95 in mm
+(:mod:`segcore.cli.evaluate_volume`).
 
 Masks are read window by window (:mod:`segcore.formats.maskfile`), so masks
 of any size are compared in bounded memory (PNG masks are decoded whole).
@@ -135,6 +137,10 @@ def run(args: argparse.Namespace) -> int:
         class_ids(args.things, "--things")  # refused now, not after the semantic scores
     check_paths(args)
     names = class_names(args.classes)
+    from segcore.cli.evaluate_volume import is_volume, run_volume
+
+    if is_volume(args.pred) or is_volume(args.gt):
+        return run_volume(args, names)
     n = len(names) if names else 255
     pred, gt = mask_labels(args.pred), mask_labels(args.gt)
     try:

@@ -39,6 +39,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument(
         "--like", help="image whose grid (size, CRS, transform) vector files are rasterised to"
     )
+    parser.add_argument(
+        "--image", help="project image id a label volume (nifti, dicom-seg) is imported into"
+    )
 
 
 def parse_mapping(pairs: list[str]) -> dict[str, str | None]:
@@ -50,6 +53,20 @@ def parse_mapping(pairs: list[str]) -> dict[str, str | None]:
         old, new = pair.split("=", 1)
         mapping[old.strip()] = new.strip() or None
     return mapping
+
+
+def _import_volume(args: argparse.Namespace, project: Any) -> int:
+    """A NIfTI or DICOM-SEG label volume into project image ``--image``."""
+    from segcore.cli.progress import run_job
+    from segcore.formats.volume_import import import_volume
+
+    if not args.image:
+        ids = ", ".join(e.id for e in project.images)
+        raise FormatError(f"{args.path}: say which image it labels with --image (one of {ids})")
+    job = import_volume(project, args.image, Path(args.path), args.format)
+    voxels = run_job(job, "tessera import")
+    sys.stdout.write(f"{args.path} -> {args.image}: {voxels} labelled voxels\n")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
 
         project = open_project(args.project, "import")
     try:
+        if fmt.kind == "volume" and project is not None:
+            return _import_volume(args, project)
         if fmt.kind == "vector" and args.like:
             imported = import_labels(fmt.name, path, **context, **image_grid(Path(args.like)))
         elif fmt.kind == "vector" and project is not None:

@@ -46,6 +46,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--roi", type=_ints(4, "x,y,w,h"), help="only this rectangle: x,y,w,h")
     p.add_argument("--bands", type=_ints(None, "1,2,3"), help="1-based bands to use, e.g. 4,3,2")
     p.add_argument("--workers", type=int, default=2, help="reading threads")
+    p.add_argument(
+        "--slices",
+        default="all",
+        help="a volume's slices: all, N or FIRST:END (0-based); output .nii.gz",
+    )
     score = p.add_mutually_exclusive_group()
     score.add_argument("--confidence", type=Path, help="also write a uint8 confidence map here")
     score.add_argument("--entropy", type=Path, help="also write a uint8 entropy map here")
@@ -91,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
     )
     if options.workers < 1:
         raise InferenceError(f"--workers must be at least 1, got {options.workers}")
+    if str(args.output).endswith((".nii", ".nii.gz")):  # a volume, slice by slice
+        from segcore.cli.infer_volume import run_volume
+
+        return run_volume(args, options)
     job = infer(args.image, args.model, args.output, options=options)
     result = run_job(job, "tessera infer", detail=_tiles, notes=True)
     mpx = result.pixels / 1e6

@@ -38,7 +38,8 @@ class ExportItem:
     ``name`` is the file stem used for outputs (``name.png``, ``name.json``);
     ``image_file`` is the image's file name as datasets reference it;
     ``crs`` (WKT or ``EPSG:n``) and ``transform`` (affine a, b, c, d, e, f)
-    georeference GeoTIFF and vector outputs.
+    georeference GeoTIFF and vector outputs; ``source`` is the image file
+    itself, which label-volume formats read their voxel grid from.
     """
 
     name: str
@@ -46,6 +47,7 @@ class ExportItem:
     image_file: str = ""
     crs: str | None = None
     transform: Transform | None = None
+    source: Path | None = None
 
     @property
     def file_name(self) -> str:

@@ -84,6 +84,7 @@ def project_items(project: Project, image_ids: Sequence[str] | None = None) -> l
                 image_file=entry.path.name,
                 crs=crs,
                 transform=transform,  # type: ignore[arg-type]
+                source=entry.path,
             )
         )
     return items

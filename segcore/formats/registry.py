@@ -21,8 +21,8 @@ from typing import Any, Literal
 from segcore.errors import FormatError
 from segcore.formats.base import ExportOptions, Imported, Writer
 
-Kind = Literal["semantic", "instances", "panoptic", "dataset", "vector"]
-KINDS: tuple[Kind, ...] = ("semantic", "instances", "panoptic", "dataset", "vector")
+Kind = Literal["semantic", "instances", "panoptic", "dataset", "vector", "volume"]
+KINDS: tuple[Kind, ...] = ("semantic", "instances", "panoptic", "dataset", "vector", "volume")
 # What survives export -> import: "exact" both layers (instance ids renumbered 1..n
 # in id order), "classes" the class layer only, "outline" polygon approximations.
 Fidelity = Literal["exact", "classes", "outline"]

@@ -123,6 +123,12 @@ def _find(ds: Any, keyword: str, sequence: str, frame: int) -> Any:
     return None
 
 
+def frame_attribute(ds: Any, keyword: str, sequence: str, frame: int) -> Any:
+    """``keyword`` of ``frame`` (0-based): top level, else per-frame, else shared groups
+    (``sequence`` names the functional group holding it, e.g. PlanePositionSequence)."""
+    return _find(ds, keyword, sequence, frame)
+
+
 def _rescale(ds: Any, frame: int) -> tuple[float, float]:
     slope = _find(ds, "RescaleSlope", "PixelValueTransformationSequence", frame)
     intercept = _find(ds, "RescaleIntercept", "PixelValueTransformationSequence", frame)

@@ -218,3 +218,15 @@ class LabelView:
     def read(self, layer: Layer, x: int, y: int, w: int, h: int, *, level: int = 0) -> NDArray[Any]:
         with self.lock if self.lock is not None else contextlib.nullcontext():
             return np.asarray(self.labels.read(layer, x, y, w, h, level=level))
+
+    @property
+    def depth(self) -> int:
+        """Slices of a label volume seen through this view (1 for a 2-D reader)."""
+        return int(getattr(self.labels, "depth", 1))
+
+    def plane(self, z: int) -> LabelView:
+        """Slice ``z`` of a label volume, through the same lock and classes."""
+        if self.depth == 1 and z == 0:
+            return self
+        planes: Any = self.labels
+        return LabelView(planes.plane(z), classes=self._classes, lock=self.lock)

@@ -23,8 +23,25 @@ from segcore.labels.box import Box, chunk_box
 Key = tuple[str, int, int]  # (array name, chunk row, chunk column)
 
 
+def chunk_path(root: Path, key: Key) -> Path:
+    """File of a level chunk: ``name/c/row/col``, or ``name/c/z/row/col`` for ``name@z``.
+
+    A label volume's plane ``z`` of array ``semantic/0`` is cached as ``semantic/0@z``.
+
+    >>> chunk_path(Path("s"), ("semantic/0@4", 1, 2)).as_posix()
+    's/semantic/0/c/4/1/2'
+    """
+    name, cy, cx = key
+    array, _, z = name.partition("@")
+    parts = ("c", z, str(cy), str(cx)) if z else ("c", str(cy), str(cx))
+    return root.joinpath(array, *parts)
+
+
 class ChunkCache:
-    """Decoded chunks of several 2-D zarr arrays sharing one square chunk size.
+    """Decoded chunks of several 2-D arrays sharing one square chunk size.
+
+    An array is anything sliced like a 2-D zarr array: a label volume passes
+    one plane view per slice (:class:`~segcore.labels.planes.PlaneArray`).
 
     Parameters
     ----------
@@ -82,13 +99,13 @@ class ChunkCache:
         h, w = self._shapes[name]
         box = chunk_box(cy, cx, self._chunk, w, h)
         arr = self._arrays[name]
-        if self._root is not None and not (self._root / name / "c" / str(cy) / str(cx)).exists():
+        if self._root is not None and not chunk_path(self._root, key).exists():
             data = np.full((box.h, box.w), arr.fill_value, dtype=arr.dtype)
         else:
             try:
                 data = np.array(arr[box.y : box.y1, box.x : box.x1], copy=True)
             except Exception as exc:  # codec errors of a damaged chunk file, of any type
-                where = self._root / name / "c" / str(cy) / str(cx) if self._root else name
+                where = chunk_path(self._root, key) if self._root else name
                 raise LabelError(
                     f"label chunk {where} cannot be read ({exc}); the file is damaged: "
                     "restore the label store from a backup, or find every damaged chunk "

@@ -30,6 +30,7 @@ from segcore.labels.history import (
     Side,
     Transaction,
     apply_patches,
+    planes_of,
 )
 from segcore.labels.objects import split_off
 from segcore.labels.schema import NO_INSTANCE, UNLABELLED, ClassInfo
@@ -50,7 +51,8 @@ class Editor:
     Parameters
     ----------
     store
-        The image's label store.
+        The image's label store. For a label volume, edits go to the current
+        slice (:meth:`set_plane`); undo and redo go to the slices they recorded.
     classes
         The project's classes (thing classes get instance ids when painted).
     journal
@@ -82,6 +84,19 @@ class Editor:
         self._fresh = False  # the current instance was just started (no pixel of it yet)
         self._chosen = False  # the user picked the current instance: strokes extend it
         self._tx: Transaction | None = None
+        self.changed_planes: list[int] = []  # slices the last undo/redo changed
+
+    # -- slices ----------------------------------------------------------------
+
+    @property
+    def plane(self) -> int:
+        """The slice edits go to (0 for a 2-D store)."""
+        return self.store.z
+
+    def set_plane(self, z: int) -> None:
+        """Edit slice ``z`` of a label volume from now on (LabelError outside 0..depth-1)."""
+        self._refuse_in_stroke("change the slice")
+        self.store = self.store.plane(z)
 
     def set_classes(self, classes: list[ClassInfo]) -> None:
         """The project's classes changed (see :mod:`segcore.project.classedit`)."""
@@ -251,6 +266,7 @@ class Editor:
         if record is None:
             return None
         box = apply_patches(self.store, record.patches, "old")
+        self.changed_planes = planes_of(record.patches)
         try:
             self._journal(record.inverted())
         except TesseraError:
@@ -265,6 +281,7 @@ class Editor:
         if record is None:
             return None
         box = apply_patches(self.store, record.patches, "new")
+        self.changed_planes = planes_of(record.patches)
         try:
             self._journal(record)
         except TesseraError:

@@ -22,6 +22,7 @@ from segcore.labels.store import LabelStore
 DEFAULT_HISTORY_BYTES = 256 * 1024 * 1024
 RAW_BYTES = 64 * 1024 * 1024  # an open action keeps this much of plain chunk copies
 Side = Literal["old", "new"]
+ChunkKey = tuple[int, int, int]  # (slice, chunk row, chunk column)
 
 
 def _codec() -> Any:
@@ -52,11 +53,12 @@ def unpack(blob: bytes, box: Box) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class Patch:
-    """Old and new values of both layers in one box (inside one chunk)."""
+    """Old and new values of both layers in one box (inside one chunk) of slice ``plane``."""
 
     box: Box
     old: bytes
     new: bytes
+    plane: int = 0  # the slice of a label volume; 0 in a 2-D store
 
 
 @dataclass(frozen=True)
@@ -77,43 +79,57 @@ class Record:
 
     def inverted(self) -> Record:
         """The record that undoes this one (old and new swapped)."""
-        patches = tuple(Patch(p.box, p.new, p.old) for p in self.patches)
+        patches = tuple(Patch(p.box, p.new, p.old, p.plane) for p in self.patches)
         return replace(self, name=f"undo {self.name}", patches=patches)
 
 
 def apply_patches(store: LabelStore, patches: tuple[Patch, ...], side: Side) -> Box:
-    """Write the ``side`` values of every patch, then update overviews once."""
-    boxes = []
+    """Write the ``side`` values of every patch, then update overviews once per slice.
+
+    Each patch goes to its own slice (``store.plane(patch.plane)``).
+    """
+    boxes: dict[int, list[Box]] = {}
     for p in patches:
+        plane = store.plane(p.plane)
         sem, inst = unpack(p.new if side == "new" else p.old, p.box)
-        store.write("semantic", p.box.x, p.box.y, sem, overviews=False)
-        store.write("instance", p.box.x, p.box.y, inst, overviews=False)
-        boxes.append(p.box)
-    store.update_overviews(boxes)
-    return union_all(boxes)
+        plane.write("semantic", p.box.x, p.box.y, sem, overviews=False)
+        plane.write("instance", p.box.x, p.box.y, inst, overviews=False)
+        boxes.setdefault(p.plane, []).append(p.box)
+    for z, plane_boxes in boxes.items():
+        store.plane(z).update_overviews(plane_boxes)
+    return union_all(b for bs in boxes.values() for b in bs)
+
+
+def planes_of(patches: tuple[Patch, ...]) -> list[int]:
+    """The slices a record's patches change, in order."""
+    return sorted({p.plane for p in patches})
 
 
 class Transaction:
-    """Collects the old values of every chunk an edit touches (a store recorder)."""
+    """Collects the old values of every chunk an edit touches (a store recorder).
+
+    Chunks are keyed ``(slice, row, column)``: one action may change several
+    slices of a volume (a 3-D fill, an interpolation) and is still one record.
+    """
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._before: dict[tuple[int, int], tuple[np.ndarray, np.ndarray] | bytes] = {}
-        self._touched: dict[tuple[int, int], list[int]] = {}  # chunk-local x0, y0, x1, y1
-        self._raw: deque[tuple[int, int]] = deque()  # chunks whose copy is still plain
+        self._before: dict[ChunkKey, tuple[np.ndarray, np.ndarray] | bytes] = {}
+        self._touched: dict[ChunkKey, list[int]] = {}  # chunk-local x0, y0, x1, y1
+        self._raw: deque[ChunkKey] = deque()  # chunks whose copy is still plain
         self._raw_bytes = 0
 
     def before_write(self, store: LabelStore, box: Box) -> None:
-        c = store.chunk
+        c, z = store.chunk, store.z
         for cy, cx in box.chunks(c):
             x0, y0 = max(box.x - cx * c, 0), max(box.y - cy * c, 0)
             x1, y1 = min(box.x1 - cx * c, c), min(box.y1 - cy * c, c)
-            region = self._touched.get((cy, cx))
+            region = self._touched.get((z, cy, cx))
             if region is None:
                 sem, inst = store.chunk_arrays(cy, cx)
-                self._before[(cy, cx)] = (sem.copy(), inst.copy())
-                self._touched[(cy, cx)] = [x0, y0, x1, y1]
-                self._raw.append((cy, cx))
+                self._before[(z, cy, cx)] = (sem.copy(), inst.copy())
+                self._touched[(z, cy, cx)] = [x0, y0, x1, y1]
+                self._raw.append((z, cy, cx))
                 self._raw_bytes += sem.nbytes + inst.nbytes
                 self._compress_oldest(store)
             else:
@@ -148,11 +164,11 @@ class Transaction:
     def finish(self, store: LabelStore) -> Record | None:
         """The record of what changed, or None when nothing did."""
         patches = []
-        for cy, cx in sorted(self._before):
+        for z, cy, cx in sorted(self._before):
             cbox = chunk_box(cy, cx, store.chunk, store.width, store.height)
-            old_sem, old_inst = self._copy(store, cy, cx)
-            new_sem, new_inst = store.chunk_arrays(cy, cx)
-            x0, y0, x1, y1 = self._touched[(cy, cx)]
+            old_sem, old_inst = self._copy(store, (z, cy, cx))
+            new_sem, new_inst = store.plane(z).chunk_arrays(cy, cx)
+            x0, y0, x1, y1 = self._touched[(z, cy, cx)]
             area = (slice(y0, y1), slice(x0, x1))  # only where writes happened
             changed = (old_sem[area] != new_sem[area]) | (old_inst[area] != new_inst[area])
             rows = np.flatnonzero(changed.any(axis=1))
@@ -165,7 +181,7 @@ class Transaction:
             sl = local.slices()
             box = Box(cbox.x + local.x, cbox.y + local.y, local.w, local.h)
             patches.append(
-                Patch(box, pack(old_sem[sl], old_inst[sl]), pack(new_sem[sl], new_inst[sl]))
+                Patch(box, pack(old_sem[sl], old_inst[sl]), pack(new_sem[sl], new_inst[sl]), z)
             )
         self._forget()
         if not patches:
@@ -174,20 +190,24 @@ class Transaction:
 
     def rollback(self, store: LabelStore) -> Box:
         """Put every touched chunk back as it was; returns the box restored."""
-        boxes = []
-        for cy, cx in self._before:
+        boxes: dict[int, list[Box]] = {}
+        for key in self._before:
+            z, cy, cx = key
+            plane = store.plane(z)
             cbox = chunk_box(cy, cx, store.chunk, store.width, store.height)
-            old_sem, old_inst = self._copy(store, cy, cx)
-            store.write("semantic", cbox.x, cbox.y, old_sem, overviews=False)
-            store.write("instance", cbox.x, cbox.y, old_inst, overviews=False)
-            boxes.append(cbox)
-        store.update_overviews(boxes)
+            old_sem, old_inst = self._copy(store, key)
+            plane.write("semantic", cbox.x, cbox.y, old_sem, overviews=False)
+            plane.write("instance", cbox.x, cbox.y, old_inst, overviews=False)
+            boxes.setdefault(z, []).append(cbox)
+        for z, plane_boxes in boxes.items():
+            store.plane(z).update_overviews(plane_boxes)
         self._forget()
-        return union_all(boxes)
+        return union_all(b for bs in boxes.values() for b in bs)
 
-    def _copy(self, store: LabelStore, cy: int, cx: int) -> tuple[np.ndarray, np.ndarray]:
-        saved = self._before[(cy, cx)]
+    def _copy(self, store: LabelStore, key: ChunkKey) -> tuple[np.ndarray, np.ndarray]:
+        saved = self._before[key]
         if isinstance(saved, bytes):
+            _, cy, cx = key
             return unpack(saved, chunk_box(cy, cx, store.chunk, store.width, store.height))
         return saved
 
@@ -195,7 +215,7 @@ class Transaction:
         """Keep at most RAW_BYTES of plain copies; older ones are compressed (huge edits)."""
         while self._raw_bytes > RAW_BYTES and self._raw:
             key = self._raw.popleft()
-            sem, inst = self._copy(store, *key)
+            sem, inst = self._copy(store, key)
             self._before[key] = pack(sem, inst)
             self._raw_bytes -= sem.nbytes + inst.nbytes
 

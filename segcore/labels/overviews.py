@@ -16,6 +16,7 @@ import numpy as np
 
 from segcore.labels.box import Box, chunk_box
 from segcore.labels.chunkcache import ChunkCache
+from segcore.labels.planes import plane_name
 from segcore.labels.schema import NO_INSTANCE, UNLABELLED
 
 
@@ -104,9 +105,15 @@ def parent_boxes(boxes: Iterable[Box], chunk: int, width: int, height: int) -> l
 
 
 def update(
-    cache: ChunkCache, sizes: list[tuple[int, int]], chunk: int, layer: str, boxes: list[Box]
+    cache: ChunkCache,
+    sizes: list[tuple[int, int]],
+    chunk: int,
+    layer: str,
+    boxes: list[Box],
+    *,
+    plane: int | None = None,
 ) -> None:
-    """Recompute the overviews of ``layer`` above the level-0 ``boxes``."""
+    """Recompute the overviews of ``layer`` above the level-0 ``boxes`` (of slice ``plane``)."""
     fill = UNLABELLED if layer == "semantic" else NO_INSTANCE
     for level in range(1, len(sizes)):
         w, h = sizes[level]
@@ -115,12 +122,19 @@ def update(
         for b in boxes:
             x0, y0 = 2 * b.x, 2 * b.y
             src = Box(x0, y0, min(2 * b.x1, pw) - x0, min(2 * b.y1, ph) - y0)
-            block = cache.read(f"{layer}/{level - 1}", src, fill)
-            cache.write(f"{layer}/{level}", b.x, b.y, reduce_2x2(block, layer))
+            block = cache.read(plane_name(f"{layer}/{level - 1}", plane), src, fill)
+            cache.write(plane_name(f"{layer}/{level}", plane), b.x, b.y, reduce_2x2(block, layer))
 
 
-def rebuild(cache: ChunkCache, sizes: list[tuple[int, int]], chunk: int, layer: str) -> None:
-    """Recompute every overview of ``layer`` from level 0, chunk by chunk."""
+def rebuild(
+    cache: ChunkCache,
+    sizes: list[tuple[int, int]],
+    chunk: int,
+    layer: str,
+    *,
+    plane: int | None = None,
+) -> None:
+    """Recompute every overview of ``layer`` (of slice ``plane``) from level 0."""
     w, h = sizes[0]
     boxes = [chunk_box(cy, cx, chunk, w, h) for cy, cx in Box(0, 0, w, h).chunks(chunk)]
-    update(cache, sizes, chunk, layer, boxes)
+    update(cache, sizes, chunk, layer, boxes, plane=plane)

@@ -7,6 +7,13 @@ Layout of ``<name>.zarr`` (a zarr v3 group)::
     instance/0 .. /k       uint32 instance ids and overviews, fill 0 (no instance)
     labelled_per_chunk     uint32 count of labelled pixels per level-0 chunk
 
+A label volume (format version 2, ``attrs["tessera"]["depth"] > 1``) has the
+same arrays with a leading slice axis, chunked one slice at a time, and counts
+per slice and chunk. :meth:`LabelStore.plane` gives slice ``z`` as a 2-D store
+sharing the volume's cache, so every edit, the undo history and the readers
+work on a slice unchanged. A 2-D store is the one-slice case and still
+writes version 1.
+
 Nothing is written for chunks never painted, so a 100k x 100k store is a few
 kilobytes until someone paints. Once written, a level-0 chunk file stays,
 even when erased back to the fill value: so a chunk file that the counts say
@@ -19,6 +26,7 @@ Edits go to a bounded write-back cache (:class:`~segcore.labels.chunkcache.Chunk
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 from collections.abc import Iterator
@@ -28,14 +36,16 @@ from typing import Any, Protocol
 import numpy as np
 
 from segcore.errors import LabelError
-from segcore.labels import overviews
-from segcore.labels.box import Box, chunk_box
+from segcore.labels import overviews, storerepair
+from segcore.labels.box import Box
 from segcore.labels.chunkcache import ChunkCache
+from segcore.labels.planes import plane_name, split_name
 from segcore.labels.reader import DTYPES, FILLS, LAYERS, Layer
 from segcore.labels.schema import UNLABELLED, ClassInfo
 from segcore.labels.storemeta import (
     DamagedStoreError,
-    member,
+    open_arrays,
+    open_counts,
     read_meta,
     sync_files,
     write_layout,
@@ -72,41 +82,23 @@ class LabelStore:
         self.read_only = read_only
         self.width: int = meta["width"]
         self.height: int = meta["height"]
+        self.depth: int = meta["depth"]
+        self.z = 0  # the slice this object reads and writes (see plane())
         self.chunk: int = meta["chunk"]
         self._sizes = overviews.level_sizes(self.width, self.height, meta["overview_limit"])
         if len(self._sizes) != meta["levels"]:
             raise DamagedStoreError(
                 f"label store {path}: attribute 'levels' does not match its size"
             )
-        self._meta = meta
-        self._max_instance: int = meta["max_instance"]
-        arrays = {}
-        for layer in LAYERS:
-            for level, (w, h) in enumerate(self._sizes):
-                name = f"{layer}/{level}"
-                arr = member(path, group, name)
-                if level == 0:
-                    arr = arr.with_config({"write_empty_chunks": True})
-                if tuple(arr.shape) != (h, w):
-                    raise DamagedStoreError(
-                        f"label store {path}: array {name} is {arr.shape[1]}x{arr.shape[0]}, "
-                        f"expected {w}x{h}; the store is damaged, restore it from a backup"
-                    )
-                arrays[name] = arr
-        self._counts_array = member(path, group, "labelled_per_chunk").with_config(
-            {"write_empty_chunks": True}
-        )
-        try:
-            self._counts = np.asarray(self._counts_array[...], dtype=np.int64)
-        except Exception as exc:  # a damaged chunk file; zarr raises codec-specific types
-            raise DamagedStoreError(
-                f"label store {path}: labelled_per_chunk cannot be read ({exc}); "
-                "restore the store from a backup"
-            ) from exc
+        self._shared = _Shared(meta)
+        self._suffix: int | None = None if self.depth == 1 else 0
+        arrays = open_arrays(path, group, self._sizes, self.depth)
+        self._counts_array, self._all_counts = open_counts(path, group, self.depth)
+        self._counts = self._all_counts if self.depth == 1 else self._all_counts[0]
+        self._shared.planes[0] = self
         self._cache = ChunkCache(
             arrays, chunk=self.chunk, max_bytes=cache_bytes, on_load=self._loaded, root=path
         )
-        self.recorder: WriteRecorder | None = None
         self.classes: tuple[ClassInfo, ...] = ()
 
     # -- creating and opening -------------------------------------------------
@@ -118,11 +110,14 @@ class LabelStore:
         *,
         width: int,
         height: int,
+        depth: int = 1,
         chunk: int = 512,
         overview_limit: int = 512,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> LabelStore:
         """Create an empty store (all UNLABELLED, no instances); instant at any size.
+
+        ``depth > 1`` makes a label volume with one label map per slice.
 
         Raises
         ------
@@ -130,10 +125,10 @@ class LabelStore:
             If ``path`` exists or the sizes are not positive.
         """
         path = Path(path)
-        if width < 1 or height < 1 or chunk < 8 or overview_limit < 1:
+        if width < 1 or height < 1 or depth < 1 or chunk < 8 or overview_limit < 1:
             raise LabelError(
-                f"cannot create label store {path}: need width, height >= 1, chunk >= 8 and "
-                f"overview_limit >= 1, got {width}x{height}, chunk {chunk}, "
+                f"cannot create label store {path}: need width, height, depth >= 1, chunk >= 8 "
+                f"and overview_limit >= 1, got {width}x{height}x{depth}, chunk {chunk}, "
                 f"overview_limit {overview_limit}"
             )
         if path.exists():
@@ -149,6 +144,7 @@ class LabelStore:
                 chunk=chunk,
                 overview_limit=overview_limit,
                 levels=sizes,
+                depth=depth,
             )
             os.replace(tmp, path)
         except OSError as exc:
@@ -214,13 +210,44 @@ class LabelStore:
     def bounds(self) -> Box:
         return Box(0, 0, self.width, self.height)
 
+    def plane(self, z: int) -> LabelStore:
+        """Slice ``z`` as a 2-D store sharing this store's cache, counts and instance ids.
+
+        A 2-D store is its own plane 0. The same object is returned for a
+        slice every time, so a recorder set on it stays there.
+
+        Raises
+        ------
+        LabelError
+            If ``z`` is not a slice of the store.
+        """
+        if not 0 <= z < self.depth:
+            raise LabelError(f"label store {self.path} has slices 0..{self.depth - 1}, not {z}")
+        view = self._shared.planes.get(z)
+        if view is None:
+            view = copy.copy(self)
+            view.z, view._suffix = z, z
+            view._counts = self._all_counts[z]
+            self._shared.planes[z] = view
+        view.classes = self.classes
+        return view
+
+    @property
+    def recorder(self) -> WriteRecorder | None:
+        """Told before any slice of this store changes (one for all slices of a volume)."""
+        return self._shared.recorder
+
+    @recorder.setter
+    def recorder(self, value: WriteRecorder | None) -> None:
+        self._shared.recorder = value
+
     # -- pixels ---------------------------------------------------------------
 
     def read(self, layer: Layer, x: int, y: int, w: int, h: int, *, level: int = 0) -> np.ndarray:
         """Window of one layer at one level, shape ``(h, w)``; outside is fill."""
         self._check_layer(layer)
         self._check_level(level)
-        return self._cache.read(f"{layer}/{level}", Box(x, y, w, h), FILLS[layer])
+        return self._cache.read(self._name(layer, level), Box(x, y, w, h), FILLS[layer])
 
     def read_box(self, layer: Layer, box: Box, *, level: int = 0) -> np.ndarray:
         return self.read(layer, box.x, box.y, box.w, box.h, level=level)
@@ -253,12 +280,13 @@ class LabelStore:
         if self.recorder is not None:
             self.recorder.before_write(self, box)
         if layer == "semantic":
-            old = self._cache.read("semantic/0", box, UNLABELLED)
-            self._cache.write("semantic/0", x, y, array)
+            name = self._name("semantic", 0)
+            old = self._cache.read(name, box, UNLABELLED)
+            self._cache.write(name, x, y, array)
             self._count_change(box, old, array)
         elif array.size:
-            self._cache.write("instance/0", x, y, array)
-            self._max_instance = max(self._max_instance, int(array.max()))
+            self._cache.write(self._name("instance", 0), x, y, array)
+            self.note_max_instance(int(array.max()))
         if overviews:
             self.update_overviews([box], layers=(layer,))
         return box
@@ -266,77 +294,76 @@ class LabelStore:
     def update_overviews(self, boxes: list[Box], *, layers: tuple[Layer, ...] = LAYERS) -> None:
         """Recompute every overview above the level-0 ``boxes``."""
         for layer in layers:
-            overviews.update(self._cache, self._sizes, self.chunk, layer, boxes)
+            overviews.update(self._cache, self._sizes, self.chunk, layer, boxes, plane=self._suffix)
 
     def rebuild_overviews(self) -> None:
         """Recompute all overviews from level 0 (repair; reads the whole map)."""
-        for layer in LAYERS:
-            overviews.rebuild(self._cache, self._sizes, self.chunk, layer)
+        for plane in self._planes():
+            for layer in LAYERS:
+                overviews.rebuild(self._cache, self._sizes, self.chunk, layer, plane=plane)
 
     def forget_chunks(
-        self, chunks: list[tuple[int, int]], *, layers: tuple[Layer, ...] = LAYERS
+        self, chunks: list[tuple[int, ...]], *, layers: tuple[Layer, ...] = LAYERS
     ) -> None:
-        """Accept the loss of level-0 chunks: ``layers`` there become empty.
-
-        For chunk files found missing or damaged (``storecheck``): the chunks
-        are written afresh (the old files are not read), counts follow and the
-        overviews above them are recomputed.
-        """
-        if self.read_only:
-            raise LabelError(f"label store {self.path} was opened read-only")
-        boxes = []
-        for cy, cx in chunks:
-            box = chunk_box(cy, cx, self.chunk, self.width, self.height)
-            for layer in layers:
-                fill = np.full((box.h, box.w), FILLS[layer], DTYPES[layer])
-                self._cache.put(f"{layer}/0", cy, cx, fill)
-            if "semantic" in layers:
-                self._counts[cy, cx] = 0
-            boxes.append(box)
-        self.update_overviews(boxes, layers=layers)
+        """Accept the loss of level-0 chunks, (row, column) of this slice or (slice, row,
+        column) of a volume: ``layers`` there become empty (see :mod:`storerepair`)."""
+        storerepair.forget_chunks(self, chunks, layers=layers)
 
     def recount(self) -> None:
         """Recompute the per-chunk counts from the class chunks on disk (repair; reads them)."""
-        from segcore.labels.storecheck import chunk_files
+        storerepair.recount(self, self._all_counts)
 
-        self._counts[:] = 0
-        ny, nx = self._counts.shape
-        for cy, cx in chunk_files(self.path / "semantic" / "0"):
-            if cy < ny and cx < nx:
-                data = self._cache.chunk("semantic/0", cy, cx)
-                self._counts[cy, cx] = int(np.count_nonzero(data != UNLABELLED))
+    def put_chunk(self, layer: Layer, cy: int, cx: int, data: np.ndarray) -> None:
+        """Replace a whole level-0 chunk of this slice without reading it (repair)."""
+        self._cache.put(self._name(layer, 0), cy, cx, data)
+        if layer == "semantic":
+            self._counts[cy, cx] = int(np.count_nonzero(data != UNLABELLED))
 
     def chunk_arrays(self, cy: int, cx: int) -> tuple[np.ndarray, np.ndarray]:
         """Live level-0 (semantic, instance) chunk arrays; do not write into them."""
-        return self._cache.chunk("semantic/0", cy, cx), self._cache.chunk("instance/0", cy, cx)
+        return (
+            self._cache.chunk(self._name("semantic", 0), cy, cx),
+            self._cache.chunk(self._name("instance", 0), cy, cx),
+        )
 
     # -- instances and progress -----------------------------------------------
 
     @property
     def max_instance(self) -> int:
-        """Highest instance id ever used in this store (ids are never reused)."""
-        return self._max_instance
+        """Highest instance id ever used in this store, all slices (ids are never reused)."""
+        return self._shared.max_instance
 
     def next_instance_id(self) -> int:
         """Reserve and return a fresh instance id."""
-        self._max_instance += 1
-        return self._max_instance
+        self._shared.max_instance += 1
+        return self._shared.max_instance
 
     def note_max_instance(self, value: int) -> None:
         """Raise the highest-id mark to at least ``value`` (journal replay)."""
-        self._max_instance = max(self._max_instance, value)
+        self._shared.max_instance = max(self._shared.max_instance, value)
 
     @property
     def labelled_pixels(self) -> int:
-        return int(self._counts.sum())
+        """Labelled pixels of the whole store (every slice of a volume)."""
+        return int(self._all_counts.sum())
 
     @property
     def labelled_fraction(self) -> float:
-        """Share of pixels with a class (0..1), from per-chunk counts: no scan."""
-        return self.labelled_pixels / (self.width * self.height)
+        """Share of pixels (voxels) with a class (0..1), from per-chunk counts: no scan."""
+        return self.labelled_pixels / (self.width * self.height * self.depth)
+
+    def slice_counts(self) -> np.ndarray:
+        """Labelled pixels of each slice, shape ``(depth,)``, from the counts: no scan."""
+        counts = self._all_counts.reshape(self.depth, -1)
+        return np.asarray(counts.sum(axis=1), dtype=np.int64)
+
+    @property
+    def labelled_slices(self) -> int:
+        """How many slices hold any label ("12 of 189 slices labelled")."""
+        return int(np.count_nonzero(self.slice_counts()))
 
     def labelled_chunks(self, box: Box | None = None) -> Iterator[tuple[int, int]]:
-        """(cy, cx) of level-0 chunks holding any labelled pixel, optionally within ``box``."""
+        """(cy, cx) of this slice's level-0 chunks holding any label, optionally within ``box``."""
         area = self.bounds() if box is None else box.clip(self.width, self.height)
         for cy, cx in area.chunks(self.chunk):
             if self._counts[cy, cx] > 0:
@@ -356,12 +383,16 @@ class LabelStore:
         if self.read_only:
             return
         self._cache.flush()
-        self._counts_array[...] = self._counts.astype(np.uint32)
-        meta = dict(self._meta, max_instance=self._max_instance)
-        if meta != self._meta:
-            self._group.attrs["tessera"] = meta
-            self._meta = meta
-        sync_files(self.path, self._cache.written)
+        self._counts_array[...] = self._all_counts.astype(np.uint32)
+        shared = self._shared
+        meta = dict(shared.meta, max_instance=shared.max_instance)
+        if meta != shared.meta:
+            on_disk = dict(meta)
+            if on_disk["depth"] == 1 and on_disk["version"] < 2:  # version 1 had no depth
+                del on_disk["depth"]
+            self._group.attrs["tessera"] = on_disk
+            shared.meta = meta
+        sync_files(self.path, self._cache.written, depth=self.depth)
         self._cache.written.clear()
 
     def hold_writes(self, hold: bool) -> None:
@@ -391,9 +422,17 @@ class LabelStore:
 
     # -- internals ------------------------------------------------------------
 
+    def _name(self, layer: str, level: int) -> str:
+        return plane_name(f"{layer}/{level}", self._suffix)
+
+    def _planes(self) -> list[int | None]:
+        return [None] if self.depth == 1 else list(range(self.depth))
+
     def _loaded(self, name: str, cy: int, cx: int, data: np.ndarray) -> None:
-        if name == "semantic/0":
-            self._counts[cy, cx] = int(np.count_nonzero(data != UNLABELLED))
+        array, z = split_name(name)
+        if array == "semantic/0":
+            counts = self._all_counts if z is None else self._all_counts[z]
+            counts[cy, cx] = int(np.count_nonzero(data != UNLABELLED))
 
     def _count_change(self, box: Box, old: np.ndarray, new: np.ndarray) -> None:
         """Update per-chunk labelled counts from a window's old and new values."""
@@ -414,3 +453,13 @@ class LabelStore:
             raise LabelError(
                 f"label store {self.path} has levels 0..{len(self._sizes) - 1}, not {level}"
             )
+
+
+class _Shared:
+    """What the planes of one store share: its attributes, instance ids, plane views."""
+
+    def __init__(self, meta: dict[str, Any]) -> None:
+        self.meta = meta
+        self.max_instance: int = meta["max_instance"]
+        self.planes: dict[int, LabelStore] = {}
+        self.recorder: WriteRecorder | None = None

@@ -30,7 +30,7 @@ class Finding:
 
     kind: Kind
     detail: str
-    chunks: tuple[tuple[int, int], ...] = ()  # (row, column) of level-0 chunks
+    chunks: tuple[tuple[int, ...], ...] = ()  # level-0 chunks: (row, column) or (z, row, col)
 
 
 def inspect(path: Path, *, had_labels: bool) -> Finding | None:
@@ -58,12 +58,13 @@ def inspect(path: Path, *, had_labels: bool) -> Finding | None:
                 "cannot be told",
             )
         return None
-    present = chunk_files(path / "semantic" / "0")
-    lost = [(int(cy), int(cx)) for cy, cx in np.argwhere(counts > 0) if (cy, cx) not in present]
+    present = chunk_files(path / "semantic" / "0", ndim=counts.ndim)
+    held = (tuple(int(v) for v in key) for key in np.argwhere(counts > 0))
+    lost = [key for key in held if key not in present]
     if not lost:
         return None
-    pixels = int(sum(int(counts[cy, cx]) for cy, cx in lost))
-    where = ", ".join(f"semantic/0/c/{cy}/{cx}" for cy, cx in lost[:3])
+    pixels = int(sum(int(counts[key]) for key in lost))
+    where = ", ".join("semantic/0/c/" + "/".join(map(str, key)) for key in lost[:3])
     more = f" and {len(lost) - 3} more" if len(lost) > 3 else ""
     return Finding(
         "chunks missing",
@@ -73,22 +74,24 @@ def inspect(path: Path, *, had_labels: bool) -> Finding | None:
     )
 
 
-def chunk_files(array_dir: Path) -> set[tuple[int, int]]:
-    """(row, column) of every chunk file of a 2-D zarr v3 array."""
-    found: set[tuple[int, int]] = set()
-    try:
-        rows = list(os.scandir(array_dir / "c"))
-    except OSError:
-        return found
-    for row in rows:
-        if not row.name.isdigit():
-            continue
-        try:
-            cols = list(os.scandir(row.path))
-        except OSError:
-            continue
-        found.update((int(row.name), int(c.name)) for c in cols if c.name.isdigit())
+def chunk_files(array_dir: Path, *, ndim: int = 2) -> set[tuple[int, ...]]:
+    """Chunk indices of every chunk file of a zarr v3 array: (row, column) for a 2-D
+    array, (slice, row, column) for a label volume's 3-D one."""
+    found: set[tuple[int, ...]] = set()
+    _scan(array_dir / "c", (), ndim, found)
     return found
+
+
+def _scan(folder: Path, prefix: tuple[int, ...], left: int, found: set[tuple[int, ...]]) -> None:
+    try:
+        entries = [e for e in os.scandir(folder) if e.name.isdigit()]
+    except OSError:
+        return
+    if left == 1:
+        found.update((*prefix, int(e.name)) for e in entries)
+        return
+    for e in entries:
+        _scan(Path(e.path), (*prefix, int(e.name)), left - 1, found)
 
 
 def read_counts(path: Path) -> np.ndarray | None:
@@ -97,7 +100,7 @@ def read_counts(path: Path) -> np.ndarray | None:
     try:
         meta = json.loads((folder / "zarr.json").read_text(encoding="utf-8"))
         shape = tuple(int(v) for v in meta["shape"])
-        raw = (folder / "c" / "0" / "0").read_bytes()
+        raw = folder.joinpath("c", *(["0"] * len(shape))).read_bytes()
     except (OSError, ValueError, KeyError, TypeError):
         return None
     try:
@@ -140,21 +143,26 @@ def _counts_by_zarr(folder: Path) -> np.ndarray | None:
         return None
 
 
-def unreadable_chunks(path: Path) -> list[tuple[str, int, int, str]]:
-    """(layer, row, column, reason) of every level-0 chunk file that does not decode."""
+def unreadable_chunks(path: Path) -> list[tuple[str, tuple[int, ...], str]]:
+    """(layer, chunk index, reason) of every level-0 chunk file that does not decode.
+
+    The index is (row, column), or (slice, row, column) in a label volume.
+    """
     import zarr
 
-    bad: list[tuple[str, int, int, str]] = []
+    bad: list[tuple[str, tuple[int, ...], str]] = []
     group = zarr.open_group(str(path), mode="r", zarr_format=3)
     for layer in ("semantic", "instance"):
         arr: Any = group[f"{layer}/0"]
-        ch = int(arr.chunks[0])
-        h, w = (int(v) for v in arr.shape)
-        for cy, cx in sorted(chunk_files(path / layer / "0")):
-            if cy * ch >= h or cx * ch >= w:
+        shape, chunks = tuple(int(v) for v in arr.shape), tuple(int(v) for v in arr.chunks)
+        for key in sorted(chunk_files(path / layer / "0", ndim=len(shape))):
+            if any(i * c >= n for i, c, n in zip(key, chunks, shape, strict=True)):
                 continue
+            index = tuple(
+                slice(i * c, min(n, i * c + c)) for i, c, n in zip(key, chunks, shape, strict=True)
+            )
             try:
-                arr[cy * ch : min(h, cy * ch + ch), cx * ch : min(w, cx * ch + ch)]
+                arr[index]
             except Exception as exc:  # noqa: BLE001 - codec errors of any type
-                bad.append((layer, cy, cx, str(exc) or type(exc).__name__))
+                bad.append((layer, key, str(exc) or type(exc).__name__))
     return bad

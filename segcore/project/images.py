@@ -22,6 +22,13 @@ class ImageEntry:
     width: int
     height: int
     labelled_fraction: float  # 0..1
+    depth: int = 1  # slices of a volume with a label volume
+    labelled_slices: int = 0  # slices holding any label (volumes)
+
+    @property
+    def slices_text(self) -> str:
+        """ "12 of 189 slices labelled" for a volume, "" for a 2-D image."""
+        return f"{self.labelled_slices} of {self.depth} slices labelled" if self.depth > 1 else ""
 
     @property
     def state(self) -> ImageState:
@@ -43,6 +50,13 @@ def relative(path: Path, root: Path) -> str:
 
 def image_size(path: Path, *, required: bool) -> tuple[int, int] | None:
     """(width, height) read with segcore.io.open_image; None if no reader and not required."""
+    shape = image_shape(path, required=required)
+    return None if shape is None else shape[:2]
+
+
+def image_shape(path: Path, *, required: bool) -> tuple[int, int, int] | None:
+    """(width, height, depth) read with segcore.io.open_image; None if no reader and not
+    required. ``depth`` is the number of slices of a volume (1 for a 2-D image)."""
     import segcore.io as io
 
     opener = getattr(io, "open_image", None)
@@ -57,6 +71,6 @@ def image_size(path: Path, *, required: bool) -> tuple[int, int] | None:
     except TesseraError as exc:
         raise ProjectError(f"cannot use {path} as an image: {exc}") from exc
     try:
-        return int(source.width), int(source.height)
+        return int(source.width), int(source.height), int(source.depth)
     finally:
         source.close()

@@ -4,7 +4,8 @@ An append-only file of self-delimiting, checksummed frames (the byte layout
 is in :mod:`segcore.project.frames`)::
 
     payload:  u32 header length | header JSON | blobs
-    header:   {"op": ..., "max_instance": n, "patches": [[x, y, w, h, nbytes], ...]}
+    header:   {"op": ..., "max_instance": n, "patches": [[x, y, w, h, nbytes(, z)], ...]}
+              (z: the slice of a label volume, written only when not 0)
     blob:     new values of both layers in that box (zstd, see history.pack)
 
 :meth:`Journal.append` writes one frame and fsyncs before returning. Opening
@@ -76,10 +77,16 @@ def encode_record(record: Record) -> bytes:
     header = {
         "op": record.name,
         "max_instance": record.max_instance,
-        "patches": [[p.box.x, p.box.y, p.box.w, p.box.h, len(p.new)] for p in record.patches],
+        "patches": [_patch_head(p) for p in record.patches],
     }
     head = json.dumps(header, separators=(",", ":")).encode()
     return b"".join([_U32.pack(len(head)), head, *(p.new for p in record.patches)])
+
+
+def _patch_head(p: Patch) -> list[int]:
+    """A patch in the record header: x, y, w, h, bytes, and its slice in a volume."""
+    head = [p.box.x, p.box.y, p.box.w, p.box.h, len(p.new)]
+    return head if p.plane == 0 else [*head, p.plane]
 
 
 def decode_record(payload: bytes) -> Record:
@@ -89,10 +96,12 @@ def decode_record(payload: bytes) -> Record:
         header = json.loads(payload[4 : 4 + hlen])
         pos = 4 + hlen
         patches = []
-        for x, y, w, h, n in header["patches"]:
-            if min(x, y, w, h, n) < 0 or pos + n > len(payload):
-                raise ValueError(f"patch {[x, y, w, h, n]} does not fit the record")
-            patches.append(Patch(Box(int(x), int(y), int(w), int(h)), b"", payload[pos : pos + n]))
+        for x, y, w, h, n, *zs in header["patches"]:
+            z = zs[0] if len(zs) == 1 else -1 if zs else 0
+            if min(x, y, w, h, n, z) < 0 or pos + n > len(payload):
+                raise ValueError(f"patch {[x, y, w, h, n, *zs]} does not fit the record")
+            box = Box(int(x), int(y), int(w), int(h))
+            patches.append(Patch(box, b"", payload[pos : pos + n], int(z)))
             pos += n
         if pos != len(payload):
             raise ValueError("the record has bytes left over")

@@ -39,6 +39,7 @@ class ImageRecord:
     height: int
     labelled: float = 0.0  # fraction labelled at the last save
     labelled_pixels: int = 0  # pixels labelled at the last save (a missing store is a loss)
+    depth: int = 1  # slices of a volume whose labels are a label volume (absent: 1)
 
     @property
     def had_labels(self) -> bool:
@@ -52,6 +53,7 @@ class ImageRecord:
             "height": self.height,
             "labelled": round(self.labelled, 6),
             "labelled_pixels": self.labelled_pixels,
+            **({"depth": self.depth} if self.depth > 1 else {}),
         }
 
 
@@ -163,10 +165,19 @@ def _images(raw: Any, path: Path) -> list[ImageRecord]:
         pixels = item.get("labelled_pixels", 0)
         if not isinstance(pixels, int) or isinstance(pixels, bool) or pixels < 0:
             raise _bad(path, f"{where}.labelled_pixels", f"must be a count, got {pixels!r}")
+        depth = item.get("depth", 1)
+        if not isinstance(depth, int) or isinstance(depth, bool) or depth < 1:
+            raise _bad(path, f"{where}.depth", f"must be a positive count, got {depth!r}")
         seen.add(item["id"])
         out.append(
             ImageRecord(
-                item["id"], item["path"], item["width"], item["height"], float(labelled), pixels
+                item["id"],
+                item["path"],
+                item["width"],
+                item["height"],
+                float(labelled),
+                pixels,
+                depth,
             )
         )
     return out

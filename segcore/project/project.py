@@ -25,6 +25,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from segcore.errors import LabelError, ProjectError, TesseraError
 from segcore.labels import storecheck
 from segcore.labels.editor import Editor
@@ -35,7 +37,7 @@ from segcore.labels.storemeta import DamagedStoreError
 from segcore.project import lock, manifest, recovery
 from segcore.project.atomic import atomic_write_json, disk_error
 from segcore.project.classedit import ClassEdits
-from segcore.project.images import ImageEntry, image_size, relative
+from segcore.project.images import ImageEntry, image_shape, image_size, relative
 from segcore.project.journal import MAGIC, Journal, JournalUnreadable
 from segcore.project.manifest import FILE_NAME, ImageRecord, Manifest
 from segcore.project.recovery import DamageKind, JournalRecovery, LabelDamage
@@ -165,24 +167,31 @@ class Project:
         return self._entry(self._record(image_id))
 
     def add_image(
-        self, path: str | Path, *, width: int | None = None, height: int | None = None
+        self,
+        path: str | Path,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        depth: int = 1,
     ) -> ImageEntry:
         """Add an image by path (stored relative to the project); returns its entry.
 
         The size is read with ``segcore.io.open_image`` when given neither
-        ``width`` nor ``height``. Adding the same file twice returns the first entry.
+        ``width`` nor ``height``; a volume (depth > 1 read from the file, or
+        given) gets a label volume, one label map per slice. Adding the same
+        file twice returns the first entry.
         """
         path = Path(path).absolute()
         for rec in self._data.images:
             if self._abs(rec) == path:
                 return self._entry(rec)
         if width is None or height is None:
-            size = image_size(path, required=True)
-            assert size is not None
-            width, height = size
-        if width < 1 or height < 1:
-            raise ProjectError(f"cannot add {path}: size {width}x{height} is not positive")
-        rec = ImageRecord(self._new_id(path.stem), self._rel(path), width, height)
+            shape = image_shape(path, required=True)
+            assert shape is not None
+            width, height, depth = shape
+        if width < 1 or height < 1 or depth < 1:
+            raise ProjectError(f"cannot add {path}: size {width}x{height}x{depth} is not positive")
+        rec = ImageRecord(self._new_id(path.stem), self._rel(path), width, height, depth=depth)
         self._data.images.append(rec)
         try:
             self._write_manifest()  # at once: labels of an unlisted image would be lost
@@ -237,8 +246,14 @@ class Project:
         try:
             if path.exists():
                 store = LabelStore.open(path, expect_size=(rec.width, rec.height))
+                if store.depth not in (1, rec.depth):
+                    store.close()
+                    raise LabelError(
+                        f"label store {path} has {store.depth} slices but its image has "
+                        f"{rec.depth}; it belongs to another image: move the store away"
+                    )
             else:
-                store = LabelStore.create(path, width=rec.width, height=rec.height)
+                store = LabelStore.create(path, width=rec.width, height=rec.height, depth=rec.depth)
         except DamagedStoreError as exc:
             raise ProjectError(self._damaged(rec, "store unreadable", str(exc)).line()) from exc
         except LabelError as exc:
@@ -371,7 +386,7 @@ class Project:
         kind: DamageKind,
         detail: str,
         *,
-        chunks: tuple[tuple[int, int], ...] = (),
+        chunks: tuple[tuple[int, ...], ...] = (),
         files: tuple[Path, ...] = (),
     ) -> LabelDamage:
         damage = LabelDamage(rec.id, self._name(rec), kind, detail, self.root, chunks, files)
@@ -434,7 +449,16 @@ class Project:
     def _entry(self, rec: ImageRecord) -> ImageEntry:
         store = self._stores.get(rec.id)
         fraction = store.labelled_fraction if store is not None else rec.labelled
-        return ImageEntry(rec.id, self._abs(rec), rec.path, rec.width, rec.height, fraction)
+        slices = 0
+        if rec.depth > 1 and store is not None:
+            slices = store.labelled_slices
+        elif rec.depth > 1:  # from the saved counts, without opening the store
+            counts = storecheck.read_counts(self.label_store_path(rec.id))
+            if counts is not None and counts.ndim == 3:
+                slices = int(np.count_nonzero(counts.reshape(len(counts), -1).sum(axis=1)))
+        return ImageEntry(
+            rec.id, self._abs(rec), rec.path, rec.width, rec.height, fraction, rec.depth, slices
+        )
 
     def _abs(self, rec: ImageRecord) -> Path:
         return Path(os.path.normpath(self.root / rec.path))

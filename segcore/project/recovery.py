@@ -67,7 +67,7 @@ class LabelDamage:
     kind: DamageKind
     detail: str
     root: Path
-    chunks: tuple[tuple[int, int], ...] = ()  # level-0 chunks lost (row, column)
+    chunks: tuple[tuple[int, ...], ...] = ()  # level-0 chunks lost: (row, column) or (z, row, col)
     files: tuple[Path, ...] = ()  # damaged files that accepting the loss moves aside
 
     @property
@@ -128,15 +128,15 @@ def check(project: Project, *, deep: bool, images: list[str] | None) -> list[Lab
             project._stores[rec.id].flush()
         bad = storecheck.unreadable_chunks(path) if path.exists() else []
         if bad:
-            where = ", ".join(f"{layer}/0/c/{cy}/{cx}" for layer, cy, cx, _ in bad[:3])
+            where = ", ".join(f"{layer}/0/c/{'/'.join(map(str, key))}" for layer, key, _ in bad[:3])
             more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
             project._damaged(
                 rec,
                 "chunks unreadable",
                 f"{len(bad)} chunk file(s) are damaged and cannot be read: {where}{more}",
-                chunks=tuple((cy, cx) for layer, cy, cx, _ in bad if layer == "semantic"),
+                chunks=tuple(key for layer, key, _ in bad if layer == "semantic"),
                 files=tuple(
-                    path / layer / "0" / "c" / str(cy) / str(cx) for layer, cy, cx, _ in bad
+                    path.joinpath(layer, "0", "c", *map(str, key)) for layer, key, _ in bad
                 ),
             )
     return list(project.damage.values())
@@ -162,8 +162,8 @@ def accept_loss(project: Project, image_id: str) -> str:
                 store.recount()
             else:
                 store.forget_chunks(list(damage.chunks))
-                inst = [f for f in damage.files if f.parts[-5] == "instance"]
-                only = {(int(f.parts[-2]), int(f.parts[-1])) for f in inst} - set(damage.chunks)
+                inst = [_chunk_key(f) for f in damage.files if "instance" in f.parts]
+                only = set(inst) - set(damage.chunks)
                 store.forget_chunks(sorted(only), layers=("instance",))
             store.close()
     except (OSError, LabelError) as exc:
@@ -187,3 +187,9 @@ def remove_litter(root: Path) -> None:
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
+
+
+def _chunk_key(file: Path) -> tuple[int, ...]:
+    """Chunk index of a level-0 chunk file ``<layer>/0/c/<i>/<j>[/<k>]``."""
+    parts = file.parts
+    return tuple(int(p) for p in parts[len(parts) - 1 - parts[::-1].index("c") + 1 :])

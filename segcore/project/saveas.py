@@ -44,6 +44,7 @@ def copy_project(project: Project, new_root: Path) -> Manifest:
                     r.height,
                     r.labelled,
                     r.labelled_pixels,
+                    r.depth,
                 )
                 for r in project._data.images
             ],

@@ -248,20 +248,46 @@ def data_from_project(
             else:
                 store = project.label_store(entry.id)
             image = open_image(entry.path)
-            items.append(
-                LabelledImage(
-                    entry.id,
-                    image,
-                    store,
-                    tuple((corrected or {}).get(entry.id, ())),
-                    closer,
-                    _store_hint(store),
-                )
-            )
+            fixed = tuple((corrected or {}).get(entry.id, ()))
+            if int(getattr(store, "depth", 1)) > 1:
+                items.extend(_labelled_slices(entry.id, image, store, closer))
+                continue
+            items.append(LabelledImage(entry.id, image, store, fixed, closer, _store_hint(store)))
     except TesseraError:
         TrainingData(tuple(items)).close()
         raise
     return TrainingData(tuple(items), tuple(project.classes))
+
+
+def _labelled_slices(
+    image_id: str, volume: ImageSource, store: Any, closer: Callable[[], None] | None
+) -> list[LabelledImage]:
+    """One training image per labelled slice of a label volume (unlabelled slices give no
+    tiles); the first closes the volume and the store for all of them."""
+    from segcore.io.plane import PlaneSource
+
+    def close() -> None:
+        volume.close()
+        if closer is not None:
+            closer()
+
+    out: list[LabelledImage] = []
+    for z in (int(z) for z in np.flatnonzero(store.slice_counts())):
+        plane = store.plane(z)
+        first = not out
+        out.append(
+            LabelledImage(
+                f"{image_id}@{z}",
+                PlaneSource(volume, z),
+                plane,
+                (),
+                close if first else None,
+                _store_hint(plane),
+            )
+        )
+    if not out:
+        close()
+    return out
 
 
 def _store_hint(store: Any) -> Callable[[], list[Box]]:

@@ -18,7 +18,7 @@ from segcore.labels.adapters import ArrayLabels
 
 TRANSFORM = (0.5, 0.0, 500000.0, 0.0, -0.5, 4100000.0)
 EXACT = [f.name for f in list_formats() if f.fidelity == "exact"]
-CLASSES_ONLY = [f.name for f in list_formats() if f.fidelity == "classes"]
+CLASSES_ONLY = [f.name for f in list_formats() if f.fidelity == "classes" and f.kind != "volume"]
 # formats that keep the instance ids themselves, not only the grouping
 SAME_IDS = {"instance-png", "instance-tiff"}
 

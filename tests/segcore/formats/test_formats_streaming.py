@@ -173,7 +173,7 @@ def test_duplicate_names_are_refused(tmp_path: Path) -> None:
 def test_unknown_format_lists_the_choices(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="choose one of: .*coco-panoptic"):
         run_to_end(export([], "tiff9", tmp_path))
-    assert len(list_formats()) == 15
+    assert len(list_formats()) == 17  # 15 + nifti and dicom-seg (label volumes)
 
 
 def test_png_writer_checks_rows(tmp_path: Path) -> None:

@@ -75,7 +75,7 @@ def test_a_flipped_byte_in_a_chunk_is_refused_and_found(tmp_path: Path) -> None:
     again = LabelStore.open(s.path)
     with pytest.raises(LabelError, match=r"instance/0/c/1/1 cannot be read"):
         again.read("instance", 20, 20, 1, 1)
-    assert [(layer, cy, cx) for layer, cy, cx, _ in storecheck.unreadable_chunks(s.path)] == [
+    assert [(layer, *key) for layer, key, _ in storecheck.unreadable_chunks(s.path)] == [
         ("instance", 1, 1)
     ]
     again.forget_chunks([(1, 1)], layers=("instance",))  # accept: ids there are gone
