@@ -140,24 +140,24 @@ class Transaction:
     def touched(self) -> bool:
         return bool(self._before)
 
-    def chunks(self) -> list[tuple[int, int]]:
-        """(cy, cx) of every chunk the open action has changed so far."""
-        return sorted(self._before)
+    def chunks(self, store: LabelStore) -> list[tuple[int, int]]:
+        """(cy, cx) of every chunk of ``store``'s slice the open action has changed so far."""
+        return sorted((cy, cx) for z, cy, cx in self._before if z == store.z)
 
     def old_chunk(self, store: LabelStore, cy: int, cx: int) -> tuple[np.ndarray, np.ndarray]:
         """Both layers of chunk (cy, cx) as they were before the action (do not modify)."""
-        return self._copy(store, cy, cx)
+        return self._copy(store, (store.z, cy, cx))
 
     def old_window(self, store: LabelStore, layer: str, box: Box) -> np.ndarray:
         """``layer`` inside ``box`` (within the image) as it was before the action."""
         out = store.read_box("semantic" if layer == "semantic" else "instance", box)
         c = store.chunk
         for cy, cx in box.chunks(c):
-            if (cy, cx) not in self._before:
+            if (store.z, cy, cx) not in self._before:
                 continue
             cbox = chunk_box(cy, cx, c, store.width, store.height)
             part = cbox.intersect(box)
-            old = self._copy(store, cy, cx)[0 if layer == "semantic" else 1]
+            old = self._copy(store, (store.z, cy, cx))[0 if layer == "semantic" else 1]
             out[part.slices(box)] = old[part.slices(cbox)]
         return out
 

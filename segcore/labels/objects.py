@@ -25,7 +25,7 @@ def stroke_pixels(
 ) -> list[tuple[Box, np.ndarray]]:
     """(chunk box, mask) of the pixels the open action gave ``instance``, chunk by chunk."""
     out = []
-    for cy, cx in tx.chunks():
+    for cy, cx in tx.chunks(store):
         old = tx.old_chunk(store, cy, cx)[1]
         new = store.chunk_arrays(cy, cx)[1]
         mask = (new == instance) & (old != instance)

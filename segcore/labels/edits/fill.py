@@ -155,12 +155,20 @@ def map_classes(store: LabelStore, table: np.ndarray, *, stuff: frozenset[int]) 
     instance id (even where the id number stays the same); instances of classes
     that stay things keep theirs (ids are unique in a store, so merging two thing
     classes keeps every object apart).
-    Only chunks holding labels are read. Returns the box of the changed pixels.
+    Only chunks holding labels are read; a label volume is rewritten slice by
+    slice. Returns the box of the changed pixels (in-plane, over all slices).
     """
     if table.shape != (256,) or table.dtype != np.uint8 or int(table[UNLABELLED]) != UNLABELLED:
         raise LabelError("a class table maps 256 ids as uint8 and keeps 255 unlabelled")
     clear = np.zeros(256, bool)
     clear[list(stuff | {UNLABELLED})] = True
+    out = Box.empty()
+    for z in range(store.depth):  # every slice of a label volume, not only the current one
+        out = out.union(_map_plane(store.plane(z), table, clear))
+    return out
+
+
+def _map_plane(store: LabelStore, table: np.ndarray, clear: np.ndarray) -> Box:
     out = Box.empty()
     for window in _area_chunks(store, None, labelled_only=True):
         sem = store.read_box("semantic", window)

@@ -200,3 +200,21 @@ def test_a_project_replays_unsaved_edits_onto_their_slices(tmp_path: Path) -> No
     assert store.slice_counts()[[0, 2, 4]].tolist() == [29, 29, 0]
     assert again.image(entry.id).slices_text == "2 of 5 slices labelled"
     again.close()
+
+
+def test_a_class_change_rewrites_every_slice_in_one_record(tmp_path: Path) -> None:
+    from segcore.labels.edits.fill import map_classes
+
+    v = volume(tmp_path)
+    v.plane(1).write("semantic", 2, 2, np.full((4, 4), 0, np.uint8))
+    v.plane(4).write("semantic", 30, 20, np.full((5, 5), 0, np.uint8))
+    v.plane(4).write("semantic", 0, 0, np.full((3, 3), 1, np.uint8))
+    editor = Editor(v.plane(2), classes=CLASSES)  # the slice on screen holds nothing
+    table = np.arange(256, dtype=np.uint8)
+    table[0], table[1] = 1, 0  # swap the two classes
+    record = editor.apply_without_undo(map_classes, table, stuff=frozenset({0, 1}))
+    assert record is not None and sorted({p.plane for p in record.patches}) == [1, 4]
+    after = planes(v)
+    assert (after[1, 2:6, 2:6] == 1).all() and (after[4, 20:25, 30:35] == 1).all()
+    assert (after[4, 0:3, 0:3] == 0).all()
+    assert (after[[0, 2, 3]] == UNLABELLED).all()
