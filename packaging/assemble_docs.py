@@ -16,7 +16,7 @@ README_PARTS = (
     "intro", "app", "io", "annotate", "labels", "models", "infer",
     "training", "app_training", "pixel_classifier", "formats", "app_formats",
 )  # fmt: skip
-BENCH_PARTS = ("intro", "io", "infer", "app", "labels", "annotate", "training", "formats")
+BENCH_PARTS = ("intro", "io", "infer", "app", "launch", "labels", "annotate", "training", "formats")
 
 
 def demote(text: str) -> str:
