@@ -35,6 +35,7 @@ from segcore.errors import SourceError
 from segcore.io import pyramid_cache
 from segcore.io.base import BaseSource, Layout
 from segcore.io.pyramid_cache import cache_root
+from segcore.io.validity import MaskedSource, has_mask
 from segcore.jobs import Job, Progress
 
 CHUNK = 512
@@ -142,6 +143,17 @@ class LazyPyramid(BaseSource):
     def cache_dir(self) -> Path | None:
         """Where the lazy levels are cached (``None``: in memory)."""
         return self._cache_dir
+
+    @property
+    def has_mask(self) -> bool:
+        """Whether the wrapped source has a mask band of its own (see segcore.io.validity)."""
+        return has_mask(self._inner)
+
+    def read_mask(self, level: int, x: int, y: int, width: int, height: int) -> np.ndarray:
+        """The wrapped source's mask at one of its own levels (lazy levels have none)."""
+        if level >= self._first_lazy or not isinstance(self._inner, MaskedSource):
+            raise SourceError(self.path, f"has no mask band at level {level}")
+        return self._inner.read_mask(level, x, y, width, height)
 
     @property
     def lazy_levels(self) -> range:
