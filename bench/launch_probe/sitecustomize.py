@@ -2,15 +2,17 @@
 
 Put this folder on ``PYTHONPATH`` and Python imports this module at start-up.
 It wraps ``CanvasView.paintEvent`` when ``app.canvas.view`` is first imported;
-after the first paint that shows an image it writes the seconds since the
-interpreter started to ``$TESSERA_PROBE_OUT`` (when set) and exits at once, so
-the process's wall time, timed from outside, is launch -> first frame.
+after the first paint that shows an image it appends ``time.perf_counter()``
+(the system-wide monotonic clock on Linux) to ``$TESSERA_PROBE_OUT`` when set
+and exits at once, so the process's wall time, timed from outside, is
+launch -> first frame. The desktop bundle's build (``packaging/build_bundle.py``)
+adds this file as a PyInstaller runtime hook; there it does nothing unless
+``TESSERA_PROBE_FIRST_FRAME=1`` is set.
 """
 
 from __future__ import annotations
 
 import importlib.abc
-import importlib.machinery
 import os
 import sys
 import time
@@ -40,7 +42,12 @@ class _Finder(importlib.abc.MetaPathFinder):
     def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
         if name != TARGET:
             return None
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        spec = None
+        for finder in sys.meta_path:  # the next finder that knows it (a frozen app's own)
+            if finder is not self and hasattr(finder, "find_spec"):
+                spec = finder.find_spec(name, path, target)
+                if spec is not None:
+                    break
         if spec is None or spec.loader is None:
             return spec
         loader = spec.loader
@@ -54,4 +61,5 @@ class _Finder(importlib.abc.MetaPathFinder):
         return spec
 
 
-sys.meta_path.insert(0, _Finder())
+if not getattr(sys, "frozen", False) or os.environ.get("TESSERA_PROBE_FIRST_FRAME") == "1":
+    sys.meta_path.insert(0, _Finder())

@@ -33,6 +33,16 @@ def onnx_dir() -> Path:
     return cache_dir("onnx")
 
 
+def shipped_dir() -> Path | None:
+    """ONNX copies that came inside a frozen app (``onnx/`` in its bundle), or None.
+
+    The desktop bundle has no PyTorch to export with, so its build puts the copy
+    of the bundled model here (``packaging/build_bundle.py``); read-only.
+    """
+    base = getattr(sys, "_MEIPASS", None)
+    return Path(base) / "onnx" if base else None
+
+
 def model_key(path: Path) -> str:
     """Hash of the model file's bytes (weights and metadata) and the exporter version."""
     digest = hashlib.sha256(EXPORT_VERSION.encode())
@@ -62,6 +72,9 @@ def onnx_copy(path: str | Path, *, in_process: bool = False) -> Job[Path]:
     if target.is_file():
         os.utime(target)  # recently used: pruned last
         return target
+    shipped = shipped_dir()
+    if shipped is not None and (shipped / target.name).is_file():
+        return shipped / target.name
     if refused.is_file():
         raise ModelError(refused.read_text(encoding="utf-8"))
     try:
@@ -162,10 +175,17 @@ def _export_in_child(path: Path, target: Path, refused: Path, step: Progress) ->
 
 def _export(path: Path, target: Path, refused: Path) -> None:
     """``export_onnx`` (checked against PyTorch, written atomically); a refusal is remembered."""
-    from segcore.models.files import load_model
-    from segcore.models.portable import export_onnx
+    try:
+        from segcore.models.files import load_model
+        from segcore.models.portable import export_onnx
 
-    loaded = load_model(path, device="cpu")
+        loaded = load_model(path, device="cpu")
+    except ModuleNotFoundError as exc:  # the desktop bundle ships onnxruntime, not PyTorch
+        raise ModelError(
+            f"{path}: running it needs an ONNX copy, and making one needs PyTorch, which this "
+            "build of Tessera does not include; export it where PyTorch is installed "
+            "(tessera models export) and open the .onnx file"
+        ) from exc
     try:
         export_onnx(loaded, target)
     except ModelError as exc:
