@@ -77,8 +77,13 @@ def test_open_bands_refusal_is_one_dialog(qtbot, window, tmp_path, dialogs) -> N
     assert not (tmp_path / "ab.vrt").exists() and window.session.document is None
 
 
-def test_cache_dialog_shows_size_saves_limit_and_clears(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cache_dialog_shows_size_saves_limit_and_clears(
+    qtbot, window, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     from segcore.io import open_image
+
+    monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))  # this test's own cache
+    monkeypatch.delenv("TESSERA_PYRAMIDS_CACHE_LIMIT", raising=False)
 
     path = tmp_path / "flat.tif"
     tifffile.imwrite(path, np.arange(1030 * 1100, dtype=np.uint32).reshape(1030, 1100) % 251)
