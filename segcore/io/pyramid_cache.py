@@ -5,7 +5,8 @@ Every lazy pyramid (:mod:`segcore.io.pyramid`) is a folder under
 folder holds it (:func:`hold`): a shared ``flock`` on ``<folder>/.in-use``,
 whose modification time is also the folder's "last used" time. Pruning and
 clearing take the lock exclusively without waiting; a folder they cannot lock
-is in use by some process and is kept. A folder is deleted by renaming it
+is in use by some process and is kept (on a filesystem without ``flock`` every
+folder is kept). A folder is deleted by renaming it
 first (to a hidden name, atomically, with the lock held) and then removing the
 renamed tree, so a reader never sees half a cache under the real name. On
 Windows, where ``flock`` does not exist, the held lock file is an open file,
@@ -16,6 +17,7 @@ folder is kept all the same.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -32,6 +34,9 @@ from segcore.cache import cache_dir, cache_limit, tree_bytes
 LOCK_NAME = ".in-use"
 _KEY = re.compile(r"[0-9a-f]{32}")
 _TRASH_PREFIX = ".deleting-"
+# Some network filesystems refuse flock: there nothing is ever deleted (nothing can be
+# known to be unused), and readers go on unprotected.
+_UNSUPPORTED = {errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOLCK, errno.EBADF}
 
 
 def cache_root() -> Path:
@@ -177,7 +182,8 @@ def _delete(folder: Path) -> bool:
         return False
     try:
         try:
-            _lock(fd, shared=False, wait=False)
+            if not _lock(fd, shared=False, wait=False):
+                return False  # no flock here: it cannot be known to be unused
         except OSError:
             return False  # someone is reading it
         trash = folder.with_name(f"{_TRASH_PREFIX}{folder.name}-{os.getpid()}-{time.time_ns()}")
@@ -207,12 +213,11 @@ def _in_use(folder: Path) -> bool:
     except OSError:
         return False
     try:
-        _lock(fd, shared=False, wait=False)
+        return not _lock(fd, shared=False, wait=False)  # no flock: assume it is
     except OSError:
         return True
     finally:
         os.close(fd)  # closing drops the lock we may have taken
-    return False
 
 
 def _last_used(folder: Path) -> float:
@@ -232,11 +237,20 @@ def _source_of(folder: Path) -> str:
     return str(note.get("path", "")) if isinstance(note, dict) else ""
 
 
-def _lock(fd: int, *, shared: bool, wait: bool) -> None:
-    """flock ``fd``; raises OSError (BlockingIOError) when ``wait`` is False and it is taken."""
+def _lock(fd: int, *, shared: bool, wait: bool) -> bool:
+    """flock ``fd``: True when locked, False where the filesystem has no ``flock``.
+
+    Raises OSError (BlockingIOError) when ``wait`` is False and the lock is taken.
+    """
     if sys.platform == "win32":
-        return  # the open descriptor itself keeps the folder from being renamed
+        return True  # the open descriptor itself keeps the folder from being renamed
     import fcntl
 
     mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
-    fcntl.flock(fd, mode if wait else mode | fcntl.LOCK_NB)
+    try:
+        fcntl.flock(fd, mode if wait else mode | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in _UNSUPPORTED:
+            return False
+        raise
+    return True

@@ -167,3 +167,18 @@ def test_cache_command_info_clear_limit(
 
 def pyramid_cache_entries() -> list[Path]:
     return [e.folder for e in pcache.entries()]
+
+
+def test_without_flock_nothing_is_deleted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import fcntl
+
+    def refused(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "no locks on this filesystem")
+
+    monkeypatch.setattr(fcntl, "flock", refused)
+    src = _cached(tmp_path, "nfs.tif", 9)  # a reader still works, unprotected
+    src.close()
+    assert [e.in_use for e in pcache.entries()] == [True]  # cannot be known to be unused
+    assert pcache.clear() == pcache.Removal(removed=0, freed=0, kept_in_use=1)
+    assert src.cache_dir is not None and src.cache_dir.exists()
