@@ -63,8 +63,8 @@ def _info(*, listing: bool) -> str:
     pyramids = pyramid_cache.entries()
     copies, onnx_bytes = onnx_cache.usage()
     rows: list[tuple[str, Any, str]] = [
-        ("pyramids", sum(e.nbytes for e in pyramids), f"{len(pyramids)} images"),
-        ("onnx", onnx_bytes, f"{copies} models"),
+        ("pyramids", sum(e.nbytes for e in pyramids), _count(len(pyramids), "image")),
+        ("onnx", onnx_bytes, _count(copies, "model")),
     ]
     lines = [f"cache folder: {cache_home()}"]
     for kind, nbytes, count in rows:
@@ -82,6 +82,10 @@ def _info(*, listing: bool) -> str:
     return "\n".join(lines)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _clear(kind: str) -> str:
     from segcore.io import pyramid_cache
     from segcore.models import onnx_cache
@@ -89,11 +93,13 @@ def _clear(kind: str) -> str:
     said = []
     if kind in ("pyramids", "all"):
         done = pyramid_cache.clear()
-        text = f"deleted {done.removed} pyramids ({format_size(done.freed)})"
+        text = f"deleted {_count(done.removed, 'pyramid')} ({format_size(done.freed)})"
         if done.kept_in_use:
             text += f"; kept {done.kept_in_use} in use by an open image"
         said.append(text)
     if kind in ("onnx", "all"):
         copies, freed = onnx_cache.clear()
-        said.append(f"deleted {copies} ONNX copies ({format_size(freed)})")
+        said.append(
+            f"deleted {copies} ONNX {'copy' if copies == 1 else 'copies'} ({format_size(freed)})"
+        )
     return "; ".join(said)

@@ -155,13 +155,13 @@ def test_cache_command_info_clear_limit(
     _cached(tmp_path, "shown.tif", 8).close()
     assert cli_main(["cache", "info", "--list"]) == 0
     out = capsys.readouterr().out
-    assert "pyramids" in out and "(1 images; limit: default)" in out and "shown.tif" in out
+    assert "pyramids" in out and "(1 image; limit: default)" in out and "shown.tif" in out
     assert cli_main(["cache", "limit", "pyramids", "20G"]) == 0
     assert cache_limit("pyramids")[0] == 20 << 30
     assert cli_main(["cache", "limit", "pyramids", "a lot"]) == 2
     assert "not a size" in capsys.readouterr().err
     assert cli_main(["cache", "clear"]) == 0
-    assert "deleted 1 pyramids" in capsys.readouterr().out
+    assert "deleted 1 pyramid " in capsys.readouterr().out
     assert pyramid_cache.exists() and pyramid_cache_entries() == []
 
 
