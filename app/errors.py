@@ -31,6 +31,10 @@ class ErrorMessage:
     expected: bool = True
 
 
+# Modules only PyTorch work needs; the desktop bundle leaves them out (decision 0012).
+TORCH_ONLY = ("torch", "torchvision", "segmentation_models_pytorch", "timm", "onnxscript")
+
+
 def _is_gpu_oom(exc: BaseException) -> bool:
     name = type(exc).__name__
     return name == "OutOfMemoryError" or (
@@ -48,6 +52,14 @@ def describe(exc: BaseException, *, context: str = "") -> ErrorMessage:
             title,
             "The GPU ran out of memory. Choose a smaller tile or batch size in the Model "
             "dock, or run on the CPU.",
+            str(exc),
+        )
+    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] in TORCH_ONLY:
+        return ErrorMessage(
+            title,
+            "This needs PyTorch, which this build of Tessera does not include (the desktop "
+            "bundle runs models in onnxruntime). Training, fine-tuning and creating models "
+            "need Tessera installed from source (uv run tessera).",
             str(exc),
         )
     if isinstance(exc, MemoryError):

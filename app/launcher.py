@@ -1,7 +1,8 @@
 """Entry point of the ``tessera`` command.
 
 A headless subcommand goes to :mod:`segcore.cli` without importing Qt;
-anything else (nothing, or an image path) opens the desktop app.
+anything else (nothing, or an image path) opens the desktop app, once
+:mod:`app.platform_check` has found the system libraries Qt's window needs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from segcore.cli import main as cli_main
 
         return cli_main(args)
+    from app.platform_check import check_display
+
+    problem = check_display()
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 2
     from app.main import run_app
 
     return run_app(args)

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from app import errors
 from app.annotation import install_annotation
+from app.cache_dialog import install as install_cache
 from app.canvas.layers import ImageLayer
 from app.canvas.render import Display
 from app.canvas.view import CanvasView
@@ -44,6 +45,7 @@ from app.docks.navigator_dock import NavigatorDock
 from app.io_actions import install as install_io
 from app.layerset import install_label_layers, install_prediction_layers
 from app.menus import build_menus, fill_recent
+from app.open_bands import install as install_bands
 from app.session import (
     SAMPLE_IMAGE,
     SAMPLE_MODEL,
@@ -152,6 +154,8 @@ class MainWindow(QMainWindow):
         self.training_dock = install_training(
             self.context, self.model_dock, self.annotation.projects, self.annotation.ctx
         )
+        self.bands = install_bands(self.context, self.open_path)  # File > Open Bands...
+        self.cache = install_cache(self.context)  # Edit > Cache...
         self._restore_layout()
 
     # -- the shell features put their UI in -------------------------------------

@@ -13,11 +13,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 README_PARTS = (
-    "intro", "app", "io", "annotate", "labels", "models", "infer",
+    "intro", "bundle", "app", "io", "annotate", "labels", "models", "infer",
     "training", "app_training", "pixel_classifier", "formats", "app_formats", "volumes",
 )  # fmt: skip
 BENCH_PARTS = (
-    "intro", "io", "infer", "app", "labels", "annotate", "training", "formats", "volumes",
+    "intro", "io", "infer", "app", "launch", "labels", "annotate", "training", "formats",
+    "volumes",
 )  # fmt: skip
 
 

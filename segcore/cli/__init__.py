@@ -30,6 +30,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "import": ("segcore.cli.importer", "import labels from dataset formats into a project"),
     "eval": ("segcore.cli.evaluate", "compare a prediction with ground truth"),
     "project": ("segcore.cli.project", "check a project's labels; accept lost labels"),
+    "stack": ("segcore.cli.stack", "stack one-band files into one multiband VRT"),
+    "cache": ("segcore.cli.cache", "show, clear or limit the cache of pyramids and ONNX copies"),
 }
 
 EXIT_FAILURE = 2

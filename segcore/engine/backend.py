@@ -81,11 +81,18 @@ def pick_device(device: str) -> str:
     """``"auto"``: CUDA when a GPU is there, else the CPU; anything else as given."""
     if device != "auto":
         return device
-    if not cuda_possible():
+    if not cuda_possible() or not has_torch():
         return "cpu"
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def has_torch() -> bool:
+    """Whether PyTorch is installed (the desktop bundle has only onnxruntime)."""
+    import importlib.util
+
+    return "torch" in sys.modules or importlib.util.find_spec("torch") is not None
 
 
 def make_runner(
@@ -93,7 +100,8 @@ def make_runner(
 ) -> Job[tuple[Runner, tuple[str, ...]]]:
     """The runner for a job producing ``pixels`` output pixels, and notices for the user.
 
-    An ``.onnx`` file runs in onnxruntime. Otherwise ``backend="auto"`` takes
+    An ``.onnx`` file runs in onnxruntime, and so does every model file when
+    PyTorch is not installed. Otherwise ``backend="auto"`` takes
     onnxruntime on the CPU for jobs of at least ``ONNX_MIN_PIXELS`` (in strips
     where the model splits) and PyTorch for the rest, or when the export fails.
     A job (``yield from`` it): an export yields progress (no total) while it runs.
@@ -105,6 +113,8 @@ def make_runner(
     if model.path is not None and model.path.suffix.lower() == ".onnx":
         return OnnxRunner(model.path, device=device, strips=strips), ()
     notices: tuple[str, ...] = ()
+    if model.module is None and not has_torch():
+        backend = "onnx"  # without PyTorch every model file runs on its ONNX copy
     if backend == "onnx" or (backend == "auto" and cpu and big):
         try:
             return (yield from _onnx_runner(model, device, strips)), ()

@@ -10,7 +10,9 @@ written to a zarr array under::
     <user cache dir>/tessera/pyramids/<hash of path, mtime, size, reader>/level<k>
 
 (``$TESSERA_CACHE_DIR/pyramids/...`` when that is set), so the next session
-finds it. A file that changes gets a new hash. Images that already sit in
+finds it. A file that changes gets a new hash. While a pyramid reads its
+folder it holds it, and the first time it does, the cache is pruned to its
+limit, least recently used first (:mod:`segcore.io.pyramid_cache`). Images that already sit in
 memory keep their lazy levels in memory instead. Reads are thread-safe: each
 chunk has a lock, so two threads never compute the same chunk; a chunk file
 appears atomically, so a chunk on disk is a finished chunk.
@@ -18,6 +20,7 @@ appears atomically, so a chunk on disk is a finished chunk.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -28,18 +31,15 @@ from typing import Any
 
 import numpy as np
 
-from segcore.cache import cache_dir
 from segcore.errors import SourceError
+from segcore.io import pyramid_cache
 from segcore.io.base import BaseSource, Layout
+from segcore.io.pyramid_cache import cache_root
+from segcore.io.validity import MaskedSource, has_mask
 from segcore.jobs import Job, Progress
 
 CHUNK = 512
 TOP = 512
-
-
-def cache_root() -> Path:
-    """Directory holding every cached pyramid."""
-    return cache_dir("pyramids")
 
 
 def cache_key(source: BaseSource, chunk: int = CHUNK) -> str:
@@ -124,9 +124,15 @@ class LazyPyramid(BaseSource):
         )
         super().__init__(inner.path, layout, inner.metadata)
         self.in_memory = inner.in_memory
-        if cache_dir is None and not inner.in_memory:
+        self._managed = cache_dir is None and not inner.in_memory  # under cache_root: pruned
+        if self._managed:
             cache_dir = cache_root() / cache_key(inner, chunk)
         self._cache_dir = cache_dir
+        self._hold: pyramid_cache.Hold | None = None
+        self._pruned = False
+        if cache_dir is not None and cache_dir.is_dir():
+            with contextlib.suppress(OSError):  # reading the levels will say what is wrong
+                self._claim()  # an earlier session's levels: keep them from being pruned
         self._arrays: dict[int, Any] = {}
         self._memory_store: Any = None
         self._done: set[tuple[int, int, int, int]] = set()
@@ -137,6 +143,17 @@ class LazyPyramid(BaseSource):
     def cache_dir(self) -> Path | None:
         """Where the lazy levels are cached (``None``: in memory)."""
         return self._cache_dir
+
+    @property
+    def has_mask(self) -> bool:
+        """Whether the wrapped source has a mask band of its own (see segcore.io.validity)."""
+        return has_mask(self._inner)
+
+    def read_mask(self, level: int, x: int, y: int, width: int, height: int) -> np.ndarray:
+        """The wrapped source's mask at one of its own levels (lazy levels have none)."""
+        if level >= self._first_lazy or not isinstance(self._inner, MaskedSource):
+            raise SourceError(self.path, f"has no mask band at level {level}")
+        return self._inner.read_mask(level, x, y, width, height)
 
     @property
     def lazy_levels(self) -> range:
@@ -159,10 +176,23 @@ class LazyPyramid(BaseSource):
             self._ensure(level, z, cy, cx)
             yield Progress(done=i + 1, total=len(jobs), message=f"pyramid level {level}")
 
+    def _claim(self, *, prune: bool = False) -> None:
+        """Hold the cache folder (creating it); with ``prune``, once, prune the others."""
+        if self._cache_dir is None:
+            return
+        if self._hold is None:
+            self._hold = pyramid_cache.hold(self._cache_dir)
+        if prune and self._managed and not self._pruned:
+            self._pruned = True  # before this cache grows: room for it, within the limit
+            pyramid_cache.prune(keep=[self._cache_dir])
+
     def _release(self) -> None:
         with self._guard:
             self._arrays.clear()
             self._memory_store = None
+            if self._hold is not None:
+                self._hold.release()
+                self._hold = None
         self._inner.close()
 
     # -- reading ------------------------------------------------------------------
@@ -228,7 +258,7 @@ class LazyPyramid(BaseSource):
         else:
             store = str(self._cache_dir)
             try:
-                self._cache_dir.mkdir(parents=True, exist_ok=True)
+                self._claim(prune=True)
                 _describe_cache(self._cache_dir, self.path)
                 existing = zarr.open_array(store, path=name, mode="r+")
                 if existing.shape == shape and existing.dtype == self.dtype:

@@ -42,7 +42,8 @@ class RasterSource(BaseSource):
         try:
             with _quiet(), rasterio.open(self._rio_path) as ds:
                 layout, metadata = _describe(path, ds)
-                self._has_mask = _has_mask_band(ds)
+                self._band_nodata = _mixed_nodata(ds)
+                self._has_mask = self._band_nodata or _has_mask_band(ds)
                 sizes = [layout.sizes[0]]
                 for i in range(len(ds.overviews(1)) if ds.count else 0):
                     with rasterio.open(self._rio_path, overview_level=i) as ov:
@@ -87,16 +88,25 @@ class RasterSource(BaseSource):
 
     @property
     def has_mask(self) -> bool:
-        """True when the file has a GDAL mask band (``.msk`` or internal), not nodata/alpha."""
+        """True when the file has a GDAL mask band (``.msk`` or internal), not nodata/alpha,
+        or when its bands have different nodata values (a stack of band files)."""
         return self._has_mask
 
     def read_mask(self, level: int, x: int, y: int, width: int, height: int) -> np.ndarray:
-        """(height, width) bool of the mask band, True where pixels are valid."""
+        """(height, width) bool of the mask band, True where pixels are valid.
+
+        With a nodata value per band, a pixel is valid unless every band is its
+        own band's nodata (the one rule of :mod:`segcore.io.validity`).
+        """
         from rasterio.windows import Window
 
         ds = self._handles.get(level)
+        window = Window(x, y, width, height)
         with _quiet():
-            mask = ds.read_masks(1, window=Window(x, y, width, height))
+            if self._band_nodata:
+                masks: np.ndarray = np.asarray(ds.read_masks(window=window)) > 0
+                return np.asarray(masks.any(axis=0))
+            mask = ds.read_masks(1, window=window)
         return np.asarray(mask) > 0
 
     def _release(self) -> None:
@@ -130,7 +140,7 @@ def _describe(path: Path, ds: Any) -> tuple[Layout, SourceMetadata]:
         bands=ds.count,
         dtype=dtype,
         band_names=_band_names(ds),
-        nodata=None if ds.nodata is None else float(ds.nodata),
+        nodata=None if ds.nodata is None or _mixed_nodata(ds) else float(ds.nodata),
     )
     crs = None
     transform = None
@@ -148,6 +158,11 @@ def _describe(path: Path, ds: Any) -> tuple[Layout, SourceMetadata]:
         ds.driver, ds.driver.lower()
     )
     return layout, SourceMetadata(format=fmt, crs=crs, transform=transform, extra=extra)
+
+
+def _mixed_nodata(ds: Any) -> bool:
+    """True when the bands have different nodata values (one value cannot describe them)."""
+    return len({"nan" if v is not None and v != v else v for v in ds.nodatavals}) > 1
 
 
 def _has_mask_band(ds: Any) -> bool:

@@ -14,23 +14,33 @@ yields progress while the child works, and closing it stops the child.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from segcore.cache import cache_dir
+from segcore.cache import cache_dir, cache_limit
 from segcore.errors import ModelError
 from segcore.jobs import Job, Progress, run_to_end
 
 EXPORT_VERSION = "opset17-v2"  # part of the key: a new exporter means new copies
-CACHE_BYTES = 2 << 30  # copies beyond this, least recently used first, are deleted
 _NOT_EXPORTABLE = 3  # the child's exit status when the model cannot be exported
 
 
 def onnx_dir() -> Path:
     return cache_dir("onnx")
+
+
+def shipped_dir() -> Path | None:
+    """ONNX copies that came inside a frozen app (``onnx/`` in its bundle), or None.
+
+    The desktop bundle has no PyTorch to export with, so its build puts the copy
+    of the bundled model here (``packaging/build_bundle.py``); read-only.
+    """
+    base = getattr(sys, "_MEIPASS", None)
+    return Path(base) / "onnx" if base else None
 
 
 def model_key(path: Path) -> str:
@@ -62,6 +72,9 @@ def onnx_copy(path: str | Path, *, in_process: bool = False) -> Job[Path]:
     if target.is_file():
         os.utime(target)  # recently used: pruned last
         return target
+    shipped = shipped_dir()
+    if shipped is not None and (shipped / target.name).is_file():
+        return shipped / target.name
     if refused.is_file():
         raise ModelError(refused.read_text(encoding="utf-8"))
     try:
@@ -81,12 +94,15 @@ def onnx_copy(path: str | Path, *, in_process: bool = False) -> Job[Path]:
     return target
 
 
-def prune(folder: Path, *, keep: Path, limit: int = CACHE_BYTES) -> None:
+def prune(folder: Path, *, keep: Path, limit: int | None = None) -> None:
     """Delete the least recently used copies until the folder holds at most ``limit`` bytes.
 
     Every fine-tuned version of a model is a new file and gets its own copy, so
-    without this the cache would only grow. ``keep`` is never deleted.
+    without this the cache would only grow. ``keep`` is never deleted. ``limit``
+    defaults to :func:`segcore.cache.cache_limit` of ``"onnx"`` (2 GB unless set).
     """
+    if limit is None:
+        limit = cache_limit("onnx")[0]
     copies = []
     for copy in folder.glob("*.onnx"):
         try:
@@ -102,6 +118,35 @@ def prune(folder: Path, *, keep: Path, limit: int = CACHE_BYTES) -> None:
             copy.unlink(missing_ok=True)
             copy.with_suffix(".json").unlink(missing_ok=True)  # export_onnx's sidecar
             total -= size
+
+
+def usage() -> tuple[int, int]:
+    """(number of ONNX copies, bytes they take)."""
+    files = [f for f in onnx_dir().glob("*") if f.is_file()]
+    sizes = []
+    for f in files:
+        with contextlib.suppress(OSError):
+            sizes.append(f.stat().st_size)
+    return sum(1 for f in files if f.suffix == ".onnx"), sum(sizes)
+
+
+def clear() -> tuple[int, int]:
+    """Delete every ONNX copy and remembered refusal: (copies deleted, bytes freed).
+
+    A copy is only a cache: the next CPU run exports it again from the model file.
+    """
+    copies, freed = 0, 0
+    for f in list(onnx_dir().glob("*")):
+        if not f.is_file() or f.name.endswith(".tmp"):  # a running export's file: its own
+            continue
+        try:
+            size = f.stat().st_size
+            f.unlink()
+        except OSError:
+            continue
+        copies += f.suffix == ".onnx"
+        freed += size
+    return copies, freed
 
 
 def _export_in_child(path: Path, target: Path, refused: Path, step: Progress) -> Job[None]:
@@ -131,10 +176,17 @@ def _export_in_child(path: Path, target: Path, refused: Path, step: Progress) ->
 
 def _export(path: Path, target: Path, refused: Path) -> None:
     """``export_onnx`` (checked against PyTorch, written atomically); a refusal is remembered."""
-    from segcore.models.files import load_model
-    from segcore.models.portable import export_onnx
+    try:
+        from segcore.models.files import load_model
+        from segcore.models.portable import export_onnx
 
-    loaded = load_model(path, device="cpu")
+        loaded = load_model(path, device="cpu")
+    except ModuleNotFoundError as exc:  # the desktop bundle ships onnxruntime, not PyTorch
+        raise ModelError(
+            f"{path}: running it needs an ONNX copy, and making one needs PyTorch, which this "
+            "build of Tessera does not include; export it where PyTorch is installed "
+            "(tessera models export) and open the .onnx file"
+        ) from exc
     try:
         export_onnx(loaded, target)
     except ModelError as exc:
