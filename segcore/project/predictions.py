@@ -9,8 +9,13 @@ nothing is written, no lock is taken, so it works while the app has it open.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+
+from segcore.labels.schema import ClassInfo
 from segcore.project import manifest
 from segcore.project.manifest import FILE_NAME
 
@@ -27,3 +32,38 @@ def project_images(root: str | Path) -> list[tuple[str, Path]]:
     base = Path(root).absolute()
     data = manifest.load(base / FILE_NAME)
     return [(rec.id, Path(os.path.normpath(base / rec.path))) for rec in data.images]
+
+
+@dataclass(frozen=True)
+class StoredPrediction:
+    """A prediction read back for the app: its classes and the class map in blocks."""
+
+    classes: tuple[ClassInfo, ...]
+    width: int
+    height: int
+    blocks: tuple[tuple[int, int, np.ndarray], ...]  # (x, y, uint8 class ids)
+
+
+def read_prediction(
+    root: str | Path, image_id: str, *, block: int = 1024
+) -> StoredPrediction | None:
+    """The stored prediction of ``image_id``, or None when there is none (or it is unreadable:
+    a prediction can always be made again)."""
+    path = prediction_path(root, image_id)
+    if not path.is_dir():
+        return None
+    import zarr
+
+    try:
+        array = zarr.open_array(str(path), mode="r")
+        listed: Any = array.attrs.get("classes") or []
+        classes = tuple(ClassInfo.from_json(c) for c in listed)
+        height, width = (int(v) for v in array.shape)
+        blocks = tuple(
+            (x, y, np.asarray(array[y : y + block, x : x + block], np.uint8))
+            for y in range(0, height, block)
+            for x in range(0, width, block)
+        )
+    except Exception:
+        return None
+    return StoredPrediction(classes, width, height, blocks)
