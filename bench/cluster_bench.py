@@ -2,7 +2,7 @@
 
 Run by hand::
 
-    uv run python bench/cluster_bench.py --width 2048 --height 5000 [--suffix .zarr]
+    uv run python bench/cluster_bench.py --width 2048 --height 5000 [--suffix .zarr] [--threads 1]
     uv run python bench/cluster_bench.py --first-run 3072
 
 The default run writes one synthetic 3-band GeoTIFF and a small_unet model file
@@ -12,7 +12,8 @@ same image and with warm ONNX copies:
 * ``single``: ``segcore.engine.infer`` in this process (the single-process engine);
 * ``cluster-1``, ``cluster-2``: ``segcore.cluster.job.infer_images`` on an embedded
   ``LocalCluster`` of 1 and 2 workers (started before the clock, one thread each;
-  onnxruntime gets cores / workers threads in each).
+  onnxruntime gets cores / workers threads in each, or ``--threads``: with
+  ``--threads 1`` one worker uses one core, so 1 -> 2 workers is 1 -> 2 cores).
 
 Every output is compared with the single-process one (they must be equal).
 ``--first-run N`` instead times ``tessera infer`` on an N x N image in a fresh
@@ -57,7 +58,7 @@ def make_model(path: Path) -> Path:
     return save_model(path, module.eval(), meta)
 
 
-def scaling(width: int, height: int, suffix: str, reps: int) -> None:
+def scaling(width: int, height: int, suffix: str, reps: int, threads: int | None) -> None:
     import numpy as np
 
     from segcore.cluster.job import infer_images
@@ -86,6 +87,8 @@ def scaling(width: int, height: int, suffix: str, reps: int) -> None:
             t0 = time.monotonic()
             with open_cluster(workers=workers) as cluster:  # fresh workers: they load the model
                 startup = time.monotonic() - t0
+                if threads is not None:
+                    cluster.threads = threads
                 out = ROOT / f"cluster-{workers}{suffix}"
                 start = time.monotonic()
                 outcome = run_to_end(infer_images(cluster, [(image, out)], model))[0]
@@ -96,7 +99,8 @@ def scaling(width: int, height: int, suffix: str, reps: int) -> None:
     print(f"plan: {result.tiles} tiles of {result.tile} px, halo {result.halo}, {result.backend}")
     rows = [(name, startup, seconds) for name, (startup, seconds) in best.items()]
     single = best["single"][1]
-    print(f"\n{width} x {height} = {mpx:.1f} Mpx to {suffix}, {os.cpu_count()} cores, "
+    per = f"{threads} thread(s) per worker" if threads else "cores / workers threads per worker"
+    print(f"\n{width} x {height} = {mpx:.1f} Mpx to {suffix}, {os.cpu_count()} cores, {per}, "
           f"fastest of {reps}\n")  # fmt: skip
     print("| run | cluster start (s) | seconds | Mpx/s | vs single | vs 1 worker |")
     print("|---|---|---|---|---|---|")
@@ -164,13 +168,16 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=2048)
     parser.add_argument("--height", type=int, default=5000)
     parser.add_argument("--reps", type=int, default=2, help="interleaved repeats (fastest kept)")
+    parser.add_argument(
+        "--threads", type=int, help="onnxruntime threads per worker (default: cores / workers)"
+    )
     parser.add_argument("--suffix", default=".tif", choices=(".tif", ".zarr"))
     parser.add_argument("--first-run", type=int, metavar="N", help="first vs warm run on N x N")
     args = parser.parse_args()
     if args.first_run:
         first_run(args.first_run)
     else:
-        scaling(args.width, args.height, args.suffix, args.reps)
+        scaling(args.width, args.height, args.suffix, args.reps, args.threads)
 
 
 if __name__ == "__main__":

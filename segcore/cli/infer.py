@@ -18,7 +18,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "infer",
         help="run a model over an image, tile by tile",
         description="Run a model over an image of any size and write a uint8 class map "
-        "(GeoTIFF with the input's georeference, BigTIFF, zarr or PNG, by the output suffix).",
+        "(GeoTIFF with the input's georeference, BigTIFF, zarr or PNG, by the output suffix). "
+        "Given a folder, a glob pattern, a .txt list or several images, write one map per image "
+        "into the folder -o names, skipping finished ones, with a summary table; "
+        "--cluster / --scheduler run on Dask workers.",
     )
     p.add_argument(
         "images",

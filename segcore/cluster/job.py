@@ -126,7 +126,11 @@ def _prepare(
     check_output(output)
     src, owns = open_source(image)
     assert ref.path is not None
-    setup = prepare(src, ref.path, options, owns_source=owns)
+    try:
+        setup = prepare(src, ref.path, options, owns_source=owns)
+    except BaseException:
+        src.close()
+        raise
     try:
         pixels = output_pixels(src.width, src.height, options)
         choice = runner_choice(ref, device=setup.device, backend=options.backend, pixels=pixels)
@@ -283,7 +287,10 @@ def _run(
     try:
         submit_next()
         for future in stream:
-            kind, i, k = kinds.pop(future.key)
+            entry = kinds.pop(future.key, None)
+            if entry is None:  # a part of an image that has already failed
+                continue
+            kind, i, k = entry
             if kind == "part":
                 if future.status == "finished":
                     part = layouts[i][1].parts[k]

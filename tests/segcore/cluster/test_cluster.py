@@ -18,12 +18,12 @@ from segcore.engine import InferOptions, infer
 from segcore.jobs import run_to_end
 from segcore.synthetic import SceneSpec, write_geotiff
 
-# tile 160 px over a 530 x 700 image: 6 plan rows of 5 tiles, so 6 parts and
-# 3 chunk rows of 256 shared between parts (seams)
+# tile 160 px (halo 23, stride 8) over a 400 x 560 image: 5 plan rows of 4 tiles,
+# so 5 parts, and 2 chunk rows of 256 shared between parts (seams)
 OPTIONS = InferOptions(tile=160, backend="torch")
 
 
-def _scene(path: Path, width: int = 530, height: int = 700, seed: int = 3) -> Path:
+def _scene(path: Path, width: int = 400, height: int = 560, seed: int = 3) -> Path:
     return write_geotiff(path, width, height, spec=SceneSpec(seed=seed), block=128)
 
 
@@ -53,14 +53,14 @@ def test_cluster_output_is_bit_identical_to_the_single_process_engine(
     assert store.attrs["crs"] and len(store.attrs["classes"]) == 3
     with rasterio.open(tmp_path / "cluster.tif") as got, rasterio.open(image) as src:
         assert got.crs == src.crs and got.transform == src.transform
-    assert steps[-1].done == steps[-1].total == 2 * 30 and steps[-1].rate > 0
+    assert steps[-1].done == steps[-1].total == 2 * 20 and steps[-1].rate > 0
     assert not list(tmp_path.glob(".*part*"))  # no hidden store left
 
 
 def test_onnx_runner_on_workers_matches_the_single_process_onnx_run(
     cluster: Cluster, model_file: Path, tmp_path: Path
 ) -> None:
-    image = _scene(tmp_path / "scene.tif", 400, 560, seed=5)
+    image = _scene(tmp_path / "scene.tif", 300, 420, seed=5)
     options = InferOptions(tile=160, backend="onnx")
     want = _single(image, model_file, tmp_path / "single.tif", options)
     outcomes = run_to_end(
@@ -73,7 +73,7 @@ def test_onnx_runner_on_workers_matches_the_single_process_onnx_run(
 def test_a_killed_worker_has_its_tasks_run_again(
     cluster: Cluster, model_file: Path, tmp_path: Path
 ) -> None:
-    image = _scene(tmp_path / "scene.tif", 530, 900, seed=7)
+    image = _scene(tmp_path / "scene.tif", 300, 700, seed=7)
     want = _single(image, model_file, tmp_path / "single.tif", OPTIONS)
     job = infer_images(cluster, [(image, tmp_path / "c.tif")], model_file, options=OPTIONS)
     killed = False
@@ -97,16 +97,18 @@ def test_a_failing_image_does_not_stop_the_batch_and_a_rerun_resumes(
 ) -> None:
     good = [_scene(tmp_path / f"s{i}.tif", 200, 180, seed=i) for i in range(2)]
     broken = tmp_path / "broken.tif"
-    broken.write_bytes(b"II*\x00" + b"\x00" * 64)  # a TIFF header and nothing else
+    broken.write_bytes(b"II*\x00" + b"\x00" * 64)  # fails on the client: no image in it
+    cut = _scene(tmp_path / "cut.tif", 300, 300, seed=9)
+    os.truncate(cut, cut.stat().st_size // 2)  # opens, then fails on a worker, mid-image
     out = tmp_path / "out"
     out.mkdir()
-    items = [(p, out / p.name) for p in (good[0], broken, good[1])]
+    items = [(p, out / p.name) for p in (good[0], broken, cut, good[1])]
     outcomes = run_to_end(infer_images(cluster, items, model_file, options=OPTIONS, resume=True))
-    assert [o.status for o in outcomes] == ["done", "failed", "done"]
-    assert "broken.tif" in outcomes[1].error
-    assert sorted(p.name for p in out.iterdir()) == ["s0.tif", "s1.tif"]
+    assert [o.status for o in outcomes] == ["done", "failed", "failed", "done"]
+    assert "broken.tif" in outcomes[1].error and "cut.tif" in outcomes[2].error
+    assert sorted(p.name for p in out.iterdir()) == ["s0.tif", "s1.tif"]  # nothing half-written
     again = run_to_end(infer_images(cluster, items, model_file, options=OPTIONS, resume=True))
-    assert [o.status for o in again] == ["skipped", "failed", "skipped"]
+    assert [o.status for o in again] == ["skipped", "failed", "failed", "skipped"]
 
 
 def test_a_worker_without_the_model_dependencies_is_reported_before_any_tile(
