@@ -11,6 +11,7 @@ and none needs the client's cache folder or file system to load the model.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 import threading
@@ -95,11 +96,17 @@ def _build(ship: Shipment, spec: RunnerSpec) -> Runner:
 def _local_file(ship: Shipment) -> Path:
     """The shipped model file written once into this machine's temporary folder."""
     path = Path(tempfile.gettempdir()) / f"tessera-model-{ship.key}{ship.suffix}"
+    if ship.suffix == ".pth":  # its metadata lives in a sidecar
+        _write_once(path.with_suffix(".json"), json.dumps(ship.meta.to_json()).encode())
+    _write_once(path, ship.model)
+    return path
+
+
+def _write_once(path: Path, data: bytes) -> None:
     if not path.is_file():
         part = path.with_name(f".{path.name}.{os.getpid()}.part")
-        part.write_bytes(ship.model)
+        part.write_bytes(data)
         os.replace(part, path)
-    return path
 
 
 def _local_device(device: str) -> str:

@@ -1,6 +1,8 @@
-"""Cutting a tile plan into parts and seams, and a part's rows into chunk writes."""
+"""Cutting a tile plan into parts and seams, a part's rows into chunk writes; a shipped model."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -70,3 +72,14 @@ def test_a_part_writes_whole_chunk_rows_and_keeps_the_edges_as_pieces() -> None:
     assert array.writes == [(100, 150)]
     assert [(y, len(p)) for y, p in pieces] == [(56, 44), (150, 20)]
     assert pieces[1][1][0, 0] == 150
+
+
+def test_a_shipped_model_file_loads_where_it_arrives(tmp_path: Path, model_file: Path) -> None:
+    from segcore.cluster.ship import RunnerSpec, _build, shipment
+    from segcore.models.files import read_meta
+
+    ship = shipment(model_file, read_meta(model_file), onnx=None)
+    runner = _build(ship, RunnerSpec("torch", False, "cpu"))  # from the bytes, not the path
+    out = runner.run([np.zeros((64, 64, 3), np.float32)], logits=False, score="none")
+    assert out[0].labels.shape == (64, 64)
+    runner.close()
