@@ -158,3 +158,11 @@ def test_preflight_names_an_output_folder_the_worker_cannot_see(
     assert "cannot see the output folder /nonexistent/out" in answer
     answer = preflight(ship, (RunnerSpec("torch", False, "cpu"),), "/nonexistent/a.tif", "x")
     assert "cannot see the image /nonexistent/a.tif" in answer
+
+
+def test_the_dashboard_is_served(cluster: Cluster) -> None:
+    import urllib.request
+
+    assert cluster.dashboard.startswith("http://")
+    with urllib.request.urlopen(cluster.dashboard, timeout=30) as page:
+        assert page.status == 200
