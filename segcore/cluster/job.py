@@ -249,6 +249,8 @@ def _run(
     started: dict[int, float] = {}
     live: dict[int, list[Any]] = {}
     done_tiles, pixels, start = 0, 0, time.monotonic()
+    counted: dict[int, int] = {}  # tiles done per image
+    unstarted: list[int] = []  # images whose store could not be made
     ahead = IMAGES_AHEAD * cluster.workers
     stream = as_completed()
     token = uuid.uuid4().hex[:8]
@@ -257,7 +259,13 @@ def _run(
         while queue and len(live) < ahead:
             i = queue.pop(0)
             p, (plan, layout) = planned[i], layouts[i]
-            sink = ZarrSink(p.output.with_suffix(".zarr"), p.spec)  # the hidden store parts fill
+            try:
+                sink = ZarrSink(p.output.with_suffix(".zarr"), p.spec)  # the store parts fill
+            except Exception as exc:  # this image cannot be written; the others go on
+                results[i] = Outcome(p.image, p.output, p.width, p.height, 0.0, "failed",
+                                     f"{p.output}: cannot create its store ({exc})")  # fmt: skip
+                unstarted.append(i)
+                continue
             work = works[i] = ImageWork(
                 str(p.image), options.bands, plan, p.mode, options.window, p.choice, p.batch,
                 str(sink.temp), str(p.output), p.spec, layout.chunk, options.workers, cog,
@@ -286,6 +294,8 @@ def _run(
 
     try:
         submit_next()
+        total -= sum(sum(q.tiles for q in layouts[j][1].parts) for j in unstarted)
+        unstarted.clear()
         for future in stream:
             entry = kinds.pop(future.key, None)
             if entry is None:  # a part of an image that has already failed
@@ -295,6 +305,7 @@ def _run(
                 if future.status == "finished":
                     part = layouts[i][1].parts[k]
                     done_tiles += part.tiles
+                    counted[i] = counted.get(i, 0) + part.tiles
                     pixels += part.pixels
                     rate = pixels / max(time.monotonic() - start, 1e-9)
                     yield Progress(done_tiles, total, rate=rate)
@@ -309,9 +320,13 @@ def _run(
                     _reason(future.exception()),
                 )  # fmt: skip
                 shutil.rmtree(works[i].store, ignore_errors=True)
+                total -= sum(q.tiles for q in layouts[i][1].parts) - counted.get(i, 0)
+                yield Progress(done_tiles, total, rate=pixels / max(time.monotonic() - start, 1e-9))
             for f in live.pop(i):
                 kinds.pop(f.key, None)
             submit_next()
+            total -= sum(sum(q.tiles for q in layouts[j][1].parts) for j in unstarted)
+            unstarted.clear()
         return results
     finally:
         pending = list(itertools.chain.from_iterable(live.values()))

@@ -103,8 +103,11 @@ def test_a_failing_image_does_not_stop_the_batch_and_a_rerun_resumes(
     out = tmp_path / "out"
     out.mkdir()
     items = [(p, out / p.name) for p in (good[0], broken, cut, good[1])]
-    outcomes = run_to_end(infer_images(cluster, items, model_file, options=OPTIONS, resume=True))
+    steps = []
+    job = infer_images(cluster, items, model_file, options=OPTIONS, resume=True)
+    outcomes = run_to_end(job, steps.append)
     assert [o.status for o in outcomes] == ["done", "failed", "failed", "done"]
+    assert steps[-1].done == steps[-1].total  # the failed image's tiles leave the total
     assert "broken.tif" in outcomes[1].error and "cut.tif" in outcomes[2].error
     assert sorted(p.name for p in out.iterdir()) == ["s0.tif", "s1.tif"]  # nothing half-written
     again = run_to_end(infer_images(cluster, items, model_file, options=OPTIONS, resume=True))
