@@ -85,6 +85,9 @@ def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Caches (pyramids, ONNX copies of models) go to a temporary folder, not the user's."""
     old = os.environ.get("TESSERA_CACHE_DIR")
     os.environ["TESSERA_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    # models written by tests are rarely run big enough for onnxruntime: skip the copy
+    # made on write (~10 s each); the tests of that copy turn it back on
+    os.environ.setdefault("TESSERA_ONNX_ON_WRITE", "0")
     yield
     if old is None:
         os.environ.pop("TESSERA_CACHE_DIR", None)

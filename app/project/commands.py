@@ -44,6 +44,7 @@ from segcore.errors import LabelError, ProjectError, TesseraError
 from segcore.labels.editor import Editor
 from segcore.labels.schema import ClassInfo
 from segcore.project import ImageEntry, Project
+from segcore.project.predictions import StoredPrediction, read_prediction
 
 
 class ProjectCommands(QObject):
@@ -309,7 +310,11 @@ class ProjectCommands(QObject):
         path = entry.path
         self._loading_id = image_id
         self.context.say(f"Opening {path.name}...")
-        return self._loading.start(lambda: (image_id, load_document(path)), replace=True)
+        root = project.root
+        return self._loading.start(
+            lambda: (image_id, load_document(path), read_prediction(root, image_id)),
+            replace=True,
+        )
 
     def locate(self, image_id: str) -> ImageEntry | None:
         """Ask where a missing image went and point the project there."""
@@ -343,8 +348,8 @@ class ProjectCommands(QObject):
 
     # -- internals ---------------------------------------------------------------------
 
-    def _image_loaded(self, result: tuple[str, ImageDocument]) -> None:
-        image_id, doc = result
+    def _image_loaded(self, result: tuple[str, ImageDocument, StoredPrediction | None]) -> None:
+        image_id, doc, prediction = result
         project = self.project
         if project is None or self._loading_id != image_id:
             doc.source.close()  # superseded by a later request
@@ -373,6 +378,18 @@ class ProjectCommands(QObject):
             errors.report(exc, context=f"open {doc.name}")
             return
         self.show(image_id, doc, editor)
+        if prediction is not None:
+            self._show_prediction(prediction)
+
+    def _show_prediction(self, prediction: StoredPrediction) -> None:
+        """A stored prediction (``tessera infer --project``) becomes the prediction layer."""
+        doc = self.session.document
+        if doc is None or doc.size != (prediction.width, prediction.height):
+            return  # made for another version of the image
+        self.session.new_prediction(prediction.classes)
+        for x, y, labels in prediction.blocks:
+            self.session.add_prediction(x, y, labels, None)
+        self.context.say("Showing the stored prediction (tessera infer --project)", 6000)
 
     def _adopt(self, doc: ImageDocument) -> ImageEntry | None:
         """Make the document on screen an image of the project (no reload)."""

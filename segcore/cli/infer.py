@@ -18,13 +18,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "infer",
         help="run a model over an image, tile by tile",
         description="Run a model over an image of any size and write a uint8 class map "
-        "(GeoTIFF with the input's georeference, BigTIFF, zarr or PNG, by the output suffix).",
+        "(GeoTIFF with the input's georeference, BigTIFF, zarr or PNG, by the output suffix). "
+        "Given a folder, a glob pattern, a .txt list or several images, write one map per image "
+        "into the folder -o names, skipping finished ones, with a summary table; "
+        "--cluster / --scheduler run on Dask workers.",
     )
-    p.add_argument("image", type=Path, help="input image")
+    p.add_argument(
+        "images",
+        type=Path,
+        nargs="*",
+        metavar="IMAGE",
+        help="an image; or a folder, a quoted glob pattern, a .txt list or several images "
+        "(a batch: -o is then a folder)",
+    )
     p.add_argument(
         "--model", "-m", required=True, type=Path, help="model file (.safetensors/.onnx)"
     )
-    p.add_argument("-o", "--output", required=True, type=Path, help="class map to write")
+    p.add_argument("-o", "--output", type=Path, help="class map to write (a folder for a batch)")
     p.add_argument("--tile", type=int, help="tile side in pixels (default: from the model)")
     p.add_argument("--halo", type=int, help="overlap margin in pixels (default: receptive field)")
     p.add_argument("--batch", type=int, help="tiles per forward pass")
@@ -45,7 +55,39 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     p.add_argument("--roi", type=_ints(4, "x,y,w,h"), help="only this rectangle: x,y,w,h")
     p.add_argument("--bands", type=_ints(None, "1,2,3"), help="1-based bands to use, e.g. 4,3,2")
-    p.add_argument("--workers", type=int, default=2, help="reading threads")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="reading threads per image (per task on a cluster); not the cluster's processes",
+    )
+    dask = p.add_argument_group("batch and cluster (Dask)")
+    where = dask.add_mutually_exclusive_group()
+    where.add_argument(
+        "--cluster",
+        type=int,
+        nargs="?",
+        const=0,
+        metavar="N",
+        help="run on an embedded Dask cluster of N worker processes, one thread each "
+        "(default N: one per GPU, else one per CPU core)",
+    )
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster (tcp://HOST:8786)"
+    )
+    dask.add_argument(
+        "--project",
+        type=Path,
+        metavar="DIR",
+        help="segment every image of this project; the app shows the results as predictions",
+    )
+    dask.add_argument(
+        "--suffix",
+        default=".tif",
+        choices=(".tif", ".zarr", ".png"),
+        help="output type of a batch (default .tif)",
+    )
+    dask.add_argument("--cog", action="store_true", help="write Cloud Optimized GeoTIFFs")
     p.add_argument(
         "--slices",
         default="all",
@@ -96,11 +138,17 @@ def run(args: argparse.Namespace) -> int:
     )
     if options.workers < 1:
         raise InferenceError(f"--workers must be at least 1, got {options.workers}")
+    from segcore.cli import infer_batch
+
+    if args.project is not None or infer_batch.is_batch(args.images) or _on_cluster(args):
+        return infer_batch.run(args, options)
+    if args.output is None:
+        raise InferenceError("give the class map to write with -o OUTPUT")
     if str(args.output).endswith((".nii", ".nii.gz")):  # a volume, slice by slice
         from segcore.cli.infer_volume import run_volume
 
         return run_volume(args, options)
-    job = infer(args.image, args.model, args.output, options=options)
+    job = infer(args.images[0], args.model, args.output, options=options)
     result = run_job(job, "tessera infer", detail=_tiles, notes=True)
     mpx = result.pixels / 1e6
     print(
@@ -114,6 +162,10 @@ def run(args: argparse.Namespace) -> int:
     if result.score_output is not None:
         print(f"wrote {result.score_output}", file=sys.stderr)
     return 0
+
+
+def _on_cluster(args: argparse.Namespace) -> bool:
+    return args.cluster is not None or args.scheduler is not None
 
 
 def _tiles(step: Progress) -> str:

@@ -30,10 +30,10 @@ def run_volume(args: argparse.Namespace, options: object) -> int:
     output = Path(args.output)
     if not output.name.endswith((".nii", ".nii.gz")):
         raise InferenceError(f"{output}: a volume's labels are written as .nii.gz")
-    geometry = volume_geometry(Path(args.image))
+    geometry = volume_geometry(Path(args.images[0]))
     scratch = output.with_name(f".{output.name}.{os.getpid()}.zarr")
     part = output.with_name(f".{output.name}.{os.getpid()}.part.nii.gz")
-    source = open_image(args.image)
+    source = open_image(args.images[0])
     try:
         slices = slice_range(args.slices, source.depth)
         store = LabelStore.create(

@@ -43,6 +43,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="ImageNet backbone/encoder weights (downloaded once into the torch hub cache)",
     )
     new.add_argument("-o", "--output", required=True, help="output .safetensors file")
+    new.add_argument(
+        "--no-onnx-copy",
+        action="store_true",
+        help="skip making the ONNX copy that CPU runs use (then the first run makes it, ~10 s)",
+    )
 
     export = actions.add_parser("export", help="write TorchScript or ONNX (plus sidecar JSON)")
     export.add_argument("model", help=".safetensors model file")
@@ -124,6 +129,11 @@ def _new(args: argparse.Namespace) -> int:
         pretrained=args.pretrained,
     )
     out = save_model(args.output, module, meta)
+    if not args.no_onnx_copy:
+        from segcore.cli.progress import run_job
+        from segcore.models.onnx_cache import copy_after_write
+
+        run_job(copy_after_write(out), "tessera models new", notes=True)
     tiling = (
         f"exact tiling, receptive field {meta.receptive_field} px"
         if meta.exact

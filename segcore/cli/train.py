@@ -59,6 +59,11 @@ def add_parser(sub: Any) -> None:
     )
     m.add_argument("--from", dest="start", type=Path, help="fine-tune this model file")
     m.add_argument("-o", "--output", type=Path, required=True, help="model file to write")
+    m.add_argument(
+        "--no-onnx-copy",
+        action="store_true",
+        help="skip making the ONNX copy that CPU runs use (then the first run makes it, ~10 s)",
+    )
     b = p.add_argument_group("budget")
     budget = b.add_mutually_exclusive_group()
     budget.add_argument("--epochs", type=int, help="number of epochs (default 20)")
@@ -139,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         workers=args.workers,
         output=args.output,
+        onnx_copy=not args.no_onnx_copy,
     )
     data, project = _data(args)
     main = ddp.from_env().is_main

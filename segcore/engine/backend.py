@@ -15,7 +15,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from segcore.engine.runners import OnnxRunner, Precision, Runner, TorchRunner
 from segcore.errors import ModelError
@@ -95,6 +95,31 @@ def has_torch() -> bool:
     return "torch" in sys.modules or importlib.util.find_spec("torch") is not None
 
 
+@dataclass(frozen=True)
+class RunnerChoice:
+    """Which runner a job gets: PyTorch or onnxruntime, whole or in strips."""
+
+    kind: Literal["torch", "onnx"]
+    strips: bool  # asked for; a model that cannot be split still runs whole
+
+
+def runner_choice(model: ModelRef, *, device: str, backend: Backend, pixels: int) -> RunnerChoice:
+    """The rule :func:`make_runner` follows (also used to give a cluster's workers one runner).
+
+    An ``.onnx`` file runs in onnxruntime; otherwise ``backend="auto"`` takes
+    onnxruntime on the CPU for jobs of at least ``ONNX_MIN_PIXELS`` output pixels.
+    """
+    cpu = device == "cpu"
+    big = pixels >= ONNX_MIN_PIXELS
+    # strips cut where the resolution drops; a stride-1 model (the pixel classifier) has none
+    strips = big and cpu and model.meta.output_stride > 1
+    onnx_file = model.path is not None and model.path.suffix.lower() == ".onnx"
+    if model.module is None and not has_torch():
+        backend = "onnx"  # without PyTorch every model file runs on its ONNX copy
+    onnx = onnx_file or backend == "onnx" or (backend == "auto" and cpu and big)
+    return RunnerChoice("onnx" if onnx else "torch", strips)
+
+
 def make_runner(
     model: ModelRef, *, device: str, backend: Backend, precision: Precision, pixels: int
 ) -> Job[tuple[Runner, tuple[str, ...]]]:
@@ -106,16 +131,14 @@ def make_runner(
     where the model splits) and PyTorch for the rest, or when the export fails.
     A job (``yield from`` it): an export yields progress (no total) while it runs.
     """
-    cpu = device == "cpu"
-    big = pixels >= ONNX_MIN_PIXELS
-    # strips cut where the resolution drops; a stride-1 model (the pixel classifier) has none
-    strips = big and cpu and model.meta.output_stride > 1
+    choice = runner_choice(model, device=device, backend=backend, pixels=pixels)
+    strips = choice.strips
     if model.path is not None and model.path.suffix.lower() == ".onnx":
         return OnnxRunner(model.path, device=device, strips=strips), ()
     notices: tuple[str, ...] = ()
     if model.module is None and not has_torch():
-        backend = "onnx"  # without PyTorch every model file runs on its ONNX copy
-    if backend == "onnx" or (backend == "auto" and cpu and big):
+        backend = "onnx"  # without PyTorch a failed ONNX copy is an error, not a fallback
+    if choice.kind == "onnx":
         try:
             return (yield from _onnx_runner(model, device, strips)), ()
         except ModelError as exc:

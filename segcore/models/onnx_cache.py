@@ -26,6 +26,7 @@ from segcore.errors import ModelError
 from segcore.jobs import Job, Progress, run_to_end
 
 EXPORT_VERSION = "opset17-v2"  # part of the key: a new exporter means new copies
+ON_WRITE_ENV = "TESSERA_ONNX_ON_WRITE"  # "0": no copy when a model file is written
 _NOT_EXPORTABLE = 3  # the child's exit status when the model cannot be exported
 
 
@@ -92,6 +93,24 @@ def onnx_copy(path: str | Path, *, in_process: bool = False) -> Job[Path]:
         yield from _export_in_child(path, target, refused, step)
     prune(folder, keep=target)
     return target
+
+
+def copy_after_write(path: str | Path) -> Job[Path | None]:
+    """Make the ONNX copy of a model file just written, so that no run pays for the export.
+
+    ``tessera train``, ``tessera models new`` and the Training dock call it; the
+    copy is shipped to a cluster's workers with the model. A model that cannot
+    be exported gets a note (a Progress message) instead of an error: its CPU
+    runs use PyTorch. ``TESSERA_ONNX_ON_WRITE=0`` skips it (the test suite sets
+    it: most tests write models they never run on a big image).
+    """
+    if os.environ.get(ON_WRITE_ENV, "1") == "0":
+        return None
+    try:
+        return (yield from onnx_copy(path))
+    except ModelError as exc:
+        yield Progress(0, 0, message=f"no ONNX copy of {Path(path).name} ({exc}); PyTorch runs it")
+        return None
 
 
 def prune(folder: Path, *, keep: Path, limit: int | None = None) -> None:

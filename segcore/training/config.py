@@ -64,6 +64,7 @@ class TrainConfig:
     threads: int | None = None
     workers: int = 0
     output: Path | None = None
+    onnx_copy: bool = True  # make the written model's ONNX copy (for CPU runs) at once
 
     def check(self) -> None:
         """Raise TrainingError for options that cannot work."""

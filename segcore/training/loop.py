@@ -266,6 +266,10 @@ def _fit(
 
         final = yield from reprobe_job(module, final)
     _save(config, info, module, final)
+    if config.output is not None and info.is_main and config.onnx_copy:
+        from segcore.models.onnx_cache import copy_after_write
+
+        yield from copy_after_write(config.output)  # no inference pays for the export
     result = TrainResult(
         module=module,
         meta=final,

@@ -20,13 +20,20 @@ def test_list(capsys: pytest.CaptureFixture[str]) -> None:
     assert "efficientnet-b0" in lines["unet"]
 
 
-def test_new_info_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_new_info_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TESSERA_ONNX_ON_WRITE", "1")  # the copy made with the file
     model = tmp_path / "cells.safetensors"
     args = ["models", "new", "--arch", "small_unet", "--classes", "background,cell"]
     assert main([*args, "--in-channels", "1", "--tile", "128", "-o", str(model)]) == 0
     assert "exact tiling" in capsys.readouterr().out
     meta = read_meta(model)
     assert [c.name for c in meta.classes] == ["background", "cell"] and meta.tile_size == 128
+    # the ONNX copy CPU runs use is made with the file, so no run pays for the export
+    from segcore.models.onnx_cache import model_key, onnx_dir
+
+    assert (onnx_dir() / f"{model_key(model)}.onnx").is_file()
 
     assert main(["models", "info", str(model)]) == 0
     assert json.loads(capsys.readouterr().out)["arch"] == "small_unet"

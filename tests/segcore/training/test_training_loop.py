@@ -178,3 +178,17 @@ def test_class_balanced_focal_and_onecycle_run(scene_data: TrainingData) -> None
     assert np.isfinite(run_to_end(train(config, data=scene_data)).history[0].train_loss)
     config = tiny_config(epochs=1, loss="focal", focal_alpha=0.5, augment=False)
     assert np.isfinite(run_to_end(train(config, data=scene_data)).history[0].train_loss)
+
+
+def test_the_written_model_gets_its_onnx_copy(
+    tmp_path: Path, scene_data: TrainingData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TESSERA_ONNX_ON_WRITE", "1")
+    from segcore.models.onnx_cache import model_key, onnx_dir
+
+    out = tmp_path / "m.safetensors"
+    steps = []
+    run_to_end(train(tiny_config(epochs=1, output=out, onnx_copy=True), data=scene_data),
+               steps.append)  # fmt: skip
+    assert (onnx_dir() / f"{model_key(out)}.onnx").is_file()  # no inference pays the export
+    assert any("to ONNX" in s.message for s in steps)
