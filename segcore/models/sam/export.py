@@ -225,28 +225,32 @@ def export_module(variant: str, module: Any, out_dir: Path) -> tuple[Path, Path]
     return paths
 
 
-def export_checkpoint(variant: str, checkpoint: Path, out_dir: Path) -> tuple[Path, Path]:
-    """Build ``variant``, load ``checkpoint`` into it and export the pair (in this process)."""
+def export_checkpoint(
+    variant: str, checkpoint: Path, out_dir: Path, size: ArchSize = ArchSize()
+) -> tuple[Path, Path]:
+    """Build ``variant``, load ``checkpoint`` into it and export the pair (in this process).
+
+    ``size`` other than the published one is for checkpoints of reduced test models.
+    """
     if not checkpoint.is_file():
         raise ModelError(f"{checkpoint}: no such checkpoint file; download it first")
-    module = build(variant)
+    module = build(variant, size)
     load_checkpoint(module, checkpoint)
     return export_module(variant, module, out_dir)
 
 
-def export_job(variant: str, checkpoint: Path, out_dir: Path) -> Job[tuple[Path, Path]]:
+def export_job(
+    variant: str, checkpoint: Path, out_dir: Path, size: ArchSize = ArchSize()
+) -> Job[tuple[Path, Path]]:
     """:func:`export_checkpoint` in a child process, progress twice a second (a job)."""
-    build_check = get_variant(variant)  # a bad name fails here, in one line
-    step = Progress(0, 0, message=f"exporting {build_check.name} to ONNX (once)")
+    spec = get_variant(variant)  # a bad name fails here, in one line
+    if not checkpoint.is_file():
+        raise ModelError(f"{checkpoint}: no such checkpoint file; download it first")
+    step = Progress(0, 0, message=f"exporting {spec.name} to ONNX (once)")
     yield step
-    cmd = [
-        sys.executable,
-        "-m",
-        "segcore.models.sam.export",
-        variant,
-        str(checkpoint),
-        str(out_dir),
-    ]
+    dims = [str(v) for v in (size.image_size, size.depth, size.embed_dim, size.heads)]
+    cmd = [sys.executable, "-m", "segcore.models.sam.export", variant, str(checkpoint)]
+    cmd += [str(out_dir), *dims]
     child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         while child.poll() is None:
@@ -268,8 +272,10 @@ def export_job(variant: str, checkpoint: Path, out_dir: Path) -> Job[tuple[Path,
 
 
 def main(argv: list[str]) -> int:
+    dims = [None if v == "None" else int(v) for v in argv[3:7]] or [1024, None, None, None]
+    size = ArchSize(dims[0] or 1024, dims[1], dims[2], dims[3])
     try:
-        export_checkpoint(argv[0], Path(argv[1]), Path(argv[2]))
+        export_checkpoint(argv[0], Path(argv[1]), Path(argv[2]), size)
     except ModelError as exc:
         print(exc, file=sys.stderr)
         return 2

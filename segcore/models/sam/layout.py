@@ -135,7 +135,7 @@ def detect(encoder: Path, decoder: Path) -> tuple[Layout, GraphIO, GraphIO]:
             for a, b in zip(want, got, strict=True)
         ):
             raise ModelError(
-                f"{decoder}: decoder does not match encoder {encoder.name} ({name} is "
+                f"{decoder}: decoder does not match the encoder {encoder.name} ({name} is "
                 f"{_fmt(got)} in the decoder, {_fmt(want)} from the encoder); "
                 "use the decoder exported with this encoder"
             )

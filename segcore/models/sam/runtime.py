@@ -67,6 +67,8 @@ class PromptModel:
         self._lock = threading.Lock()
         wanted = providers or _providers()
         self._encoder = self._session(pair.encoder, wanted)
+        if CUDA in wanted and self.device == "cpu" and not self.device_note:
+            self.device_note = "onnxruntime has no working CUDA provider here; encoding on CPU"
         self._decoder = self._session(pair.decoder, [CPU])  # milliseconds: no transfers
         self._dec_inputs = {i.name for i in self._decoder.get_inputs()}
         self._dec_outputs = [o.name for o in self._decoder.get_outputs()]
