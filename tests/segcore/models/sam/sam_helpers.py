@@ -26,5 +26,7 @@ def tiny_pair(variant: str, image_size: int = 256) -> tuple[Path, Path]:
     if key not in _BUILT:
         base = TINY[variant]
         size = ArchSize(image_size, base.depth, base.embed_dim, base.heads)
-        _BUILT[key] = export_module(variant, build(variant, size), _ROOT / f"{variant}-{image_size}")
+        _BUILT[key] = export_module(
+            variant, build(variant, size), _ROOT / f"{variant}-{image_size}"
+        )
     return _BUILT[key]
