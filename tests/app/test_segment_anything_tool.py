@@ -1,0 +1,113 @@
+"""The Segment Anything tool on a tiny random-init SAM pair: clicks, boxes, candidates,
+the encoder off the GUI thread, Enter paints one undoable object."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from annotate_helpers import HEIGHT, WIDTH, at, click, drag, labels, make_window, open_project
+from annotate_helpers import wait_idle as wait_edit
+from PySide6.QtCore import Qt
+
+from app.tools.segment_anything import SegmentAnythingTool
+from app.window import MainWindow
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "segcore" / "models" / "sam"))
+from sam_helpers import tiny_pair  # noqa: E402
+
+CELL = 1
+
+
+@pytest.fixture
+def win(qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MainWindow:
+    monkeypatch.setenv("TESSERA_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
+    from segcore.models.sam.store import add_pair
+
+    add_pair("tiny", "vit_b", *tiny_pair("vit_b"))
+    window = make_window(qtbot)
+    open_project(qtbot, window, tmp_path)
+    return window
+
+
+def sam_tool(qtbot: Any, window: MainWindow) -> SegmentAnythingTool:
+    window.annotation.toolbar.choose("segment_anything")
+    assert window.annotation.ctx.set_class(CELL)
+    tool = window.canvas.tool
+    assert isinstance(tool, SegmentAnythingTool)
+    qtbot.waitUntil(lambda: tool.embedding is not None, timeout=30_000)  # encoded in a worker
+    return tool
+
+
+def test_click_previews_tab_cycles_enter_paints_one_undo_step(win: MainWindow, qtbot: Any):
+    tool = sam_tool(qtbot, win)
+    w = tool.window
+    assert w is not None and (w.level, w.w, w.h) == (0, WIDTH, HEIGHT)  # whole image, x4
+    click(qtbot, win, 27, 17)
+    pred = tool.prediction
+    assert pred is not None and pred.masks.shape == (4, HEIGHT, WIDTH)
+    assert tool.prompts.points == ((27.0, 17.0, 1),)
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Tab)
+    assert tool.choice == 1
+    filled = [i for i in range(4) if pred.masks[i].any()]
+    assert filled, "a random-init decoder gave four empty masks"
+    tool.choice = filled[0]
+    want = pred.masks[filled[0]].copy()
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
+    wait_edit(qtbot, win)
+    sem, inst = labels(win)
+    np.testing.assert_array_equal(sem == CELL, want)
+    assert len(np.unique(inst[want])) == 1 and inst[want][0] != 0  # one new object
+    assert tool.prediction is None and not tool.prompts.points  # cleared for the next object
+    ctx = win.annotation.ctx
+    assert ctx.undo() is not None
+    assert not (labels(win)[0] == CELL).any()  # the whole mask was one undo step
+    assert ctx.redo() is not None and ((labels(win)[0] == CELL) == want).all()
+
+
+def test_negative_points_box_backspace_escape(win: MainWindow, qtbot: Any):
+    tool = sam_tool(qtbot, win)
+    click(qtbot, win, 27, 17)
+    click(qtbot, win, 5, 5, button=Qt.MouseButton.RightButton)
+    click(qtbot, win, 50, 40, modifier=Qt.KeyboardModifier.ShiftModifier)
+    assert [p[2] for p in tool.prompts.points] == [1, 0, 0]
+    drag(qtbot, win, [(16, 6), (28, 18), (39, 29)])
+    assert tool.prompts.box == pytest.approx((16.0, 6.0, 39.0, 29.0))
+    assert tool.prediction is not None
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Backspace)
+    assert len(tool.prompts.points) == 2
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Escape)
+    assert tool.prediction is None and not tool.prompts.positions()
+    assert not (labels(win)[0] != 255).any()  # nothing was painted
+
+
+def test_click_to_preview_is_fast_with_the_embedding_ready(win: MainWindow, qtbot: Any):
+    tool = sam_tool(qtbot, win)
+    times = []
+    for i in range(10):
+        start = time.perf_counter()
+        qtbot.mouseClick(win.canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         at(win, 10 + 4 * i, 20))  # fmt: skip
+        times.append(time.perf_counter() - start)
+        assert tool.prediction is not None and len(tool.prompts.points) == i + 1
+    assert not tool._encoder.running  # no click waited on (or started) the encoder
+    assert np.median(times) < 0.5  # generous: CI runs on a loaded 2-core machine
+
+
+def test_without_a_registered_pair_the_tool_says_how_to_add_one(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("TESSERA_MODELS_DIR", str(tmp_path / "none"))
+    window = make_window(qtbot)
+    open_project(qtbot, window, tmp_path)
+    messages: list[str] = []
+    monkeypatch.setattr(window.annotation.ctx, "status", lambda text, msecs=0: messages.append(text))
+    window.annotation.toolbar.choose("segment_anything")
+    qtbot.waitUntil(lambda: any("add-sam" in m for m in messages), timeout=5000)
+    click(qtbot, window, 27, 17)
+    assert not (labels(window)[0] != 255).any()
