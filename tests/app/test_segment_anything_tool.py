@@ -106,7 +106,8 @@ def test_without_a_registered_pair_the_tool_says_how_to_add_one(
     window = make_window(qtbot)
     open_project(qtbot, window, tmp_path)
     messages: list[str] = []
-    monkeypatch.setattr(window.annotation.ctx, "status", lambda text, msecs=0: messages.append(text))
+    say = window.annotation.ctx
+    monkeypatch.setattr(say, "status", lambda text, msecs=0: messages.append(text))
     window.annotation.toolbar.choose("segment_anything")
     qtbot.waitUntil(lambda: any("add-sam" in m for m in messages), timeout=5000)
     click(qtbot, window, 27, 17)
