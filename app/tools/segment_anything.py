@@ -70,6 +70,7 @@ class SegmentAnythingTool(AnnotationTool):
         self.session: PromptSession | None = None
         self._source_id: int | None = None
         self.window: Window | None = None
+        self._pending: Window | None = None  # a re-centred window being encoded
         self.embedding: Embedding | None = None
         self.prompts = Prompts()
         self.prediction: Prediction | None = None
@@ -149,12 +150,15 @@ class SegmentAnythingTool(AnnotationTool):
         if session is None or window == self.window:
             return
         self.window, self.embedding = window, session.cached(window)
+        self._pending = None
         if self.embedding is None:
             self.ctx.status(f"Encoding the view (level {window.level})...", 0)
             self._encoder.start(lambda: (window, session.embed(window)), replace=True)
 
     def _encoded(self, result: tuple[Window, Embedding]) -> None:
         window, embedding = result
+        if window == self._pending:  # the re-centred window is ready: move to it
+            self._pending, self.window, self.prediction = None, window, None
         if window == self.window:
             self.embedding = embedding
             self.ctx.status("Ready: click an object", 2000)
@@ -218,8 +222,21 @@ class SegmentAnythingTool(AnnotationTool):
             self.ctx.status(str(exc))
             return
         if window != self.window:
-            self.prediction = None  # its mask belongs to another window: not fed back
-            self.use_window(window)
+            spots = self.prompts.positions()
+            here = self.window
+            if (
+                here is not None
+                and self.embedding is not None
+                and all(here.contains(x, y) for x, y in spots)
+                and session.cached(window) is None
+            ):
+                # Near an inner edge but still inside: answer now on this window and
+                # switch to the re-centred one once it is encoded (a click never waits).
+                self._pending = window
+                self._encoder.start(lambda: (window, session.embed(window)), replace=True)
+            else:
+                self.prediction = None  # its mask belongs to another window: not fed back
+                self.use_window(window)
         self.update_prediction()
 
     def update_prediction(self) -> None:
@@ -275,6 +292,7 @@ class SegmentAnythingTool(AnnotationTool):
 
     def clear(self) -> None:
         self.prompts, self.prediction, self._preview = Prompts(), None, None
+        self._pending = None
         self.choice = 0
         self.repaint()
 

@@ -10,7 +10,17 @@ from typing import Any
 
 import numpy as np
 import pytest
-from annotate_helpers import HEIGHT, WIDTH, at, click, drag, labels, make_window, open_project
+from annotate_helpers import (
+    CLASSES,
+    HEIGHT,
+    WIDTH,
+    at,
+    click,
+    drag,
+    labels,
+    make_window,
+    open_project,
+)
 from annotate_helpers import wait_idle as wait_edit
 from PySide6.QtCore import Qt
 
@@ -112,3 +122,43 @@ def test_without_a_registered_pair_the_tool_says_how_to_add_one(
     qtbot.waitUntil(lambda: any("add-sam" in m for m in messages), timeout=5000)
     click(qtbot, window, 27, 17)
     assert not (labels(window)[0] != 255).any()
+
+
+def test_prompt_near_an_inner_edge_answers_now_then_moves_to_a_recentred_window(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import tifffile
+
+    monkeypatch.setenv("TESSERA_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
+    from segcore.models.sam.store import add_pair
+    from segcore.prompt.session import Prompts
+
+    add_pair("tiny", "vit_b", *tiny_pair("vit_b"))
+    window = make_window(qtbot)
+    image = tmp_path / "wide.tif"
+    tifffile.imwrite(image, np.random.default_rng(0).integers(0, 255, (200, 900, 3), np.uint8))
+    projects = window.annotation.projects
+    assert projects.new_project(tmp_path / "proj", classes=CLASSES) is not None
+    projects.add_images([image])
+    qtbot.waitUntil(lambda: window.annotation.ctx.editor is not None, timeout=15_000)
+    tool = sam_tool(qtbot, window)
+    here = tool.window
+    assert here is not None and here.x + here.w < 900 / here.fx  # an inner right edge
+    x0 = (here.x + here.w - 6) * here.fx  # inside, 6 level pixels from that edge
+    tool.prompts = Prompts(((x0, 100.0, 1),))
+    tool.prompts_changed()
+    assert tool.prediction is not None and tool.prediction.window == here  # answered at once
+    assert tool._pending is not None
+    qtbot.waitUntil(lambda: tool._pending is None, timeout=30_000)
+    moved = tool.window
+    assert (
+        moved is not None
+        and moved.x > here.x
+        and not moved.near_inner_edge(
+            x0,
+            100.0,
+            tool.session.levels,  # type: ignore[union-attr]
+        )
+    )
+    assert tool.prediction is not None and tool.prediction.window == moved

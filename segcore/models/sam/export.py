@@ -59,6 +59,8 @@ def build(variant: str, size: ArchSize = ArchSize()) -> Any:
     spec = get_variant(variant)
     if variant in _SAM:
         return _build_sam(variant, size)
+    if variant == "mobile_sam" and _tiny_vit() is not None:
+        return _build_sam(variant, size)
     if variant in _SAM2:
         return _build_sam2(variant, size)
     raise ModelError(
@@ -68,29 +70,16 @@ def build(variant: str, size: ArchSize = ArchSize()) -> Any:
 
 
 def _build_sam(variant: str, size: ArchSize) -> Any:
-    from functools import partial
-
-    import torch
     from segment_anything.modeling import (
-        ImageEncoderViT,
         MaskDecoder,
         PromptEncoder,
         Sam,
         TwoWayTransformer,
     )
 
-    dim, depth, heads, blocks = _SAM[variant]
-    dim, heads = size.embed_dim or dim, size.heads or heads
-    glob: tuple[int, ...] = blocks
-    if size.depth is not None:
-        depth, glob = size.depth, (size.depth - 1,)
     s, e = size.image_size, size.image_size // 16
     spec = get_variant(variant)
-    encoder = ImageEncoderViT(
-        depth=depth, embed_dim=dim, img_size=s, mlp_ratio=4,
-        norm_layer=partial(torch.nn.LayerNorm, eps=1e-6), num_heads=heads, patch_size=16,
-        qkv_bias=True, use_rel_pos=True, global_attn_indexes=glob, window_size=14, out_chans=256,
-    )  # fmt: skip
+    encoder = _tiny_vit_encoder(s) if variant == "mobile_sam" else _vit_encoder(variant, size)
     return Sam(
         image_encoder=encoder,
         prompt_encoder=PromptEncoder(
@@ -106,6 +95,48 @@ def _build_sam(variant: str, size: ArchSize) -> Any:
         pixel_mean=list(spec.mean),
         pixel_std=list(spec.std),
     ).eval()
+
+
+def _tiny_vit() -> Any:
+    """MobileSAM's TinyViT class, from the MobileSAM code where it is installed (its
+    package, or the copy inside samexporter); None if neither is (neither is on PyPI
+    in a form that installs beside torch >= 2.14)."""
+    import importlib
+
+    for module in ("mobile_sam.modeling.tiny_vit_sam", "samexporter.mobile_encoder.tiny_vit_sam"):
+        try:
+            return importlib.import_module(module).TinyViT
+        except Exception:  # not installed, or it failed to import: try the next
+            continue
+    return None
+
+
+def _tiny_vit_encoder(s: int) -> Any:
+    """MobileSAM's image encoder (TinyViT-5M) with its published configuration."""
+    return _tiny_vit()(
+        img_size=s, in_chans=3, num_classes=1000, embed_dims=[64, 128, 160, 320],
+        depths=[2, 2, 6, 2], num_heads=[2, 4, 5, 10], window_sizes=[7, 7, 14, 7], mlp_ratio=4.0,
+        drop_rate=0.0, drop_path_rate=0.0, use_checkpoint=False, mbconv_expand_ratio=4.0,
+        local_conv_size=3, layer_lr_decay=0.8,
+    )  # fmt: skip
+
+
+def _vit_encoder(variant: str, size: ArchSize) -> Any:
+    from functools import partial
+
+    import torch
+    from segment_anything.modeling import ImageEncoderViT
+
+    dim, depth, heads, blocks = _SAM[variant]
+    dim, heads = size.embed_dim or dim, size.heads or heads
+    glob: tuple[int, ...] = blocks
+    if size.depth is not None:
+        depth, glob = size.depth, (size.depth - 1,)
+    return ImageEncoderViT(
+        depth=depth, embed_dim=dim, img_size=size.image_size, mlp_ratio=4,
+        norm_layer=partial(torch.nn.LayerNorm, eps=1e-6), num_heads=heads, patch_size=16,
+        qkv_bias=True, use_rel_pos=True, global_attn_indexes=glob, window_size=14, out_chans=256,
+    )  # fmt: skip
 
 
 def _build_sam2(variant: str, size: ArchSize) -> Any:
@@ -153,7 +184,7 @@ def _wrappers(variant: str, module: Any) -> tuple[Any, Any, dict[str, Any], list
     """(encoder, decoder, decoder example inputs, encoder outputs, decoder outputs)."""
     import torch
 
-    if variant in _SAM:
+    if variant in _SAM or variant == "mobile_sam":
         from segment_anything.utils.onnx import SamOnnxModel
 
         class SamEncoder(torch.nn.Module):
@@ -174,7 +205,15 @@ def _wrappers(variant: str, module: Any) -> tuple[Any, Any, dict[str, Any], list
             "has_mask_input": torch.tensor([1.0]),
             "orig_im_size": torch.tensor([float(s), float(s)]),
         }
-        decoder = SamOnnxModel(module, return_single_mask=False)
+
+        class LowResDecoder(SamOnnxModel):  # type: ignore[misc]
+            """SAM's ONNX decoder without the two 1024-px upsamplings of every candidate:
+            ``masks`` are the (4E x 4E) logits, resized by the caller to the window only."""
+
+            def mask_postprocessing(self, masks: torch.Tensor, orig_im_size: torch.Tensor) -> Any:
+                return masks + 0.0 * orig_im_size.sum()  # keeps the input in the graph
+
+        decoder = LowResDecoder(module, return_single_mask=False)
         return SamEncoder(), decoder, example, ["image_embeddings"], [
             "masks", "iou_predictions", "low_res_masks"]  # fmt: skip
     from segcore.models.sam.sam2_graphs import Sam2Decoder, Sam2Encoder
@@ -200,7 +239,8 @@ def export_module(variant: str, module: Any, out_dir: Path) -> tuple[Path, Path]
     import torch
 
     encoder, decoder, example, enc_out, dec_out = _wrappers(variant, module)
-    s = module.image_encoder.img_size if variant in _SAM else module.image_size
+    sam1 = variant in _SAM or variant == "mobile_sam"
+    s = module.image_encoder.img_size if sam1 else module.image_size
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = out_dir / ENCODER, out_dir / DECODER
     tmp = [p.with_name(f".{p.name}.{os.getpid()}.tmp") for p in paths]
@@ -209,7 +249,7 @@ def export_module(variant: str, module: Any, out_dir: Path) -> tuple[Path, Path]
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 encoder, (torch.randn(1, 3, s, s),), str(tmp[0]), dynamo=False,
-                opset_version=OPSET, input_names=["input_image" if variant in _SAM else "image"],
+                opset_version=OPSET, input_names=["input_image" if sam1 else "image"],
                 output_names=enc_out,
             )  # fmt: skip
             torch.onnx.export(

@@ -150,7 +150,10 @@ class PromptModel:
             )
             feed["has_mask_input"] = np.array([1.0 if has_mask else 0.0], np.float32)
             if "orig_im_size" in self._dec_inputs:
-                feed["orig_im_size"] = np.array([s, s], np.float32)
+                # A square "original" crops nothing; at 4E px the official decoder's last
+                # resize shrinks its masks back to the low-resolution grid (one 1024-px pass
+                # fewer). Tessera's own export skips both resizes.
+                feed["orig_im_size"] = np.array([side, side], np.float32)
         out = dict(zip(self._dec_outputs, self._decoder.run(None, feed), strict=True))
         logits = np.asarray(out[lay.masks], np.float32)
         logits = logits.reshape(-1, *logits.shape[-2:])
