@@ -204,13 +204,15 @@ def main() -> None:
     if args.code:
         sys.path.insert(0, str(args.code))
     folder = Path(tempfile.mkdtemp(prefix="tessera_sam_bench_"))
-    results: dict[str, Any] = {"cpus": os.cpu_count()}
+    results: dict[str, Any] = {"cpus": os.cpu_count(), "load_before": os.getloadavg()}
     for variant in args.variants:
         results[variant] = engine(variant, folder, args.windows, args.clicks)
         print(variant, json.dumps(results[variant]), flush=True)
     if args.app:
         results["app"] = {args.app: app(args.app, folder / "app", args.clicks, args.size)}
         print("app", json.dumps(results["app"]), flush=True)
+    results["load_after"] = os.getloadavg()
+    print("load average before / after:", results["load_before"], results["load_after"])
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
 

@@ -4,7 +4,9 @@ Left click adds a point on the object, right click (or Shift + click) a point
 on the background, a left drag a box. The mask preview follows each prompt;
 Tab cycles the model's mask candidates, Backspace drops the last point,
 Escape clears, Enter paints the mask as a new object of the current class
-(one undo step, journalled, through :meth:`AnnotationContext.run`). Shift+P
+(one undo step, journalled, through :meth:`AnnotationContext.run`). Shift+A
+proposes every object of the view's window (right click drops a proposal,
+Enter paints them all as one undo step, Escape drops them). Shift+P
 precomputes the embeddings of the view's level for the whole image.
 
 The encoder runs on a window of the pyramid level that matches the view,
@@ -24,10 +26,11 @@ from PySide6.QtGui import QColor, QImage, QKeyEvent, QPainter
 
 from app.canvas.tools import ToolEvent
 from app.tools.base import AnnotationTool, ToolSpec, feedback_pen, register_tool
+from app.tools.sam_proposals import ProposalSet, everything_job
 from app.tools.tool_icons import ACCENT, INK, icon_pen
 from segcore.errors import TesseraError
 from segcore.labels.box import Box
-from segcore.prompt.commit import paint_window_mask
+from segcore.prompt.commit import paint_window_mask, paint_window_masks
 from segcore.prompt.geometry import Window
 from segcore.prompt.session import Prediction, Prompts, PromptSession
 
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
     from app.canvas.view import CanvasView
     from app.tools.context import AnnotationContext
     from segcore.models.sam.runtime import Embedding
+    from segcore.prompt.everything import Proposal
 
 SETTLE_MS = 300  # the view is still this long: encode the window it shows
 DRAG_PX = 5.0  # screen pixels a press must move to become a box
@@ -75,12 +79,16 @@ class SegmentAnythingTool(AnnotationTool):
         self.prompts = Prompts()
         self.prediction: Prediction | None = None
         self.choice = 0
+        self.proposals = ProposalSet()  # "segment everything in view"
         self._press: ToolEvent | None = None
         self._drag_end: tuple[float, float] | None = None
         self._preview: QImage | None = None
         self._filter = _TabFilter(self)
         jobs = ctx.context.jobs
         self._encoder = jobs.slot("encode the view", returned=self._encoded)
+        self._everything = jobs.slot(
+            "segment everything in view", yielded=self._progress, returned=self._proposed
+        )
         self._precompute = jobs.slot(
             "precompute embeddings", yielded=self._progress, returned=self._precomputed
         )
@@ -103,6 +111,7 @@ class SegmentAnythingTool(AnnotationTool):
             self.canvas.removeEventFilter(self._filter)
         self._settle.stop()
         self._encoder.cancel()
+        self._everything.cancel()
         self._precompute.cancel()
         self.clear()
         super().deactivate()
@@ -189,6 +198,10 @@ class SegmentAnythingTool(AnnotationTool):
         self._press = self._drag_end = None
         if start is None or self.ensure_session() is None:
             return start is not None
+        if self.proposals and not self.prompts.positions() and end is None:
+            self.proposals.drop_at(*self.pixel(start))
+            self.repaint()
+            return True
         if end is not None:
             x0, x1 = sorted((start.x - 0.5, end[0] - 0.5))
             y0, y1 = sorted((start.y - 0.5, end[1] - 0.5))
@@ -273,8 +286,15 @@ class SegmentAnythingTool(AnnotationTool):
 
     def key(self, event: QKeyEvent) -> bool:
         k = event.key()
+        shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         if k in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            return self.commit()
+            return self.commit_proposals() if self.proposals else self.commit()
+        if k == Qt.Key.Key_A and shift:
+            return self.segment_everything()
+        if k == Qt.Key.Key_Escape and self.proposals:
+            self.proposals.set([], None)
+            self.repaint()
+            return True
         if k == Qt.Key.Key_Escape and (self.prompts.positions() or self._drag_end):
             self.clear()
             return True
@@ -286,7 +306,7 @@ class SegmentAnythingTool(AnnotationTool):
             )
             self.prompts_changed()
             return True
-        if k == Qt.Key.Key_P and event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+        if k == Qt.Key.Key_P and shift:
             return self.precompute()
         return False
 
@@ -317,6 +337,51 @@ class SegmentAnythingTool(AnnotationTool):
         self.clear()
         return True
 
+    # -- segment everything in view -------------------------------------------------------
+
+    def segment_everything(self) -> bool:
+        """Shift+A: instance proposals on the view's window (right click drops one,
+        Enter paints them all, Escape drops them all)."""
+        session, window, embedding = self.session, self.window, self.embedding
+        if session is None or window is None or embedding is None:
+            self.ctx.status("Wait until the view is encoded, then press Shift+A again")
+            return True
+        if self._everything.running:
+            self._everything.cancel()
+            return True
+        self.clear()
+        self._everything.start(lambda: everything_job(session, window, embedding))
+        return True
+
+    def _proposed(self, result: tuple[Window, list[Proposal]]) -> None:
+        window, items = result
+        self.proposals.set(items, window)
+        self.repaint()
+        self.ctx.status(
+            f"{len(self.proposals.items)} proposals: right click drops one, Enter paints them all",
+            8000,
+        )
+
+    def commit_proposals(self) -> bool:
+        editor, window = self.ctx.ready(), self.proposals.window
+        class_id = self.ctx.class_id
+        if editor is None or window is None:
+            return True
+        if class_id is None:
+            self.ctx.status("Pick a class first (Classes dock or keys 1-9)")
+            return True
+
+        def paint_for() -> Any:  # in the worker; the editor is reserved for this action
+            if editor.is_thing(class_id):
+                editor.new_instance()
+            return editor.paint_for(class_id)
+
+        masks = [p.mask.copy() for p in self.proposals.items]
+        self.ctx.run("segment_everything", paint_window_masks, window, masks, paint_for=paint_for)
+        self.proposals.set([], None)
+        self.repaint()
+        return True
+
     def precompute(self) -> bool:
         """Shift+P: embeddings of the view's level for the whole image, in the background."""
         session = self.ensure_session()
@@ -341,6 +406,7 @@ class SegmentAnythingTool(AnnotationTool):
     # -- drawing --------------------------------------------------------------------------
 
     def paint(self, painter: QPainter, canvas: CanvasView) -> None:
+        self.proposals.draw(painter, canvas)
         prediction = self.prediction
         if prediction is not None:
             if self._preview is None:

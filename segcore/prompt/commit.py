@@ -8,6 +8,7 @@ band's pixels looked up in the window mask (nearest level pixel).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -42,4 +43,14 @@ def paint_window_mask(store: LabelStore, window: Window, mask: np.ndarray, *, pa
         block = part[np.clip(rows, 0, tight.h - 1)][:, cols]
         box = paint_mask(store, Box(x0, top, x1 - x0, bottom - top), block, paint)
         painted = painted.union(box)
+    return painted
+
+
+def paint_window_masks(
+    store: LabelStore, window: Window, masks: list[np.ndarray], *, paint_for: Callable[[], Paint]
+) -> Box:
+    """Paint several masks of one window, each with ``paint_for()`` (a new object each)."""
+    painted = Box.empty()
+    for mask in masks:
+        painted = painted.union(paint_window_mask(store, window, mask, paint=paint_for()))
     return painted

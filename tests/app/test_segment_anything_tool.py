@@ -162,3 +162,31 @@ def test_prompt_near_an_inner_edge_answers_now_then_moves_to_a_recentred_window(
         )
     )
     assert tool.prediction is not None and tool.prediction.window == moved
+
+
+def test_everything_in_view_proposals_drop_and_paint_in_one_undo_step(win: MainWindow, qtbot: Any):
+    from segcore.prompt.everything import Proposal
+
+    tool = sam_tool(qtbot, win)
+    messages: list[str] = []
+    ctx = win.annotation.ctx
+    real_status = ctx.status
+    ctx.status = lambda text, msecs=0: (messages.append(text), real_status(text, msecs))  # type: ignore[method-assign]
+    qtbot.keyClick(win.canvas, Qt.Key.Key_A, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: any("proposals:" in m for m in messages), timeout=60_000)
+    w = tool.window
+    assert w is not None
+    masks = []
+    for x in (2, 20, 40):  # three hand-made proposals, 10 x 10 each
+        m = np.zeros((w.h, w.w), bool)
+        m[5:15, x : x + 10] = True
+        masks.append(m)
+    tool.proposals.set([Proposal(m, 0.9) for m in masks], w)
+    click(qtbot, win, 25, 10, button=Qt.MouseButton.RightButton)  # drops the middle one
+    assert len(tool.proposals.items) == 2
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Return)
+    wait_edit(qtbot, win)
+    sem, inst = labels(win)
+    assert (sem == CELL).sum() == 200 and not (sem[5:15, 20:30] == CELL).any()
+    assert len({int(inst[6, 3]), int(inst[6, 41])} - {0}) == 2  # two separate objects
+    assert ctx.undo() is not None and not (labels(win)[0] == CELL).any()

@@ -157,3 +157,35 @@ def test_coarse_mask_is_painted_at_level_zero_band_by_band(
     want[8:16, 12:20] = 3
     np.testing.assert_array_equal(sem, want)
     assert (store.read("instance", 0, 0, 40, 30) == 7).sum() == 64
+
+
+def test_deduplicate_keeps_the_best_of_overlapping_masks() -> None:
+    from segcore.prompt.everything import Proposal, deduplicate
+
+    a = np.zeros((10, 10), bool)
+    a[0:5, 0:5] = True  # 25 px
+    part = np.zeros((10, 10), bool)
+    part[0:4, 0:4] = True  # inside a: overlap 16 / 16
+    other = np.zeros((10, 10), bool)
+    other[6:9, 6:9] = True
+    kept = deduplicate(
+        [Proposal(part, 0.9), Proposal(a, 0.8), Proposal(other, 0.7)], max_overlap=0.7
+    )
+    assert [k.score for k in kept] == [0.9, 0.7]  # a is mostly the better-scored part
+
+
+def test_everything_in_view_decodes_a_grid_and_stops_when_closed(
+    open_source: Any, model: PromptModel
+) -> None:
+    from segcore.prompt.everything import propose
+
+    session, _ = session_of(open_source, model)
+    w = session.window_for_view(Box(600, 400, 200, 200))
+    emb = session.embed(w)
+    found = run_to_end(propose(session, w, emb, per_side=4, min_score=-1e9, min_area=1))
+    assert all(p.mask.shape == (w.h, w.w) and p.mask.sum() >= 1 for p in found)
+    assert [p.score for p in found] == sorted((p.score for p in found), reverse=True)
+    job = propose(session, w, emb, per_side=4)
+    steps = [next(job), next(job)]
+    job.close()
+    assert steps[-1].done == 1 and steps[-1].total == 16
