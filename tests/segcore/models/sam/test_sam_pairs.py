@@ -145,3 +145,27 @@ def test_add_pair_keeps_given_files_untouched(models_dir: Path, tmp_path: Path) 
     before = {p.name: p.read_bytes() for p in mine.iterdir()}
     add_pair("mine", "vit_b", mine / "encoder.onnx", mine / "decoder.onnx")
     assert {p.name: p.read_bytes() for p in mine.iterdir()} == before
+
+
+def test_sam_list_and_sam_embed_from_the_cli(
+    models_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import tifffile
+
+    assert main(["models", "sam-list"]) == 0
+    assert "no promptable pairs" in capsys.readouterr().out
+    image = tmp_path / "scene.tif"
+    tifffile.imwrite(image, np.random.default_rng(0).integers(0, 255, (300, 400, 3), np.uint8))
+    assert main(["models", "sam-embed", str(image), "--level", "0"]) == 2
+    assert "no promptable model registered" in capsys.readouterr().err
+    encoder, decoder = tiny_pair("vit_b")
+    add_pair("tiny", "vit_b", encoder, decoder)
+    assert main(["models", "sam-list"]) == 0
+    assert capsys.readouterr().out.startswith("tiny: vit_b (sam layout)")
+    # 400 x 300 at level 0 with a 256 input: x 0, 128, 144; y 0, 44 -> 6 windows
+    assert main(["models", "sam-embed", str(image), "--level", "0"]) == 0
+    assert "level 0, 6 windows encoded" in capsys.readouterr().out
+    assert main(["models", "sam-embed", str(image), "--view", "256"]) == 0  # level 0 again
+    assert "level 0, 0 windows encoded" in capsys.readouterr().out
+    assert main(["models", "sam-embed", str(image), "--level", "9"]) == 2
+    assert "has levels 0.." in capsys.readouterr().err
