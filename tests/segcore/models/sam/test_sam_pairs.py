@@ -169,3 +169,61 @@ def test_sam_list_and_sam_embed_from_the_cli(
     assert "level 0, 0 windows encoded" in capsys.readouterr().out
     assert main(["models", "sam-embed", str(image), "--level", "9"]) == 2
     assert "has levels 0.." in capsys.readouterr().err
+
+
+def test_official_sam_decoder_export_runs_at_low_resolution(tmp_path: Path) -> None:
+    """segment_anything's own SamOnnxModel (what samexporter writes): full-size masks
+    and low_res_masks; fed a square 4E "original size" it answers at 4E px."""
+    import warnings
+
+    import torch
+    from segment_anything.utils.onnx import SamOnnxModel
+
+    from segcore.models.sam.pair import Pair
+
+    module = build("vit_b", TINY["vit_b"])
+    example = {
+        "image_embeddings": torch.randn(1, 256, 16, 16),
+        "point_coords": torch.tensor([[[10.0, 20.0], [0.0, 0.0]]]),
+        "point_labels": torch.tensor([[1.0, -1.0]]),
+        "mask_input": torch.zeros(1, 1, 64, 64),
+        "has_mask_input": torch.tensor([0.0]),
+        "orig_im_size": torch.tensor([300.0, 400.0]),
+    }
+    folder = tmp_path / "official"
+    folder.mkdir()
+    shutil.copyfile(tiny_pair("vit_b")[0], folder / "encoder.onnx")
+    decoder = folder / "decoder.onnx"
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            SamOnnxModel(module, return_single_mask=False), tuple(example.values()),
+            str(decoder), dynamo=False, opset_version=17, input_names=list(example),
+            output_names=["masks", "iou_predictions", "low_res_masks"],
+            dynamic_axes={"point_coords": {1: "n"}, "point_labels": {1: "n"}},
+        )  # fmt: skip
+    encoder = folder / "encoder.onnx"
+    model = PromptModel(Pair("official", folder, describe("vit_b", encoder, decoder)))
+    assert [o.name for o in model._decoder.get_outputs()][2] == "low_res_masks"
+    embedding = model.encode(np.zeros((256, 256, 3), np.float32))
+    out = model.decode(embedding, Prompt(np.array([[10.0, 20.0]]), np.array([1])))
+    assert out.logits.shape == (4, 64, 64) and out.low_res is not None
+
+
+def test_gpu_out_of_memory_falls_back_to_cpu_and_says_so() -> None:
+    from segcore.models.sam.pair import Pair
+
+    encoder, decoder = tiny_pair("vit_b")
+    model = PromptModel(Pair("p", encoder.parent, describe("vit_b", encoder, decoder)))
+
+    class FullGpu:  # what onnxruntime's CUDA session does when the encoder does not fit
+        def get_providers(self) -> list[str]:
+            return [CUDA, CPU]
+
+        def run(self, *args: object) -> None:
+            raise RuntimeError("BFCArena: Failed to allocate memory for requested buffer")
+
+    model._encoder = FullGpu()
+    embedding = model.encode(np.zeros((256, 256, 3), np.float32))
+    assert embedding["image_embeddings"].shape == (1, 256, 16, 16)
+    assert model.device == "cpu" and "out of memory" in model.device_note
