@@ -26,11 +26,11 @@ from PySide6.QtGui import QColor, QImage, QKeyEvent, QPainter
 
 from app.canvas.tools import ToolEvent
 from app.tools.base import AnnotationTool, ToolSpec, feedback_pen, register_tool
-from app.tools.sam_proposals import ProposalSet, everything_job
+from app.tools.sam_proposals import EverythingInView, ProposalSet
 from app.tools.tool_icons import ACCENT, INK, icon_pen
 from segcore.errors import TesseraError
 from segcore.labels.box import Box
-from segcore.prompt.commit import paint_window_mask, paint_window_masks
+from segcore.prompt.commit import paint_window_mask
 from segcore.prompt.geometry import Window
 from segcore.prompt.session import Prediction, Prompts, PromptSession
 
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from app.canvas.view import CanvasView
     from app.tools.context import AnnotationContext
     from segcore.models.sam.runtime import Embedding
-    from segcore.prompt.everything import Proposal
 
 SETTLE_MS = 300  # the view is still this long: encode the window it shows
 DRAG_PX = 5.0  # screen pixels a press must move to become a box
@@ -64,7 +63,7 @@ class _TabFilter(QObject):
         return self.tool.cycle(-1 if event.key() == Qt.Key.Key_Backtab else 1)
 
 
-class SegmentAnythingTool(AnnotationTool):
+class SegmentAnythingTool(EverythingInView, AnnotationTool):
     """Points and boxes -> a previewed mask -> Enter paints it (see the module docstring)."""
 
     name = "Segment Anything"
@@ -269,7 +268,18 @@ class SegmentAnythingTool(AnnotationTool):
             return
         self.choice = 0
         self._preview = None
+        self._say_if_cut_off()
         self.repaint()
+
+    def _say_if_cut_off(self) -> None:
+        pred, session = self.prediction, self.session
+        if pred is None or session is None or not pred.cut_off(self.choice, session.levels):
+            return
+        self.ctx.status(
+            "The mask reaches the encoded window's edge: zoom out to get the whole object "
+            "at a coarser level",
+            5000,
+        )
 
     def cycle(self, step: int) -> bool:
         """Tab: the next mask candidate."""
@@ -279,6 +289,7 @@ class SegmentAnythingTool(AnnotationTool):
         score = float(self.prediction.scores[self.choice])
         self.ctx.status(f"Candidate {self.choice + 1}/{len(self.prediction)} (IoU {score:.2f})")
         self._preview = None
+        self._say_if_cut_off()
         self.repaint()
         return True
 
@@ -335,51 +346,6 @@ class SegmentAnythingTool(AnnotationTool):
         window = prediction.window
         self.ctx.run("segment_anything", paint_window_mask, window, mask, paint=paint)
         self.clear()
-        return True
-
-    # -- segment everything in view -------------------------------------------------------
-
-    def segment_everything(self) -> bool:
-        """Shift+A: instance proposals on the view's window (right click drops one,
-        Enter paints them all, Escape drops them all)."""
-        session, window, embedding = self.session, self.window, self.embedding
-        if session is None or window is None or embedding is None:
-            self.ctx.status("Wait until the view is encoded, then press Shift+A again")
-            return True
-        if self._everything.running:
-            self._everything.cancel()
-            return True
-        self.clear()
-        self._everything.start(lambda: everything_job(session, window, embedding))
-        return True
-
-    def _proposed(self, result: tuple[Window, list[Proposal]]) -> None:
-        window, items = result
-        self.proposals.set(items, window)
-        self.repaint()
-        self.ctx.status(
-            f"{len(self.proposals.items)} proposals: right click drops one, Enter paints them all",
-            8000,
-        )
-
-    def commit_proposals(self) -> bool:
-        editor, window = self.ctx.ready(), self.proposals.window
-        class_id = self.ctx.class_id
-        if editor is None or window is None:
-            return True
-        if class_id is None:
-            self.ctx.status("Pick a class first (Classes dock or keys 1-9)")
-            return True
-
-        def paint_for() -> Any:  # in the worker; the editor is reserved for this action
-            if editor.is_thing(class_id):
-                editor.new_instance()
-            return editor.paint_for(class_id)
-
-        masks = [p.mask.copy() for p in self.proposals.items]
-        self.ctx.run("segment_everything", paint_window_masks, window, masks, paint_for=paint_for)
-        self.proposals.set([], None)
-        self.repaint()
         return True
 
     def precompute(self) -> bool:

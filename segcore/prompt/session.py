@@ -54,6 +54,18 @@ class Prediction:
     def __len__(self) -> int:
         return int(self.masks.shape[0])
 
+    def cut_off(self, choice: int, levels: Levels) -> bool:
+        """Whether candidate ``choice`` reaches an edge of the window that is not the
+        image's edge: the object probably goes on beyond what the encoder saw."""
+        m, w = self.masks[choice], self.window
+        lw, lh = levels.sizes[w.level]
+        return bool(
+            (w.x > 0 and m[:, 0].any())
+            or (w.y > 0 and m[0, :].any())
+            or (w.x + w.w < lw and m[:, -1].any())
+            or (w.y + w.h < lh and m[-1, :].any())
+        )
+
 
 def levels_of(source: ImageSource) -> Levels:
     return Levels(tuple(source.level_size(k) for k in range(len(source.level_downsamples))))

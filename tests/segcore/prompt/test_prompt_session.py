@@ -189,3 +189,17 @@ def test_everything_in_view_decodes_a_grid_and_stops_when_closed(
     steps = [next(job), next(job)]
     job.close()
     assert steps[-1].done == 1 and steps[-1].total == 16
+
+
+def test_cut_off_only_at_inner_edges() -> None:
+    from segcore.prompt.geometry import Levels
+    from segcore.prompt.session import Prediction
+
+    levels = Levels(((100, 50),))
+    w = Window(0, 40, 0, 40, 40, 40, 1.0, 1.0)  # x 40..80 of 100, y 0..40 of 50
+    masks = np.zeros((3, 40, 40), bool)
+    masks[0, 0:5, 10:20] = True  # top row: the image's own edge
+    masks[1, 10:20, 0:3] = True  # left column: an inner edge (x 40 > 0)
+    masks[2, 39, 5] = True  # bottom row: inner (y 40 < 50)
+    pred = Prediction(w, masks, np.zeros(3))
+    assert [pred.cut_off(i, levels) for i in range(3)] == [False, True, True]
