@@ -30,8 +30,10 @@ from app.tools.sam_proposals import EverythingInView, ProposalSet
 from app.tools.tool_icons import ACCENT, INK, icon_pen
 from segcore.errors import TesseraError
 from segcore.labels.box import Box
+from segcore.labels.edits.common import Paint
 from segcore.prompt.commit import paint_window_mask
 from segcore.prompt.geometry import Window
+from segcore.prompt.refine import Refined, paint_refined, refine_coarser
 from segcore.prompt.session import Prediction, Prompts, PromptSession
 
 if TYPE_CHECKING:
@@ -78,6 +80,7 @@ class SegmentAnythingTool(EverythingInView, AnnotationTool):
         self.prompts = Prompts()
         self.prediction: Prediction | None = None
         self.choice = 0
+        self._refine_paint: Paint | None = None
         self.proposals = ProposalSet()  # "segment everything in view"
         self._press: ToolEvent | None = None
         self._drag_end: tuple[float, float] | None = None
@@ -85,6 +88,7 @@ class SegmentAnythingTool(EverythingInView, AnnotationTool):
         self._filter = _TabFilter(self)
         jobs = ctx.context.jobs
         self._encoder = jobs.slot("encode the view", returned=self._encoded)
+        self._refining = jobs.slot("refine the mask", returned=self._refined)
         self._everything = jobs.slot(
             "segment everything in view", yielded=self._progress, returned=self._proposed
         )
@@ -110,6 +114,7 @@ class SegmentAnythingTool(EverythingInView, AnnotationTool):
             self.canvas.removeEventFilter(self._filter)
         self._settle.stop()
         self._encoder.cancel()
+        self._refining.cancel()
         self._everything.cancel()
         self._precompute.cancel()
         self.clear()
@@ -276,8 +281,8 @@ class SegmentAnythingTool(EverythingInView, AnnotationTool):
         if pred is None or session is None or not pred.cut_off(self.choice, session.levels):
             return
         self.ctx.status(
-            "The mask reaches the encoded window's edge: zoom out to get the whole object "
-            "at a coarser level",
+            "The mask reaches the encoded window's edge: Enter finds the rest one level "
+            "coarser (or zoom out)",
             5000,
         )
 
@@ -343,10 +348,30 @@ class SegmentAnythingTool(EverythingInView, AnnotationTool):
         if not mask.any():
             self.ctx.status("The mask is empty; add points or pick another candidate (Tab)")
             return True
+        session = self.session
+        if (
+            session is not None
+            and prediction.cut_off(self.choice, session.levels)
+            and prediction.window.level + 1 < len(session.levels.sizes)
+        ):
+            prompts, choice = self.prompts, self.choice
+            self._refine_paint = paint
+            self._refining.start(lambda: refine_coarser(session, prediction, choice, prompts))
+            self.ctx.status("The object runs past the window: refining one level coarser...", 0)
+            self.clear()
+            return True
         window = prediction.window
         self.ctx.run("segment_anything", paint_window_mask, window, mask, paint=paint)
         self.clear()
         return True
+
+    def _refined(self, refined: Refined | None) -> None:
+        """The coarse-level refinement is ready: paint it (one undo step)."""
+        if refined is None:
+            return
+        paint = self._refine_paint  # the object started on Enter
+        if paint is not None and self.ctx.ready() is not None:
+            self.ctx.run("segment_anything", paint_refined, refined, paint=paint)
 
     def precompute(self) -> bool:
         """Shift+P: embeddings of the view's level for the whole image, in the background."""

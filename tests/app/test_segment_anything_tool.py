@@ -124,15 +124,13 @@ def test_without_a_registered_pair_the_tool_says_how_to_add_one(
     assert not (labels(window)[0] != 255).any()
 
 
-def test_prompt_near_an_inner_edge_answers_now_then_moves_to_a_recentred_window(
-    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+def wide_window(qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MainWindow:
+    """A project with one 900 x 200 image (levels 900 and 450 px wide), a tiny pair."""
     import tifffile
 
     monkeypatch.setenv("TESSERA_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
     from segcore.models.sam.store import add_pair
-    from segcore.prompt.session import Prompts
 
     add_pair("tiny", "vit_b", *tiny_pair("vit_b"))
     window = make_window(qtbot)
@@ -142,6 +140,15 @@ def test_prompt_near_an_inner_edge_answers_now_then_moves_to_a_recentred_window(
     assert projects.new_project(tmp_path / "proj", classes=CLASSES) is not None
     projects.add_images([image])
     qtbot.waitUntil(lambda: window.annotation.ctx.editor is not None, timeout=15_000)
+    return window
+
+
+def test_prompt_near_an_inner_edge_answers_now_then_moves_to_a_recentred_window(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from segcore.prompt.session import Prompts
+
+    window = wide_window(qtbot, tmp_path, monkeypatch)
     tool = sam_tool(qtbot, window)
     here = tool.window
     assert here is not None and here.x + here.w < 900 / here.fx  # an inner right edge
@@ -190,3 +197,30 @@ def test_everything_in_view_proposals_drop_and_paint_in_one_undo_step(win: MainW
     assert (sem == CELL).sum() == 200 and not (sem[5:15, 20:30] == CELL).any()
     assert len({int(inst[6, 3]), int(inst[6, 41])} - {0}) == 2  # two separate objects
     assert ctx.undo() is not None and not (labels(win)[0] == CELL).any()
+
+
+def test_enter_on_a_mask_cut_off_by_the_window_refines_one_level_coarser(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from segcore.prompt.geometry import window_at
+    from segcore.prompt.session import Prediction, Prompts
+
+    window = wide_window(qtbot, tmp_path, monkeypatch)
+    tool = sam_tool(qtbot, window)
+    session = tool.session
+    assert session is not None
+    fine = window_at(session.levels, 0, 100, 100, session.size)  # x 0..256 of 900: cut off
+    emb = session.embed(fine)
+    tool.window, tool.embedding = fine, emb
+    tool.prompts = Prompts(((100.0, 100.0, 1),))
+    pred = session.predict(fine, emb, tool.prompts)
+    tool.prediction = Prediction(fine, np.ones_like(pred.masks), pred.scores, pred.low_res)
+    tool.choice = 0
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
+    ctx = window.annotation.ctx
+    store = ctx.editor.store  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: (store.read("semantic", 0, 0, 900, 200) == CELL).any(), timeout=30_000)
+    wait_edit(qtbot, window)
+    sem = store.read("semantic", 0, 0, 900, 200)
+    assert (sem[:, :256] == CELL).all()  # the fine window's mask, whole
+    assert ctx.undo() is not None and not (store.read("semantic", 0, 0, 900, 200) == CELL).any()

@@ -203,3 +203,28 @@ def test_cut_off_only_at_inner_edges() -> None:
     masks[2, 39, 5] = True  # bottom row: inner (y 40 < 50)
     pred = Prediction(w, masks, np.zeros(3))
     assert [pred.cut_off(i, levels) for i in range(3)] == [False, True, True]
+
+
+def test_refine_coarser_cuts_the_fine_window_out_of_the_coarse_mask(
+    open_source: Any, model: PromptModel, tmp_path: Path
+) -> None:
+    from segcore.prompt.refine import Refined, paint_refined, refine_coarser
+    from segcore.prompt.session import Prediction
+
+    session, _ = session_of(open_source, model)
+    fine = session.window_for_view(Box(600, 400, 200, 200))  # level 0, x 512..768, y 384..640
+    prompts = Prompts(((700.0, 500.0, 1),))
+    pred = session.predict(fine, session.embed(fine), prompts)
+    full = Prediction(fine, np.ones_like(pred.masks), pred.scores)  # a mask filling the window
+    refined = run_to_end(refine_coarser(session, full, 0, prompts))
+    assert isinstance(refined, Refined) and refined.coarse.level == 1
+    c = refined.coarse
+    # level-1 pixels whose centres lie in level-0 x 512..768, y 384..640: x 256..383, y 192..319
+    inside = refined.coarse_mask[192 - c.y : 320 - c.y, 256 - c.x : 384 - c.x]
+    assert c.x <= 256 and c.y <= 192 and not inside.any()
+    store = LabelStore.create(tmp_path / "l.zarr", width=1500, height=1100, chunk=64)
+    box = paint_refined(store, refined, paint=Paint(1))
+    sem = store.read("semantic", 512, 384, 256, 256)
+    assert (sem == 1).all() and box.x <= 512 and box.x1 >= 768  # the fine mask, whole
+    top = Prediction(session.window_for_view(Box(0, 0, 1500, 1100)), pred.masks, pred.scores)
+    assert run_to_end(refine_coarser(session, top, 0, prompts)) is None  # no coarser level
