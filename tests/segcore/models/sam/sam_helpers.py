@@ -7,6 +7,8 @@ SAM ViT-B and SAM 2 Hiera-T, built by ``segcore.models.sam.export.build`` with a
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -18,6 +20,7 @@ TINY = {
 }
 _BUILT: dict[tuple[str, int], tuple[Path, Path]] = {}
 _ROOT = Path(tempfile.mkdtemp(prefix="tessera-sam-pairs-"))
+atexit.register(shutil.rmtree, _ROOT, True)  # the pairs are ~60 MB
 
 
 def tiny_pair(variant: str, image_size: int = 256) -> tuple[Path, Path]:
