@@ -16,6 +16,7 @@ import json
 import sys
 from pathlib import Path
 
+from segcore.cli import sam_models
 from segcore.errors import ModelError
 
 
@@ -61,6 +62,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     info = actions.add_parser("info", help="print a model file's metadata as JSON")
     info.add_argument("model", help=".safetensors, .pth (with sidecar) or .onnx (with sidecar)")
 
+    sam_models.add_parsers(actions)
+
 
 MIN_OPSET = 9  # the oldest opset torch.onnx.export still writes
 
@@ -80,6 +83,8 @@ def _opset(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action in sam_models.ACTIONS:
+        return sam_models.run(args)
     action = {"list": _list, "new": _new, "export": _export, "info": _info}[args.action]
     return action(args)
 
