@@ -40,6 +40,13 @@ def part_path(final: Path) -> Path:
     return final.with_name(f".{final.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part{final.suffix}")
 
 
+def final_of(temp: Path) -> Path:
+    """The final name a :func:`part_path` stands for (``temp`` itself if it is not one)."""
+    temp = Path(temp)
+    match = re.match(r"^\.(?P<stem>.+)\.\d+-[0-9a-f]{8}\.part(?P<suffix>(\.[^.]+)?)$", temp.name)
+    return temp.with_name(match["stem"] + match["suffix"]) if match else temp
+
+
 def same_file(a: Path, b: Path) -> bool:
     """True if ``a`` and ``b`` name one file: equal after resolving symlinks, or hard links."""
     a, b = Path(a), Path(b)
@@ -63,7 +70,9 @@ def check_outputs(
     ----------
     outputs, inputs
         ``(what, path)`` pairs, ``what`` naming the option (``"--json"``, ``"image"``).
-        An input may be a folder (a project, a zarr store): no output may lie inside it.
+        An input may be a folder; no output may lie inside a zarr store (an image or
+        labels held as a folder of chunks). Other folders (training images, a
+        project, whose ``models/`` is a fine place for a model) may take outputs.
     folders
         The outputs are folders to create (an export's ``--out``), not files.
 
@@ -76,7 +85,8 @@ def check_outputs(
     outs = [(what, Path(p)) for what, p in outputs]
     for i, (what, out) in enumerate(outs):
         for what_in, src in ins:
-            if same_file(out, src) or (src.is_dir() and _inside(out, src)):
+            store = src.is_dir() and src.suffix.lower() == ".zarr"
+            if same_file(out, src) or (store and _inside(out, src)):
                 raise OutputError(
                     f"{out}: {what} would write over {what_in} {src}; "
                     "choose another name for the output"

@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import queue
 import threading
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ import numpy as np
 
 from segcore.errors import InferenceError
 from segcore.files import fsync_file, part_path, remove
+from segcore.io.readback import check_written, crc_of
 from segcore.labels.schema import UNLABELLED, ClassInfo
 
 BLOCK = 256  # rows (and columns) of a TIFF tile or zarr chunk
@@ -110,34 +110,17 @@ class GeoTiffSink:
         import rasterio
         from rasterio.windows import Window
 
-        crc = 0
+        crc, bands = 0, []
         with rasterio.Env():  # this thread's GDAL messages go to logging too
             try:
                 for top, block in _blocks(rows, BLOCK):
                     window = Window(0, top, block.shape[1], block.shape[0])
                     self._ds.write(block[None], window=window)
-                    crc = zlib.crc32(np.ascontiguousarray(block).tobytes(), crc)
+                    crc = crc_of(block, crc)
+                    bands.append((0, top, block.shape[1], block.shape[0]))
             finally:
                 self._ds.close()
-            self._verify(crc)
-
-    def _verify(self, expected: int) -> None:
-        """Read the closed file back: GDAL's errors at close (a full disk) are only logged."""
-        import rasterio
-        from rasterio.windows import Window
-
-        crc = 0
-        try:
-            with rasterio.open(self.temp) as ds:
-                if (ds.width, ds.height) != (self.spec.width, self.spec.height):
-                    raise OSError(f"the file reads back as {ds.width} x {ds.height}")
-                for top in range(0, ds.height, BLOCK):
-                    h = min(BLOCK, ds.height - top)
-                    crc = zlib.crc32(ds.read(1, window=Window(0, top, ds.width, h)).tobytes(), crc)
-        except Exception as exc:  # RasterioIOError, CPLE_* on a short or empty file
-            raise OSError("the file is incomplete after closing it; is the disk full?") from exc
-        if crc != expected:
-            raise OSError("the written file does not read back as written; is the disk full?")
+        check_written(self.temp, bands, crc)  # GDAL only logs a failed write at close
 
 
 class TiffSink:

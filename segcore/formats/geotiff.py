@@ -16,11 +16,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from segcore.errors import FormatError, LabelError
+from segcore.files import final_of
 from segcore.formats.base import ExportItem, Imported, Writer, safe_stem, write_class_file
 from segcore.formats.problems import Problems, check_class_ids
 from segcore.formats.registry import Format, register
 from segcore.formats.semantic import import_masks
 from segcore.formats.staging import Staging
+from segcore.io.readback import check_written, crc_of
 from segcore.jobs import Job, Progress
 from segcore.labels.box import windows
 from segcore.labels.reader import Layer
@@ -81,14 +83,19 @@ def write_windows(
                     dst.update_tags(
                         **{CLASS_TAG: json.dumps([c.to_json() for c in labels.classes])}
                     )
-                done = 0
+                done, crc = 0, 0
                 for x, y, w, h in windows(width, height, step):
-                    data = labels.read(layer, x, y, w, h)
-                    dst.write(data.astype(profile["dtype"]), 1, window=Window(x, y, w, h))
+                    data = labels.read(layer, x, y, w, h).astype(profile["dtype"])
+                    dst.write(data, 1, window=Window(x, y, w, h))
+                    crc = crc_of(data, crc)
                     done += w * h
                     yield Progress(done, width * height)
+        boxes = [(b.x, b.y, b.w, b.h) for b in windows(width, height, step)]
+        check_written(path, boxes, crc)  # GDAL only logs a failed write at close
     except RasterioError as exc:
-        raise FormatError(f"{path}: cannot write the TIFF: {exc}") from exc
+        raise FormatError(f"{final_of(path)}: cannot write the TIFF: {exc}") from exc
+    except OSError as exc:
+        raise FormatError(f"{final_of(path)}: writing the TIFF failed: {exc}") from exc
 
 
 class GeoTiffClassWriter(Writer):

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 
 from segcore.errors import FormatError
+from segcore.files import final_of
 from segcore.formats.base import (
     ExportItem,
     Imported,
@@ -98,7 +99,7 @@ class VectorWriter(Writer):
                 layer=safe_stem(item.name),
             )
         except Exception as exc:
-            raise FormatError(f"{path}: cannot write {self.driver}: {exc}") from exc
+            raise FormatError(f"{final_of(path)}: cannot write {self.driver}: {exc}") from exc
 
     def finish(self, staging: Staging) -> None:
         write_class_file(staging, self.classes)
