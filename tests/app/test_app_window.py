@@ -204,8 +204,9 @@ def test_navigator_click_moves_the_view(qtbot, window: MainWindow) -> None:  # t
     click = QPoint(int(target.x() + target.width() * 0.75), int(target.y() + target.height() * 0.5))
     qtbot.mouseClick(nav, Qt.MouseButton.LeftButton, pos=click)
     x0, y0, x1, y1 = window.canvas.viewport.visible_rect()
-    assert (x0 + x1) / 2 == pytest.approx(2250, abs=10)
-    assert (y0 + y1) / 2 == pytest.approx(1000, abs=10)
+    step = 3000 / target.width()  # image pixels per navigator pixel: a click is that exact
+    assert (x0 + x1) / 2 == pytest.approx(2250, abs=1.5 * step)
+    assert (y0 + y1) / 2 == pytest.approx(1000, abs=1.5 * step)
 
 
 def test_help_dialogs(qtbot, window: MainWindow, dialogs: list[str], monkeypatch) -> None:  # type: ignore[no-untyped-def]
