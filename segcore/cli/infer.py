@@ -1,4 +1,8 @@
-"""``tessera infer``: run a model over an image, tile by tile, into a class map."""
+"""``tessera infer``: run a model over an image, tile by tile, into a class map.
+
+An instance model also writes object ids (uint32), a CSV row per object and,
+if asked, GeoPackage outlines (:mod:`segcore.engine.instances`).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,14 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from segcore.cli.progress import run_job
 from segcore.errors import InferenceError
 from segcore.jobs import Progress
+
+if TYPE_CHECKING:
+    from segcore.engine.options import InferOptions
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -18,7 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "infer",
         help="run a model over an image, tile by tile",
         description="Run a model over an image of any size and write a uint8 class map "
-        "(GeoTIFF with the input's georeference, BigTIFF, zarr or PNG, by the output suffix).",
+        "(GeoTIFF with the input's georeference, BigTIFF, zarr or PNG, by the output suffix). "
+        "An instance model also writes a uint32 object-id raster and a per-object CSV table.",
     )
     p.add_argument("image", type=Path, help="input image")
     p.add_argument(
@@ -49,6 +58,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     score = p.add_mutually_exclusive_group()
     score.add_argument("--confidence", type=Path, help="also write a uint8 confidence map here")
     score.add_argument("--entropy", type=Path, help="also write a uint8 entropy map here")
+    objects = p.add_argument_group("instance models")
+    objects.add_argument(
+        "--instances", type=Path, help="object-id raster (default: <output>.instances.tif)"
+    )
+    objects.add_argument(
+        "--objects", type=Path, help="per-object CSV table (default: <output>.objects.csv)"
+    )
+    objects.add_argument("--polygons", type=Path, help="also write object outlines (.gpkg)")
+    objects.add_argument(
+        "--max-object", type=int, help="largest object side in pixels kept whole across tiles"
+    )
+
+
+INSTANCE_FLAGS = ("instances", "objects", "polygons", "max_object")
 
 
 def _ints(count: int | None, example: str) -> Callable[[str], tuple[int, ...]]:
@@ -91,6 +114,16 @@ def run(args: argparse.Namespace) -> int:
     )
     if options.workers < 1:
         raise InferenceError(f"--workers must be at least 1, got {options.workers}")
+    from segcore.engine.backend import open_model
+
+    if open_model(args.model).meta.task == "instance":
+        return _run_instances(args, options)
+    given = [f"--{f.replace('_', '-')}" for f in INSTANCE_FLAGS if getattr(args, f) is not None]
+    if given:
+        raise InferenceError(
+            f"{args.model} is a semantic model (a class per pixel, no objects); "
+            f"{', '.join(given)} need an instance model"
+        )
     job = infer(args.image, args.model, args.output, options=options)
     result = run_job(job, "tessera infer", detail=_tiles, notes=True)
     mpx = result.pixels / 1e6
@@ -104,6 +137,45 @@ def run(args: argparse.Namespace) -> int:
     )
     if result.score_output is not None:
         print(f"wrote {result.score_output}", file=sys.stderr)
+    return 0
+
+
+def _run_instances(args: argparse.Namespace, options: InferOptions) -> int:
+    from segcore.engine.grouping import Grouping
+    from segcore.engine.instances import InstanceOutputs, infer_instances
+
+    if args.mode == "blend" or args.window != "gaussian":
+        raise InferenceError(
+            f"{args.model} is an instance model: it runs in exact mode only; "
+            "leave out --mode blend and --window"
+        )
+    if args.confidence or args.entropy:
+        raise InferenceError(
+            f"{args.model} is an instance model: a confidence or entropy map is a semantic "
+            "output; its objects' scores are in the --objects table"
+        )
+    out: Path = args.output
+    outs = InstanceOutputs(
+        instances=args.instances or out.with_name(f"{out.stem}.instances.tif"),
+        classes=out,
+        table=args.objects or out.with_name(f"{out.stem}.objects.csv"),
+        polygons=args.polygons,
+    )
+    job = infer_instances(
+        args.image, args.model, outs, options=options,
+        grouping=Grouping(max_object=args.max_object),
+    )  # fmt: skip
+    result = run_job(job, "tessera infer", detail=_tiles, notes=True)
+    mpx = result.roi.w * result.roi.h / 1e6
+    print(
+        f"{result.objects} objects in {result.roi.w} x {result.roi.h} = {mpx:.1f} Mpx in "
+        f"{result.seconds:.1f} s, peak memory {peak_memory_text()}; tile {result.tile}, "
+        f"halo {result.halo}, {result.tiles} tile{'s' if result.tiles != 1 else ''}, "
+        f"{result.backend}",
+        file=sys.stderr,
+    )
+    for path in result.outputs.values():
+        print(f"wrote {path}", file=sys.stderr)
     return 0
 
 

@@ -127,9 +127,9 @@ def infer_instances(
     Returns
     -------
     Job[InstanceResult]
-        Yields one Progress per tile, with the finished :class:`InstanceBand` rows
-        as payload; raises InferenceError / ModelError here for a request that
-        cannot work.
+        Yields one Progress per tile (``rate`` in pixels/s) and one per finished
+        band of rows, whose payload is that :class:`InstanceBand`. Raises
+        InferenceError / ModelError here for a request that cannot work.
     """
     options = options or InferOptions()
     grouping = grouping or Grouping()
@@ -253,7 +253,7 @@ def _run(
             yield Progress(0, plan.count, message="; ".join(notices))
         reader = TileReader(preparer, plan.tiles(), workers=options.workers, depth=2)
         tiles = iter(reader)
-        start, done, count = time.monotonic(), 0, 0
+        start, done, count, pixels = time.monotonic(), 0, 0, 0
         for r, row in enumerate(plan.rows):
             for _ in row:
                 data = next(tiles)
@@ -266,7 +266,9 @@ def _run(
                 if memory is not None:
                     memory.rows.extend(owned.rows)
                 done += 1
-                yield Progress(done, plan.count, rate=done / max(time.monotonic() - start, 1e-9))
+                pixels += data.tile.core.area
+                rate = pixels / max(time.monotonic() - start, 1e-9)
+                yield Progress(done, plan.count, rate=rate)
             last = r + 1 == len(plan.rows)
             band = (
                 stitcher.finish() if last else stitcher.release(plan.rows[r + 1][0].core.y - margin)
