@@ -72,6 +72,7 @@ def prepare(
     if not data.images:
         raise TrainingError("no labelled images to train on; label some pixels first")
     loaded = _load(model)
+    _check_semantic(config.arch if loaded is None else loaded[1].arch)
     blocks: list[Block] = []
     block = block_size(config)
     on_nodata = unlabelled = 0
@@ -120,6 +121,17 @@ def prepare(
         per_epoch,
         warnings,
     )
+
+
+def _check_semantic(arch: str) -> None:
+    from segcore.models.registry import get
+
+    if get(arch).task != "semantic":
+        raise TrainingError(
+            f"{arch} is an instance architecture: it trains on instance labels "
+            "(segcore.training.instance_loop.train_instances, tessera train --arch "
+            f"{arch}), not on class maps"
+        )
 
 
 def _load(model: Any) -> tuple[nn.Module, ModelMeta] | None:
