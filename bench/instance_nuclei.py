@@ -90,7 +90,9 @@ def main() -> None:
     report = {
         "arch": args.arch, "train_seconds": round(train_s, 1), "epochs": len(result.history),
         "best_epoch": result.best_epoch, "val_f1": round(result.best_f1, 4),
-        "max_object": result.max_object, "receptive_field": result.meta.receptive_field,
+        "max_object": result.max_object, "tuned_val_f1": round(result.tuned_f1, 4),
+        "grouping": result.grouping.to_json(), "notices": list(tiled.notices),
+        "receptive_field": result.meta.receptive_field,
         "test_objects": int(len(np.unique(gt)) - 1), "predicted": int(len(np.unique(pred)) - 1),
         "f1": round(det.f1, 4), "precision": round(det.precision, 4),
         "recall": round(det.recall, 4), "mean_matched_iou": round(det.mean_iou, 4),

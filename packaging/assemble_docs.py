@@ -13,10 +13,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 README_PARTS = (
-    "intro", "app", "io", "annotate", "labels", "models", "infer",
+    "intro", "app", "io", "annotate", "labels", "models", "infer", "instances",
     "training", "app_training", "pixel_classifier", "formats", "app_formats",
 )  # fmt: skip
-BENCH_PARTS = ("intro", "io", "infer", "app", "labels", "annotate", "training", "formats")
+BENCH_PARTS = (
+    "intro", "io", "infer", "instances", "app", "labels", "annotate", "training", "formats",
+)  # fmt: skip
 
 
 def demote(text: str) -> str:

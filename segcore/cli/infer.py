@@ -141,8 +141,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_instances(args: argparse.Namespace, options: InferOptions) -> int:
-    from segcore.engine.grouping import Grouping
-    from segcore.engine.instances import InstanceOutputs, infer_instances
+    from dataclasses import replace
+
+    from segcore.engine.backend import open_model
+    from segcore.engine.instances import InstanceOutputs, infer_instances, model_grouping
 
     if args.mode == "blend" or args.window != "gaussian":
         raise InferenceError(
@@ -161,9 +163,12 @@ def _run_instances(args: argparse.Namespace, options: InferOptions) -> int:
         table=args.objects or out.with_name(f"{out.stem}.objects.csv"),
         polygons=args.polygons,
     )
+    grouping = model_grouping(open_model(args.model).meta)
+    if args.max_object is not None:
+        grouping = replace(grouping, max_object=args.max_object)
     job = infer_instances(
         args.image, args.model, outs, options=options,
-        grouping=Grouping(max_object=args.max_object),
+        grouping=grouping,
     )  # fmt: skip
     result = run_job(job, "tessera infer", detail=_tiles, notes=True)
     mpx = result.roi.w * result.roi.h / 1e6

@@ -47,6 +47,24 @@ class Grouping:
     min_area: int = 8
     max_object: int | None = None
 
+    def to_json(self) -> dict[str, Any]:
+        return {"foreground": self.foreground, "boundary": self.boundary, "seed": self.seed,
+                "min_area": self.min_area, "max_object": self.max_object}  # fmt: skip
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Grouping:
+        """The grouping a model file names (``extra.instance``); defaults where absent."""
+        base = Grouping()
+        saved = dict(data.get("grouping", {}))
+        top = data.get("max_object", saved.get("max_object"))
+        return Grouping(
+            foreground=float(saved.get("foreground", base.foreground)),
+            boundary=float(saved.get("boundary", base.boundary)),
+            seed=float(saved.get("seed", base.seed)),
+            min_area=int(saved.get("min_area", base.min_area)),
+            max_object=None if top is None else int(top),
+        )
+
 
 @dataclass(frozen=True)
 class Objects:

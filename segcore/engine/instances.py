@@ -95,11 +95,14 @@ def check_instance_model(meta: ModelMeta, name: str) -> None:
         )
 
 
-def max_object(meta: ModelMeta, grouping: Grouping) -> int:
+def model_grouping(meta: ModelMeta) -> Grouping:
+    """The grouping a model was trained and tuned with (defaults for other files)."""
+    return Grouping.from_json(dict(meta.extra.get("instance", {})))
+
+
+def max_object(grouping: Grouping) -> int:
     """The stitching margin: the largest object side kept whole across tiles."""
-    if grouping.max_object is not None:
-        return grouping.max_object
-    return int(meta.extra.get("instance", {}).get("max_object", DEFAULT_MAX_OBJECT))
+    return DEFAULT_MAX_OBJECT if grouping.max_object is None else grouping.max_object
 
 
 def infer_instances(
@@ -122,7 +125,8 @@ def infer_instances(
         As for :func:`segcore.engine.infer` (mode is exact; ``halo`` defaults to
         the receptive field plus :func:`max_object`; ``score`` is not used).
     grouping
-        Thresholds and the largest object side, :class:`Grouping`.
+        Thresholds and the largest object side, :class:`Grouping`; None: the
+        model's own (:func:`model_grouping`).
 
     Returns
     -------
@@ -132,11 +136,11 @@ def infer_instances(
         InferenceError / ModelError here for a request that cannot work.
     """
     options = options or InferOptions()
-    grouping = grouping or Grouping()
     outs = outputs or InstanceOutputs()
     _check_outputs(outs)
     ref = open_model(model)
     check_instance_model(ref.meta, ref.name)
+    grouping = grouping or model_grouping(ref.meta)
     if options.mode == "blend":
         raise InferenceError("instance models run in exact mode only; leave --mode at auto")
     if options.score != "none":
@@ -144,7 +148,7 @@ def infer_instances(
             "a score map is a semantic output; instance models give a score per object "
             "in the object table"
         )
-    margin = max_object(ref.meta, grouping)
+    margin = max_object(grouping)
     assert ref.meta.receptive_field is not None
     halo = options.halo if options.halo is not None else ref.meta.receptive_field + margin
     options = replace(options, mode="exact", halo=halo, logits=False)
@@ -247,18 +251,19 @@ def _run(
         keep = not sinks.any
         roi = plan.roi
         memory = _Memory(roi) if keep else None
-        stitcher = Stitcher(roi, margin=margin)
+        stitcher = Stitcher(roi, margin=margin, image=Box(0, 0, source.width, source.height))
         notices = setup.notices + notices
         if notices:
             yield Progress(0, plan.count, message="; ".join(notices))
         reader = TileReader(preparer, plan.tiles(), workers=options.workers, depth=2)
         tiles = iter(reader)
-        start, done, count, pixels = time.monotonic(), 0, 0, 0
+        start, done, count, pixels, truncated = time.monotonic(), 0, 0, 0, 0
         for r, row in enumerate(plan.rows):
             for _ in row:
                 data = next(tiles)
                 owned = _tile_objects(runner, data, stitcher, margin, source, meta, grouping)
                 count += len(owned.rows)
+                truncated += owned.truncated
                 if sinks.table is not None:
                     sinks.table.write(owned.rows)
                 if sinks.polygons is not None:
@@ -278,6 +283,13 @@ def _run(
                 if memory is not None:
                     memory.put(band)
                 yield Progress(done, plan.count, payload=[band])
+        if truncated:
+            note = (
+                f"{truncated} object(s) reach the stitching margin of {margin} px and may be "
+                "cut at tile borders; run again with a larger max_object (--max-object)"
+            )
+            notices += (note,)
+            yield Progress(done, plan.count, message=note)
         final = sinks.commit()
         committed = True
         return InstanceResult(

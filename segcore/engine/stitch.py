@@ -57,13 +57,15 @@ class Owned:
     labels: NDArray[np.int32]
     ids: NDArray[np.uint32]  # global id per window label (index = label), 0 = not owned
     window: Box
+    truncated: int = 0  # owned objects touching a window edge inside the image (too big)
 
 
 class Stitcher:
     """Rows of the instance and class maps of ``roi`` being painted by tile owners."""
 
-    def __init__(self, roi: Box, *, margin: int) -> None:
+    def __init__(self, roi: Box, *, margin: int, image: Box | None = None) -> None:
         self.roi = roi
+        self.image = image or roi
         self.margin = margin
         self.top = roi.y  # first row not handed out yet
         self.next_id = 1
@@ -116,7 +118,26 @@ class Stitcher:
         paint = (new > 0) & (inst == 0)
         inst[paint] = new[paint]
         classes[paint] = cls[local][paint]
-        return Owned(self._rows(objects, ids, own, local, part, paint), objects.labels, ids, window)
+        found = self._rows(objects, ids, own, local, part, paint)
+        return Owned(found, objects.labels, ids, window, self._truncated(objects, own, window))
+
+    def _truncated(self, objects: Objects, own: NDArray[np.bool_], window: Box) -> int:
+        """Owned objects with a pixel on an edge of ``window`` that is not the image's."""
+        labels = objects.labels
+        edges = []
+        if window.x > self.image.x:
+            edges.append(labels[:, 0])
+        if window.x1 < self.image.x1:
+            edges.append(labels[:, -1])
+        if window.y > self.image.y:
+            edges.append(labels[0])
+        if window.y1 < self.image.y1:
+            edges.append(labels[-1])
+        if not edges:
+            return 0
+        touching = np.unique(np.concatenate(edges))
+        touching = touching[touching > 0] - 1
+        return int(own[touching].sum())
 
     def _clip(self, window: Box) -> Box:
         """``window`` within the region and below the rows already handed out."""

@@ -10,8 +10,10 @@ the rest, augmented (flips, rotations, zoom) with their instance ids, and
 their targets derived from those ids (:mod:`segcore.training.instance_targets`).
 After every epoch the model runs over the validation rows, its maps are
 grouped into objects (:mod:`segcore.engine.grouping`) and scored by F1 at
-IoU 0.5; the best epoch's weights are kept, re-probed and saved with the
-largest object side measured from the labels (the stitching margin).
+IoU 0.5; the best epoch's weights are kept, the grouping thresholds are tuned
+on the validation rows (:data:`TUNE_GRID`), and the model is re-probed and
+saved with them and its stitching margin (:data:`MARGIN_FACTOR` x the largest
+labelled object side).
 """
 
 from __future__ import annotations
@@ -42,6 +44,14 @@ from segcore.training.loop import lr_factor
 
 BOUNDARY_WEIGHT = 2.0  # boundaries are thin: weigh their positives up
 MIN_VAL_ROWS = 64
+MARGIN_FACTOR = 1.5  # stitching margin / largest labelled object: predictions run larger
+# thresholds tried on the validation rows after training (StarDist tunes its own too)
+TUNE_GRID = {
+    "foreground": (0.4, 0.5, 0.6),
+    "seed": (0.3, 0.4, 0.5, 0.6, 0.7),
+    "boundary": (0.3, 0.5, 0.7),
+    "min_area": (8, 24),
+}
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,8 @@ class InstanceTrainResult:
     held_out: bool
     seconds: float
     max_object: int
+    grouping: Grouping
+    tuned_f1: float  # validation F1 with the tuned grouping
 
 
 @dataclass(frozen=True)
@@ -208,7 +220,7 @@ def _fit(
     area = sum(b.area for _, b in split.train)
     per_epoch = config.tiles_per_epoch or max(8 * config.batch, -(-area // config.tile**2))
     steps = max(1, per_epoch // config.batch)
-    margin = largest
+    margin = -(-int(largest * MARGIN_FACTOR) // meta.output_stride) * meta.output_stride
     start = time.monotonic()
     best: tuple[float, int, dict[str, torch.Tensor] | None] = (-1.0, 0, None)
     history: list[dict[str, float]] = []
@@ -257,19 +269,53 @@ def _fit(
     assert best[2] is not None
     module.load_state_dict(best[2])
     module.eval().cpu()
+    yield Progress(0, 1, message="tuning the grouping thresholds")
+    tuned, tuned_f1 = tune_grouping(module, data, split.val, meta, grouping)
+    tuned = replace(tuned, max_object=margin)
     meta = yield from reprobe_job(module, meta)
     extra = dict(meta.extra)
-    extra["instance"] = {"max_object": margin, "grouping": _grouping_json(grouping)}
+    extra["instance"] = {"max_object": margin, "grouping": tuned.to_json(),
+                         "largest_labelled_object": largest}  # fmt: skip
     history_json = tuple({"run": 1, **r} for r in history)
     meta = replace(meta, extra=extra, history=history_json)
     path = None if config.output is None else save_model(config.output, module, meta)
     return InstanceTrainResult(module, meta, path, best[0], best[1], tuple(history), stopped,
-                               split.held_out, time.monotonic() - start, margin)  # fmt: skip
+                               split.held_out, time.monotonic() - start, margin, tuned,
+                               tuned_f1)  # fmt: skip
 
 
-def _grouping_json(grouping: Grouping) -> dict[str, Any]:
-    return {"foreground": grouping.foreground, "boundary": grouping.boundary,
-            "seed": grouping.seed, "min_area": grouping.min_area}  # fmt: skip
+def tune_grouping(
+    module: nn.Module,
+    data: TrainingData,
+    boxes: tuple[tuple[int, Box], ...],
+    meta: ModelMeta,
+    start: Grouping,
+) -> tuple[Grouping, float]:
+    """The :data:`TUNE_GRID` grouping with the best F1 on ``boxes`` (``start`` wins ties)."""
+    import itertools
+
+    cases = []
+    for i, box in boxes:
+        item = data.images[i]
+        dense = predict_dense(module, np.asarray(item.image.read_region(0, *box)), meta)
+        cases.append((dense, np.asarray(item.labels.read("instance", *box))))
+
+    def f1(g: Grouping) -> float:
+        matcher = ObjectMatcher(0.5)
+        for dense, truth in cases:
+            matcher.update(truth, group(dense, classes=meta.num_classes, options=g).labels)
+        return matcher.result().f1
+
+    best, best_f1 = start, f1(start)
+    grid = TUNE_GRID
+    for fg, seed, bnd, area in itertools.product(
+        grid["foreground"], grid["seed"], grid["boundary"], grid["min_area"]
+    ):
+        g = replace(start, foreground=fg, seed=seed, boundary=bnd, min_area=int(area))
+        score = f1(g)
+        if score > best_f1:
+            best, best_f1 = g, score
+    return best, best_f1
 
 
 def _progress(config: TrainConfig, epochs_done: float, start: float) -> float:

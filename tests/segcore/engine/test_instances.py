@@ -143,3 +143,29 @@ def test_mismatched_requests_are_refused_before_any_work(tmp_path: Path) -> None
     with pytest.raises(InferenceError, match="semantic model"):
         infer_instances(src, tiny(), options=InferOptions(device="cpu"))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_objects_larger_than_the_margin_are_reported() -> None:
+    from segcore.engine.grouping import Grouping
+
+    image, _ = _scene()
+    opts = InferOptions(device="cpu", backend="torch", tile=64)
+    result = run_to_end(
+        infer_instances(
+            ArraySource(image), pass_through(), options=opts, grouping=Grouping(max_object=8)
+        )  # fmt: skip
+    )
+    assert any("reach the stitching margin of 8 px" in n for n in result.notices)
+    assert not _run(image, 64).notices  # the model's own margin (24 px) holds every disc
+
+
+def test_the_model_file_names_its_grouping() -> None:
+    from dataclasses import replace
+
+    from segcore.engine.instances import model_grouping
+
+    model = pass_through(max_object=30)
+    extra = {"instance": {"max_object": 30, "grouping": {"seed": 0.7, "min_area": 20}}}
+    grouping = model_grouping(replace(model.meta, extra=extra))
+    assert (grouping.seed, grouping.min_area, grouping.max_object) == (0.7, 20, 30)
+    assert grouping.foreground == 0.5  # not saved: the default

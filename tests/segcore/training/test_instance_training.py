@@ -49,12 +49,15 @@ def test_a_short_run_saves_an_instance_model_with_its_stitching_margin(tmp_path:
     config = TrainConfig(arch="instance_unet", epochs=2, tile=64, batch=4, tiles_per_epoch=8,
                          lr=3e-3, device="cpu", output=tmp_path / "m.safetensors")  # fmt: skip
     result = run_to_end(train_instances(config, data=data_from_instance_arrays([image], [ids])))
-    assert result.max_object == 13  # a disc of radius 6 spans 13 pixels
+    assert result.max_object == 24  # 1.5 x 13 (a disc of radius 6), rounded up to the stride 8
     assert len(result.history) == 2 and result.held_out
     assert 0.0 <= result.best_f1 <= 1.0 and result.best_epoch in (1, 2)
     meta = read_meta(tmp_path / "m.safetensors")
     assert meta.task == "instance" and meta.exact
-    assert meta.extra["instance"]["max_object"] == 13
+    assert meta.extra["instance"]["max_object"] == 24
+    assert meta.extra["instance"]["largest_labelled_object"] == 13
+    assert meta.extra["instance"]["grouping"] == result.grouping.to_json()
+    assert result.tuned_f1 >= result.best_f1 - 1e-9  # the default grouping is in the grid
     assert [r["epoch"] for r in meta.history] == [1, 2]
 
 
