@@ -31,6 +31,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--channels", help="instance_unet widths, e.g. 8,16,32,64")
     parser.add_argument("--out", type=Path, default=Path("/tmp/tessera-bench-nuclei"))
     args = parser.parse_args()
 
@@ -60,11 +61,13 @@ def main() -> None:
         arch=args.arch, epochs=args.epochs, minutes=None if args.epochs else args.minutes,
         tile=args.tile, batch=args.batch, lr=args.lr, schedule="onecycle", patience=None,
         val_fraction=0.2, seed=args.seed, device="cpu", threads=args.threads, output=model_path,
+        arch_config={"channels": [int(c) for c in args.channels.split(",")]} if args.channels
+        else {},
     )  # fmt: skip
     data = data_from_instance_arrays([image[:half]], [truth[:half]])
-    t0 = time.monotonic()
+    t0, c0 = time.monotonic(), time.process_time()
     result = run_to_end(train_instances(config, data=data))
-    train_s = time.monotonic() - t0
+    train_s, train_cpu = time.monotonic() - t0, time.process_time() - c0
 
     opts = InferOptions(device="cpu", backend="torch", tile=args.tile * 2)
     t0 = time.monotonic()
@@ -88,7 +91,9 @@ def main() -> None:
     pred_labels = ArrayLabels((pred > 0).astype(np.uint8), classes, pred)
     ap = coco_ap([gt_labels], [pred_labels], scores=[scores])
     report = {
-        "arch": args.arch, "train_seconds": round(train_s, 1), "epochs": len(result.history),
+        "arch": args.arch, "channels": args.channels, "train_seconds": round(train_s, 1),
+        "train_cpu_seconds": round(train_cpu, 1),
+        "epochs": len(result.history),
         "best_epoch": result.best_epoch, "val_f1": round(result.best_f1, 4),
         "max_object": result.max_object, "tuned_val_f1": round(result.tuned_f1, 4),
         "grouping": result.grouping.to_json(), "notices": list(tiled.notices),
