@@ -99,25 +99,27 @@ class Stitcher:
         ax = objects.anchors[:, 1] + window.x
         own = (ay >= core.y) & (ay < core.y1) & (ax >= core.x) & (ax < core.x1)
         ids = np.zeros(objects.count + 1, np.uint32)
-        ids[1:][own] = np.arange(self.next_id, self.next_id + int(own.sum()), dtype=np.uint32)
-        self.next_id += int(own.sum())
-        if not own.any():
+        part = self._clip(window)
+        if not own.any() or part.is_empty:
             return Owned((), objects.labels, ids, window)
         cls = np.zeros(objects.count + 1, np.uint8)
         cls[1:] = objects.classes
-        part = self._clip(window)
-        if part.is_empty:
-            return Owned((), objects.labels, ids, window)
         local = objects.labels[
             part.y - window.y : part.y1 - window.y, part.x - window.x : part.x1 - window.x
         ]
         rows = slice(part.y - self.top, part.y1 - self.top)
         cols = slice(part.x - self.roi.x, part.x1 - self.roi.x)
         inst, classes = self._inst[rows, cols], self._cls[rows, cols]
-        new = ids[local]
-        paint = (new > 0) & (inst == 0)
-        inst[paint] = new[paint]
-        classes[paint] = cls[local][paint]
+        owned = np.concatenate([[False], own])
+        paint = owned[local] & (inst == 0)
+        # ids only for objects that paint a pixel, so ids stay consecutive over the image
+        painted = np.bincount(local[paint], minlength=objects.count + 1) > 0
+        n = int(painted.sum())
+        ids[painted] = np.arange(self.next_id, self.next_id + n, dtype=np.uint32)
+        self.next_id += n
+        inst[paint] = ids[local[paint]]
+        classes[paint] = cls[local[paint]]
+        own = own & painted[1:]
         found = self._rows(objects, ids, own, local, part, paint)
         return Owned(found, objects.labels, ids, window, self._truncated(objects, own, window))
 
