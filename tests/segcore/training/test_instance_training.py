@@ -98,3 +98,20 @@ def test_cli_trains_from_folders_of_instance_masks(
                  "--masks", str(tmp_path / "masks"), "-o", str(out),
                  "--from", str(out)])  # fmt: skip
     assert code == 2 and "fine-tuning an instance model" in capsys.readouterr().err
+
+
+def test_a_project_needs_exactly_one_thing_class() -> None:
+    from segcore.cli.train_instances import _object_classes
+    from segcore.labels.schema import ClassInfo
+
+    bg = ClassInfo(0, "background", (0, 0, 0), False)
+    cell = ClassInfo(3, "cell", (255, 0, 0), True)
+    classes = _object_classes("proj", (bg, cell))
+    assert [(c.id, c.name, c.thing) for c in classes] == [
+        (0, "background", False),
+        (1, "cell", True),
+    ]
+    with pytest.raises(TrainingError, match="has 0 \\(none\\)"):
+        _object_classes("proj", (bg,))
+    with pytest.raises(TrainingError, match="has 2 \\(cell, dot\\)"):
+        _object_classes("proj", (bg, cell, ClassInfo(4, "dot", (0, 0, 255), True)))
