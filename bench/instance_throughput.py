@@ -1,6 +1,7 @@
 """Throughput of instance inference against the semantic engine on the same image.
 
     uv run python bench/instance_throughput.py MODEL.safetensors [--repeat 4] [--tile 1024]
+        [--semantic-halo 114]
 
 MODEL is an instance model trained on nuclei (``bench/instance_nuclei.py`` writes one).
 The image is stardist's ``img2d.tif`` tiled ``repeat x repeat`` times. The semantic
@@ -31,7 +32,9 @@ class Loaded:
     meta: Any
 
 
-def _run(kind: str, model: str, repeat: int, tile: int | None) -> dict[str, float]:
+def _run(
+    kind: str, model: str, repeat: int, tile: int | None, halo: int | None
+) -> dict[str, float]:
     import tifffile
     import torch
 
@@ -60,6 +63,7 @@ def _run(kind: str, model: str, repeat: int, tile: int | None) -> dict[str, floa
             normalization=meta.normalization,
         )
         t0 = time.monotonic()
+        opts = InferOptions(device="cpu", backend="torch", tile=tile, halo=halo)
         res = run_to_end(infer(ArraySource(image), Loaded(module.eval(), sem), options=opts))
         extra = {"tiles": res.tiles, "halo": res.halo}
     seconds = time.monotonic() - t0
@@ -82,9 +86,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=4)
     parser.add_argument("--tile", type=int)
     parser.add_argument("--kind", choices=("instance", "semantic"))
+    parser.add_argument(
+        "--semantic-halo", type=int, help="semantic run with this halo (e.g. the instance one)"
+    )
     args = parser.parse_args()
     if args.kind:
-        print(json.dumps(_run(args.kind, str(args.model), args.repeat, args.tile)))
+        halo = args.semantic_halo
+        print(json.dumps(_run(args.kind, str(args.model), args.repeat, args.tile, halo)))
         return
     out = {}
     for kind in ("semantic", "instance"):
@@ -99,6 +107,8 @@ def main() -> None:
         ]
         if args.tile:
             cmd += ["--tile", str(args.tile)]
+        if args.semantic_halo is not None:
+            cmd += ["--semantic-halo", str(args.semantic_halo)]
         done = subprocess.run(cmd, check=True, capture_output=True, text=True)
         out[kind] = json.loads(done.stdout.strip().splitlines()[-1])
     out["ratio"] = round(out["instance"]["seconds"] / out["semantic"]["seconds"], 2)
