@@ -14,11 +14,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 README_PARTS = (
     "intro", "bundle", "app", "io", "annotate", "segment_anything", "labels", "volumes",
-    "models", "infer", "cluster", "training", "app_training", "pixel_classifier",
+    "models", "infer", "instances", "cluster", "training", "app_training", "pixel_classifier",
     "formats", "app_formats",
 )  # fmt: skip
 BENCH_PARTS = (
-    "intro", "io", "infer", "cluster", "app", "launch", "labels", "annotate",
+    "intro", "io", "infer", "instances", "cluster", "app", "launch", "labels", "annotate",
     "segment_anything", "training", "formats", "volumes",
 )  # fmt: skip
 

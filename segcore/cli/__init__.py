@@ -29,6 +29,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "export": ("segcore.cli.export", "export labels to mask and dataset formats"),
     "import": ("segcore.cli.importer", "import labels from dataset formats into a project"),
     "eval": ("segcore.cli.evaluate", "compare a prediction with ground truth"),
+    "panoptic": ("segcore.cli.panoptic", "fuse a semantic and an instance model's predictions"),
     "project": ("segcore.cli.project", "check a project's labels; accept lost labels"),
     "stack": ("segcore.cli.stack", "stack one-band files into one multiband VRT"),
     "cache": ("segcore.cli.cache", "show, clear or limit the cache of pyramids and ONNX copies"),

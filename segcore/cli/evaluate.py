@@ -1,7 +1,9 @@
 """``tessera eval --pred P --gt G``: per-class IoU, Dice, precision and recall.
 
-With instance masks it adds panoptic quality and COCO mask AP. NIfTI label
-volumes (``.nii``, ``.nii.gz``) get Dice, IoU, per-slice Dice and HD95 in mm
+With instance masks it adds panoptic quality, COCO mask AP (scored by the
+prediction's object table, ``--pred-objects``, when given) and precision /
+recall / F1 of objects matched at IoU 0.5. NIfTI label volumes (``.nii``,
+``.nii.gz``) get Dice, IoU, per-slice Dice and HD95 in mm
 (:mod:`segcore.cli.evaluate_volume`).
 
 Masks are read window by window (:mod:`segcore.formats.maskfile`), so masks
@@ -46,6 +48,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument("--gt-instances", help="ground-truth instance-id mask (for PQ and AP)")
     parser.add_argument(
         "--things", help="comma-separated class ids that have instances (default: from classes)"
+    )
+    parser.add_argument(
+        "--pred-objects",
+        help="the prediction's object table (CSV from tessera infer): scores for AP",
     )
     parser.add_argument("--json", help="write all scores to this JSON file")
     parser.add_argument("--window", type=positive_int, default=2048, help="window size in pixels")
@@ -169,10 +175,19 @@ def run(args: argparse.Namespace) -> int:
     result["per_class"] = [result["per_class"][i] for i in shown]
     if args.pred_instances and args.gt_instances:
         result.update(_instance_scores(args, labels, n))
+        pan, ap, det = result["panoptic"], result["ap"], result["objects"]
         out.write(
-            f"PQ {result['panoptic']['pq']:.4f} (things {result['panoptic']['things']['pq']:.4f}, "
-            f"stuff {result['panoptic']['stuff']['pq']:.4f})  mask AP {result['ap']['AP']:.4f}\n"
+            f"PQ {pan['pq']:.4f} (things {pan['things']['pq']:.4f}, "
+            f"stuff {pan['stuff']['pq']:.4f})  mask AP {ap['AP']:.4f}  AP50 {ap['AP50']:.4f}\n"
+            f"objects at IoU 0.5: precision {det['precision']:.4f}  recall {det['recall']:.4f}  "
+            f"F1 {det['f1']:.4f}  ({det['tp']} matched, {det['fp']} false, {det['fn']} missed)\n"
         )
+        for i, v in sorted(pan["per_class"].items()):
+            out.write(
+                f"  {labels[i][:20]:<20} PQ {v['pq']:.4f}  SQ {v['sq']:.4f}  RQ {v['rq']:.4f}\n"
+            )
+    elif args.pred_instances or args.gt_instances or args.pred_objects:
+        raise FormatError("give both --pred-instances and --gt-instances for PQ and AP")
     if args.json:
         write_json(Path(args.json), result)
     return 0
@@ -203,7 +218,7 @@ def _same_size(args: argparse.Namespace, pred: LabelReader, gt: LabelReader) -> 
 def _instance_scores(args: argparse.Namespace, labels: list[str], n: int) -> dict[str, Any]:
     from segcore.formats.maskfile import mask_labels
     from segcore.labels.schema import ClassInfo, default_color
-    from segcore.metrics.compare import compare_panoptic
+    from segcore.metrics.compare import compare_objects, compare_panoptic
     from segcore.metrics.instance import coco_ap
 
     if args.things:
@@ -219,16 +234,38 @@ def _instance_scores(args: argparse.Namespace, labels: list[str], n: int) -> dic
             pred, gt, num_classes=n, things=things, ignore=args.ignore, window=args.window
         )
         pq = run_job(job, "panoptic quality")
-        ap = coco_ap([gt], [pred], window=args.window)
+        scores = None if args.pred_objects is None else [object_scores(args.pred_objects)]
+        ap = coco_ap([gt], [pred], scores=scores, window=args.window)
+        matches = run_job(compare_objects(pred, gt, window=args.window), "object matching")
     finally:
         gt.close()
         pred.close()
 
-    def part(subset: str) -> dict[str, float]:
+    def part(subset: str) -> dict[str, Any]:
         r = pq.result(subset)
         return {"pq": r.pq, "sq": r.sq, "rq": r.rq, "classes": r.n}
 
     return {
-        "panoptic": {**part("all"), "things": part("things"), "stuff": part("stuff")},
+        "panoptic": {
+            **part("all"),
+            "things": part("things"),
+            "stuff": part("stuff"),
+            "per_class": pq.result("all").per_class,
+        },
         "ap": ap.stats,
+        "objects": matches.result().to_json(),
     }
+
+
+def object_scores(path: str) -> dict[int, float]:
+    """Instance id -> score from an object table (``id`` and ``score`` columns)."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            return {int(r["id"]): float(r["score"]) for r in csv.DictReader(f)}
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise FormatError(
+            f"{path}: cannot read object scores ({exc}); give the CSV table tessera infer "
+            "wrote (columns id and score)"
+        ) from exc

@@ -1,4 +1,8 @@
-"""``tessera infer``: run a model over an image, tile by tile, into a class map."""
+"""``tessera infer``: run a model over an image, tile by tile, into a class map.
+
+An instance model also writes object ids (uint32), a CSV row per object and,
+if asked, GeoPackage outlines (:mod:`segcore.engine.instances`).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,14 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from segcore.cli.progress import run_job
 from segcore.errors import InferenceError
 from segcore.jobs import Progress
+
+if TYPE_CHECKING:
+    from segcore.engine.options import InferOptions
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -21,7 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "(GeoTIFF with the input's georeference, BigTIFF, zarr or PNG, by the output suffix). "
         "Given a folder, a glob pattern, a .txt list or several images, write one map per image "
         "into the folder -o names, skipping finished ones, with a summary table; "
-        "--cluster / --scheduler run on Dask workers.",
+        "--cluster / --scheduler run on Dask workers. "
+        "An instance model also writes a uint32 object-id raster and a per-object CSV table.",
     )
     p.add_argument(
         "images",
@@ -96,6 +105,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     score = p.add_mutually_exclusive_group()
     score.add_argument("--confidence", type=Path, help="also write a uint8 confidence map here")
     score.add_argument("--entropy", type=Path, help="also write a uint8 entropy map here")
+    objects = p.add_argument_group("instance models")
+    objects.add_argument(
+        "--instances", type=Path, help="object-id raster (default: <output>.instances.tif)"
+    )
+    objects.add_argument(
+        "--objects", type=Path, help="per-object CSV table (default: <output>.objects.csv)"
+    )
+    objects.add_argument("--polygons", type=Path, help="also write object outlines (.gpkg)")
+    objects.add_argument(
+        "--max-object", type=int, help="largest object side in pixels kept whole across tiles"
+    )
+
+
+INSTANCE_FLAGS = ("instances", "objects", "polygons", "max_object")
 
 
 def _ints(count: int | None, example: str) -> Callable[[str], tuple[int, ...]]:
@@ -148,6 +171,16 @@ def run(args: argparse.Namespace) -> int:
         from segcore.cli.infer_volume import run_volume
 
         return run_volume(args, options)
+    from segcore.engine.backend import open_model
+
+    if open_model(args.model).meta.task == "instance":
+        return _run_instances(args, options)
+    given = [f"--{f.replace('_', '-')}" for f in INSTANCE_FLAGS if getattr(args, f) is not None]
+    if given:
+        raise InferenceError(
+            f"{args.model} is a semantic model (a class per pixel, no objects); "
+            f"{', '.join(given)} need an instance model"
+        )
     job = infer(args.images[0], args.model, args.output, options=options)
     result = run_job(job, "tessera infer", detail=_tiles, notes=True)
     mpx = result.pixels / 1e6
@@ -166,6 +199,50 @@ def run(args: argparse.Namespace) -> int:
 
 def _on_cluster(args: argparse.Namespace) -> bool:
     return args.cluster is not None or args.scheduler is not None
+
+
+def _run_instances(args: argparse.Namespace, options: InferOptions) -> int:
+    from dataclasses import replace
+
+    from segcore.engine.backend import open_model
+    from segcore.engine.instances import InstanceOutputs, infer_instances, model_grouping
+
+    if args.mode == "blend" or args.window != "gaussian":
+        raise InferenceError(
+            f"{args.model} is an instance model: it runs in exact mode only; "
+            "leave out --mode blend and --window"
+        )
+    if args.confidence or args.entropy:
+        raise InferenceError(
+            f"{args.model} is an instance model: a confidence or entropy map is a semantic "
+            "output; its objects' scores are in the --objects table"
+        )
+    out: Path = args.output
+    outs = InstanceOutputs(
+        instances=args.instances or out.with_name(f"{out.stem}.instances.tif"),
+        classes=out,
+        table=args.objects or out.with_name(f"{out.stem}.objects.csv"),
+        polygons=args.polygons,
+    )
+    grouping = model_grouping(open_model(args.model).meta)
+    if args.max_object is not None:
+        grouping = replace(grouping, max_object=args.max_object)
+    job = infer_instances(
+        args.images[0], args.model, outs, options=options,
+        grouping=grouping,
+    )  # fmt: skip
+    result = run_job(job, "tessera infer", detail=_tiles, notes=True)
+    mpx = result.roi.w * result.roi.h / 1e6
+    print(
+        f"{result.objects} objects in {result.roi.w} x {result.roi.h} = {mpx:.1f} Mpx in "
+        f"{result.seconds:.1f} s, peak memory {peak_memory_text()}; tile {result.tile}, "
+        f"halo {result.halo}, {result.tiles} tile{'s' if result.tiles != 1 else ''}, "
+        f"{result.backend}",
+        file=sys.stderr,
+    )
+    for path in result.outputs.values():
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
 
 
 def _tiles(step: Progress) -> str:

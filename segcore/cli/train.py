@@ -119,12 +119,38 @@ def run(args: argparse.Namespace) -> int:
     check_paths(args)
     if args.arch == ARCH:
         return _run_pixel(args)
+    from segcore.models.registry import get
+
+    if get(args.arch).task == "instance":
+        from segcore.cli.train_instances import run_instances
+
+        return run_instances(args, _config(args))
     from segcore.training import ddp
-    from segcore.training.config import TrainConfig
     from segcore.training.loop import train
     from segcore.training.report import summary_lines
 
-    config = TrainConfig(
+    config = _config(args)
+    data, project = _data(args)
+    main = ddp.from_env().is_main
+    try:
+        job = train(config, data=data, model=args.start)
+        quiet = not main or args.quiet
+        result = run_job(job, "tessera train", detail=_epochs(), quiet=quiet)
+    finally:
+        data.close()
+        if project is not None:
+            project.close(save=False)
+    if main:
+        for line in summary_lines(result):
+            print(line)
+        print(f"saved {args.output}")
+    return 0
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from segcore.training.config import TrainConfig
+
+    return TrainConfig(
         arch=args.arch,
         encoder=args.encoder,
         pretrained=args.pretrained,
@@ -146,21 +172,6 @@ def run(args: argparse.Namespace) -> int:
         output=args.output,
         onnx_copy=not args.no_onnx_copy,
     )
-    data, project = _data(args)
-    main = ddp.from_env().is_main
-    try:
-        job = train(config, data=data, model=args.start)
-        quiet = not main or args.quiet
-        result = run_job(job, "tessera train", detail=_epochs(), quiet=quiet)
-    finally:
-        data.close()
-        if project is not None:
-            project.close(save=False)
-    if main:
-        for line in summary_lines(result):
-            print(line)
-        print(f"saved {args.output}")
-    return 0
 
 
 def _run_pixel(args: argparse.Namespace) -> int:

@@ -73,6 +73,12 @@ def infer(
     src, owns = open_source(source)
     try:
         setup = prepare(src, model, options, owns_source=owns)
+        if setup.model.meta.task != "semantic":
+            raise InferenceError(
+                f"{setup.model.name} is an instance model: its outputs are objects, not a "
+                "class map; run it with segcore.engine.instances.infer_instances "
+                "(tessera infer --instances)"
+            )
         preparer = Preparer(src, norm=setup.model.meta.normalization, bands=options.bands)
     except BaseException:
         if owns:

@@ -1,7 +1,8 @@
 """Write finished row bands to disk on a writer thread, under a temporary name.
 
-One :class:`WriterThread` per output file takes uint8 row bands from a small
-queue and hands them, as one stream, to a sink chosen by the file suffix:
+One :class:`WriterThread` per output file takes row bands (uint8, or uint32 instance
+ids: ``OutputSpec.dtype``) from a small queue and hands them, as one stream, to a
+sink chosen by the file suffix:
 
 * ``.tif`` / ``.tiff`` of a georeferenced image: a GeoTIFF through rasterio with
   the input's CRS and transform (shifted to the region of interest), tiled,
@@ -51,6 +52,7 @@ class OutputSpec:
     transform: tuple[float, float, float, float, float, float] | None = None
     classes: tuple[ClassInfo, ...] = ()  # empty: a score map, not class ids
     nodata: int | None = UNLABELLED
+    dtype: str = "uint8"  # "uint32": instance ids (GeoTIFF, BigTIFF, zarr; not PNG)
 
 
 class Sink(Protocol):
@@ -91,7 +93,7 @@ class GeoTiffSink:
             "width": spec.width,
             "height": spec.height,
             "count": 1,
-            "dtype": "uint8",
+            "dtype": spec.dtype,
             "compress": "deflate",
             "BIGTIFF": "IF_SAFER",
             "nodata": spec.nodata,
@@ -103,7 +105,7 @@ class GeoTiffSink:
             profile["transform"] = Affine(*spec.transform)
         self.spec = spec
         self._ds = rasterio.open(self.temp, "w", **profile)
-        if spec.classes:
+        if spec.classes and spec.dtype == "uint8":
             self._ds.write_colormap(1, {c.id: (*c.color, 255) for c in spec.classes})
 
     def consume(self, rows: Iterator[np.ndarray]) -> None:
@@ -136,7 +138,7 @@ class TiffSink:
             self._tif.write(
                 self._tiles(rows),
                 shape=(spec.height, spec.width),
-                dtype=np.uint8,
+                dtype=spec.dtype,
                 tile=(BLOCK, BLOCK),
                 compression="zlib",
                 metadata=None,
@@ -147,7 +149,7 @@ class TiffSink:
     def _tiles(self, rows: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
         for _, block in _blocks(rows, BLOCK):
             for x in range(0, block.shape[1], BLOCK):
-                tile = np.zeros((BLOCK, BLOCK), np.uint8)
+                tile = np.zeros((BLOCK, BLOCK), block.dtype)
                 part = block[:, x : x + BLOCK]
                 tile[: part.shape[0], : part.shape[1]] = part
                 yield tile
@@ -162,7 +164,7 @@ class ZarrSink:
             store=str(self.temp),
             shape=(spec.height, spec.width),
             chunks=(min(BLOCK, spec.height), min(BLOCK, spec.width)),
-            dtype="uint8",
+            dtype=spec.dtype,
             fill_value=spec.nodata or 0,
         )
         attrs: dict[str, Any] = {"nodata": spec.nodata}
@@ -181,6 +183,8 @@ class ZarrSink:
 
 class PngSink:
     def __init__(self, final: Path, spec: OutputSpec) -> None:
+        if spec.dtype != "uint8":
+            raise InferenceError(f"{final}: PNG holds 8-bit maps only; write .tif or .zarr")
         if spec.width * spec.height > PNG_LIMIT:
             raise InferenceError(
                 f"{final}: a {spec.width} x {spec.height} output is too big for PNG; "

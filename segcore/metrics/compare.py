@@ -22,6 +22,7 @@ from segcore.labels.box import Box, windows
 from segcore.labels.reader import LabelReader
 from segcore.labels.schema import MAX_CLASSES, UNLABELLED
 from segcore.metrics.confusion import ConfusionMatrix
+from segcore.metrics.matching import ObjectMatcher
 from segcore.metrics.panoptic import PanopticQuality
 
 
@@ -92,3 +93,18 @@ def compare_panoptic(
         yield Progress(done, region.area, message="panoptic quality")
     pq.end_image()
     return pq
+
+
+def compare_objects(
+    pred: LabelReader, gt: LabelReader, *, iou: float = 0.5, window: int = 2048
+) -> Job[ObjectMatcher]:
+    """Object matches of ``pred`` against ``gt`` at ``iou`` (one image, instance ids only)."""
+    region = _region(pred, gt, None)
+    matcher = ObjectMatcher(iou)
+    done = 0
+    for x, y, w, h in windows(region.w, region.h, window):
+        matcher.add(gt.read("instance", x, y, w, h), pred.read("instance", x, y, w, h))
+        done += w * h
+        yield Progress(done, region.area, message="object matching")
+    matcher.end_image()
+    return matcher

@@ -85,6 +85,7 @@ def create_model(
         tile_size=-(-(tile_size or entry.tile_size) // stride) * stride,
         output_stride=stride,
         extra={"pretrained": pretrained},
+        task=entry.task,
     )
     return module, reprobe(module, meta)
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from segcore.errors import ModelError
 from segcore.labels.schema import ClassInfo
 
 FORMAT_VERSION = 1
+Task = Literal["semantic", "instance"]
+TASKS: tuple[Task, ...] = ("semantic", "instance")
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,10 @@ class ModelMeta:
     ``receptive_field`` is the measured radius (pixels) beyond which an input
     change moves no output logit by more than the probe's tolerance; ``None``
     for models with global context (then ``exact`` is False).
+
+    ``task`` says what the outputs are: ``"semantic"`` (one logit per class) or
+    ``"instance"`` (dense maps grouped into objects, see
+    :mod:`segcore.models.instance_unet`; ``classes`` are then the object classes).
     """
 
     arch: str
@@ -44,6 +50,7 @@ class ModelMeta:
     history: tuple[dict[str, Any], ...] = ()
     format_version: int = FORMAT_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
+    task: Task = "semantic"
 
     @property
     def num_classes(self) -> int:
@@ -66,6 +73,12 @@ class ModelMeta:
                     f"({FORMAT_VERSION}); update Tessera"
                 )
             norm = data["normalization"]
+            task = str(data.get("task", "semantic"))
+            if task not in TASKS:
+                raise ModelError(
+                    f"model task {task!r} is not one this Tessera knows ({', '.join(TASKS)}); "
+                    "update Tessera"
+                )
             return ModelMeta(
                 arch=str(data["arch"]),
                 config=dict(data.get("config", {})),
@@ -85,6 +98,7 @@ class ModelMeta:
                 history=tuple(data.get("history", ())),
                 format_version=version,
                 extra=dict(data.get("extra", {})),
+                task=task,
             )
         except ModelError:
             raise

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from segcore.errors import ModelError
+from segcore.models.meta import Task
 
 if TYPE_CHECKING:
     from torch import nn
@@ -50,6 +51,7 @@ class ArchEntry:
     output_stride: int = 32
     stride_of: Callable[[Mapping[str, Any]], int] | None = None
     pretrained_weights: bool = True
+    task: Task = "semantic"  # "instance": the outputs are dense maps grouped into objects
 
     def stride_for(self, config: Mapping[str, Any]) -> int:
         """Output stride (the input size multiple) for a given builder config."""
@@ -68,6 +70,7 @@ BUILTIN = (  # the modules whose architectures are registered on first use
     "segcore.models.segnet",
     "segcore.models.resunet",
     "segcore.models.pixel_classifier",
+    "segcore.models.instance_unet",
 )
 _REGISTRY: dict[str, ArchEntry] = {}
 _builtins_loaded = False

@@ -74,6 +74,7 @@ def prepare(
     if not data.images:
         raise TrainingError("no labelled images to train on; label some pixels first")
     loaded = _load(model)
+    _check_semantic(config.arch if loaded is None else loaded[1].arch)
     if loaded is not None and data.classes is not None:
         data = _on_model_channels(data, loaded[1].classes)
     blocks: list[Block] = []
@@ -124,6 +125,17 @@ def prepare(
         per_epoch,
         warnings,
     )
+
+
+def _check_semantic(arch: str) -> None:
+    from segcore.models.registry import get
+
+    if get(arch).task != "semantic":
+        raise TrainingError(
+            f"{arch} is an instance architecture: it trains on instance labels "
+            "(segcore.training.instance_loop.train_instances, tessera train --arch "
+            f"{arch}), not on class maps"
+        )
 
 
 def _load(model: Any) -> tuple[nn.Module, ModelMeta] | None:

@@ -25,6 +25,8 @@ EXPECTED = {
     "resunet",
     "small_unet",
     "pixel-classifier",  # issue 12: a random forest, trained by segcore.pixelclass
+    "instance_unet",  # issue 15: foreground, boundary and distance maps
+    "instance_smp_unet",
 }
 
 
