@@ -74,3 +74,22 @@ def test_objects_of_a_semantic_model_are_refused(
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "--objects need an instance model" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.tif", "sem.safetensors"]
+
+
+@pytest.mark.parametrize("target", ["-o", "--objects", "--instances"])
+def test_no_instance_output_writes_over_the_input_or_another_output(
+    instance_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str
+) -> None:
+    import hashlib
+
+    image = write_geotiff(tmp_path / "scene.tif", 64, 64)
+    before = hashlib.sha256(image.read_bytes()).hexdigest()
+    paths = {"-o": tmp_path / "c.tif", "--objects": tmp_path / "t.csv",
+             "--instances": tmp_path / "i.tif"}  # fmt: skip
+    paths[target] = image if target != "--objects" else tmp_path / "c.tif"
+    args = [f for k, v in paths.items() for f in (k, str(v))]
+    code = main(["infer", str(image), "-m", str(instance_file), "--device", "cpu", *args])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert hashlib.sha256(image.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.tif"]
