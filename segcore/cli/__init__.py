@@ -29,7 +29,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "export": ("segcore.cli.export", "export labels to mask and dataset formats"),
     "import": ("segcore.cli.importer", "import labels from dataset formats into a project"),
     "eval": ("segcore.cli.evaluate", "compare a prediction with ground truth"),
-    "project": ("segcore.cli.project", "check a project's labels; accept lost labels"),
+    "project": ("segcore.cli.project", "check labels, accept lost ones, edit classes"),
     "stack": ("segcore.cli.stack", "stack one-band files into one multiband VRT"),
     "cache": ("segcore.cli.cache", "show, clear or limit the cache of pyramids and ONNX copies"),
 }
