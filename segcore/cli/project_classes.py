@@ -32,7 +32,7 @@ def add_parser(actions: argparse._SubParsersAction) -> None:  # type: ignore[typ
         description="List or change a project's classes. CLASS is a class name or id. "
         "Each change is journalled and saved; labels follow a move or a delete.",
     )
-    parser.add_argument("project", help="project folder")
+    parser.add_argument("project", metavar="PROJECT", help="project folder")
     edits = parser.add_subparsers(dest="edit", metavar="EDIT", required=True)
     listing = edits.add_parser("list", help="id, name, colour, kind, labelled pixels")
     listing.add_argument(

@@ -4,6 +4,7 @@ and says what changed; bad input is one line, exit 2, nothing changed."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -188,3 +189,17 @@ def test_a_missing_project_is_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     code, out, err = _run(capsys, str(tmp_path / "nowhere"), "list")
     assert (code, out) == (2, "") and len(err.splitlines()) == 1
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_change_that_renumbers_is_refused_while_labels_are_damaged(
+    proj: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.rmtree(proj / "labels" / "a.zarr")  # image a's labels are lost (not yet accepted)
+    before = (proj / "project.json").read_bytes()
+    for argv in (("delete", "road"), ("move", "road", "0"), ("stuff", "cell")):
+        code, out, err = _run(capsys, str(proj), *argv)
+        assert (code, out) == (2, "")
+        assert "labels of a are damaged" in err.splitlines()[-1]  # after the opening note
+        assert (proj / "project.json").read_bytes() == before
+    code, out, _ = _run(capsys, str(proj), "rename", "road", "street")  # ids unchanged: allowed
+    assert code == 0 and "street" in out
