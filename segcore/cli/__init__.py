@@ -30,7 +30,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "import": ("segcore.cli.importer", "import labels from dataset formats into a project"),
     "eval": ("segcore.cli.evaluate", "compare a prediction with ground truth"),
     "panoptic": ("segcore.cli.panoptic", "fuse a semantic and an instance model's predictions"),
-    "project": ("segcore.cli.project", "check a project's labels; accept lost labels"),
+    "project": ("segcore.cli.project", "check labels, accept lost ones, edit classes"),
     "stack": ("segcore.cli.stack", "stack one-band files into one multiband VRT"),
     "cache": ("segcore.cli.cache", "show, clear or limit the cache of pyramids and ONNX copies"),
 }

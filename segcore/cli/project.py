@@ -9,6 +9,8 @@ Exit status 0 when every image's labels are whole, 1 when some are lost.
 damaged files are moved to ``<project>/damaged/``, lost chunks become
 unlabelled, and the project is saved. Without it nothing is recreated empty.
 
+``classes`` lists and changes the project's classes (:mod:`.project_classes`).
+
 Other subcommands open projects through :func:`open_project`, which prints
 the same report to stderr.
 """
@@ -19,6 +21,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from segcore.cli import project_classes
 from segcore.errors import ProjectError
 
 if TYPE_CHECKING:
@@ -30,9 +33,10 @@ EXIT_DAMAGED = 1
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser(
         "project",
-        help="check a project's labels; accept lost labels",
-        description="Check a project's labels and journals, or accept the loss of labels "
-        "that are gone (a deleted store or chunk file, a damaged journal).",
+        help="check labels, accept lost ones, edit classes",
+        description="Check a project's labels and journals, accept the loss of labels "
+        "that are gone (a deleted store or chunk file, a damaged journal), or list and "
+        "change the project's classes.",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     check = actions.add_parser("check", help="report recovered edits and lost labels")
@@ -46,6 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     accept.add_argument("project", help="project folder")
     accept.add_argument("images", nargs="*", metavar="IMAGE", help="image ids (see check)")
     accept.add_argument("--all", action="store_true", help="every image with lost labels")
+    project_classes.add_parser(actions)
 
 
 def open_project(path: str, command: str) -> Project:
@@ -61,6 +66,8 @@ def open_project(path: str, command: str) -> Project:
 def run(args: argparse.Namespace) -> int:
     from segcore.project import Project
 
+    if args.action == "classes":
+        return project_classes.run(args)
     project = Project.open(args.project)
     try:
         if args.action == "check":

@@ -215,6 +215,12 @@ class ClassEdits:
     def _labelled_editors(self) -> list[tuple[str, Editor]]:
         """The editors of every image that has labels (opened now, so errors come first)."""
         project = self._project
+        if project.damage:  # their pixels could not follow; restored later, ids would lie
+            names = ", ".join(sorted(project.damage))
+            raise LabelError(
+                f"labels of {names} are damaged, so they cannot follow this change; "
+                "restore them or accept their loss first"
+            )
         out = []
         for entry in project.images:
             if entry.id not in project._stores and not project.label_store_path(entry.id).exists():
