@@ -105,6 +105,16 @@ def synthetic_document(size: int = 1024, *, seed: int = 3) -> ImageDocument:
     return document_for(source, labels=labels, classes=SCENE_CLASSES)
 
 
+def close_prediction(prediction: object, doc: ImageDocument | None) -> None:
+    """Delete a volume's scratch prediction (under the labels lock: no tile read then)."""
+    if isinstance(prediction, PredictionVolume):
+        if doc is None:
+            prediction.close()
+        else:
+            with doc.labels_lock:
+                prediction.close()
+
+
 @dataclass(frozen=True)
 class ModelHandle:
     """A model file chosen in the Model dock: its path and metadata (weights load on run)."""
@@ -132,10 +142,10 @@ class Session(QObject):
         self.project_image: str | None = None  # its image on screen (the document), if any
 
     def set_document(self, doc: ImageDocument | None) -> None:
-        old = self.document
-        self.drop_prediction()
-        self.document = doc
-        self.document_changed.emit(doc)
+        old, prediction = self.document, self.prediction
+        self.document, self.prediction = doc, None
+        self.document_changed.emit(doc)  # a model run on the old image stops here
+        close_prediction(prediction, old)
         if old is not None and old is not doc:
             old.source.close()
 
@@ -180,13 +190,7 @@ class Session(QObject):
     def drop_prediction(self) -> None:
         """Forget the prediction; a volume's scratch folder is deleted."""
         pred, self.prediction = self.prediction, None
-        if isinstance(pred, PredictionVolume):
-            lock = self.document.labels_lock if self.document is not None else None
-            if lock is None:
-                pred.close()
-            else:
-                with lock:  # not while a tile thread reads it
-                    pred.close()
+        close_prediction(pred, self.document)
 
     def add_prediction(
         self, x: int, y: int, classes: np.ndarray, confidence: np.ndarray | None

@@ -359,7 +359,7 @@ class ModelDock(QDockWidget):
             widget.setEnabled(not running)
 
 
-def ask_slices(parent: QWidget, depth: int, z: int) -> tuple[int, ...] | None:
+def ask_slices(parent: QWidget | None, depth: int, z: int) -> tuple[int, ...] | None:
     """Ask for a range of slices, first and last as the slider numbers them (1-based).
 
     Returns the 0-based slices, or None when the dialog is cancelled.

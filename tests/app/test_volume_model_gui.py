@@ -11,12 +11,15 @@ import nibabel as nib
 import numpy as np
 import pytest
 from app_helpers import settle
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QDialog, QSpinBox
 
 import app.docks.model_dock as model_dock
 from app.prediction_volume import PredictionVolume
-from app.session import load_document
+from app.session import document_for, load_document
 from app.window import MainWindow
 from segcore.engine import InferOptions, infer
+from segcore.io.array import ArraySource
 from segcore.io.plane import PlaneSource
 from segcore.jobs import Progress, run_to_end
 from segcore.labels.schema import UNLABELLED, make_classes
@@ -190,3 +193,23 @@ def test_cancel_keeps_the_slices_done_and_later_slices_show_nothing(
     assert window.session.prediction is pred and pred.predicted == {0, 1, 2}
     np.testing.assert_array_equal(shown(qtbot, window, 1), engine_slice(window, gray_model, 1))
     np.testing.assert_array_equal(shown(qtbot, window, 2), engine_slice(window, gray_model, 2))
+    # another image: the scratch folder goes, and "Run on" offers areas again
+    root = pred.root
+    window.open_document(document_for(ArraySource(np.zeros((20, 20), np.uint8), name="flat")))
+    assert window.session.prediction is None and not root.exists()
+    scope = dock.scope
+    assert [scope.itemData(i) for i in range(scope.count())] == ["view", "rect", "image"]
+
+
+def test_slice_range_dialog_gives_0_based_slices_in_order(qtbot: Any) -> None:
+    def answer() -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, QDialog)
+        first, last = dialog.findChildren(QSpinBox)
+        assert (first.value(), last.value()) == (3, 5)  # from the slice on screen, 1-based
+        first.setValue(4)
+        last.setValue(2)  # backwards: still the slices between
+        dialog.accept()
+
+    QTimer.singleShot(0, answer)
+    assert model_dock.ask_slices(None, 5, 2) == (1, 2, 3)
