@@ -53,9 +53,16 @@ def install_prediction_layers(
     prediction: LabelReader,
     classes: Sequence[ClassInfo],
 ) -> None:
-    """Replace the prediction and confidence layers with ones over ``prediction``."""
+    """Replace the prediction and confidence layers with ones over ``prediction``.
+
+    A volume's prediction (one class map per slice) keeps no confidence: it
+    gets no Uncertainty layer.
+    """
     lock = doc.labels_lock
     canvas.add_layer(SemanticOverlay("prediction", "Prediction", prediction, classes, lock=lock))
+    if int(getattr(prediction, "depth", 1)) > 1:
+        canvas.remove_layer("confidence")
+        return
     canvas.add_layer(
         HeatOverlay("confidence", "Uncertainty", prediction, classes, lock=lock, visible=False)
     )

@@ -3,12 +3,14 @@
 :func:`model_job` is a generator run in a worker thread: it calls
 :func:`segcore.engine.infer` on a region and passes its ``Progress`` items
 through; each carries the finished :class:`~segcore.engine.TilePatch` es,
-which :func:`patches` unpacks for the prediction layer.
+which :func:`patches` unpacks for the prediction layer. :func:`volume_job`
+runs whole slices of a volume into the prediction's label volume.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ import numpy as np
 from segcore.errors import InferenceError
 from segcore.io.source import ImageSource
 from segcore.jobs import Job
+from segcore.labels.store import LabelStore
 
 # A run from the app keeps its result in memory (class map + confidence, with
 # overviews); beyond this many pixels the command line (`tessera infer`), which
@@ -74,3 +77,30 @@ def patches(payload: Any) -> Iterator[tuple[int, int, np.ndarray, np.ndarray | N
     items = payload if isinstance(payload, list | tuple) else [payload]
     for patch in items:
         yield int(patch.x), int(patch.y), patch.labels, getattr(patch, "score", None)
+
+
+def volume_job(
+    model_path: Path,
+    source: ImageSource,
+    into: LabelStore,
+    slices: Sequence[int],
+    options: RunOptions,
+    lock: AbstractContextManager[object],
+) -> Job[Any]:
+    """Run the model file on whole ``slices`` of a volume, each written into ``into``.
+
+    The ``Progress`` ending a slice carries its index (see
+    :func:`segcore.engine.volume.infer_volume`); ``lock`` is held while a slice is written.
+    """
+    from segcore.engine import InferOptions
+    from segcore.engine.volume import infer_volume
+
+    infer_options = InferOptions(
+        tile=options.tile,
+        halo=options.halo,
+        batch=options.batch,
+        device=options.device,
+        backend="onnx" if model_path.suffix.lower() == ".onnx" else "torch",
+    )
+    job = infer_volume(source, model_path, into, slices=slices, options=infer_options, lock=lock)
+    return (yield from job)

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.canvas.render import Display, default_display
 from app.prediction_map import PredictionMap
+from app.prediction_volume import PredictionVolume
 from segcore.io.source import ImageSource
 from segcore.labels.reader import LabelReader
 from segcore.labels.schema import ClassInfo
@@ -104,6 +105,16 @@ def synthetic_document(size: int = 1024, *, seed: int = 3) -> ImageDocument:
     return document_for(source, labels=labels, classes=SCENE_CLASSES)
 
 
+def close_prediction(prediction: object, doc: ImageDocument | None) -> None:
+    """Delete a volume's scratch prediction (under the labels lock: no tile read then)."""
+    if isinstance(prediction, PredictionVolume):
+        if doc is None:
+            prediction.close()
+        else:
+            with doc.labels_lock:
+                prediction.close()
+
+
 @dataclass(frozen=True)
 class ModelHandle:
     """A model file chosen in the Model dock: its path and metadata (weights load on run)."""
@@ -125,16 +136,16 @@ class Session(QObject):
         super().__init__(parent)
         self.document: ImageDocument | None = None
         self.model: ModelHandle | None = None
-        self.prediction: PredictionMap | None = None
+        self.prediction: PredictionMap | PredictionVolume | None = None
         self.prediction_classes: tuple[ClassInfo, ...] = ()
         self.project: Any = None  # the open segcore Project, set by app.project.commands
         self.project_image: str | None = None  # its image on screen (the document), if any
 
     def set_document(self, doc: ImageDocument | None) -> None:
-        old = self.document
-        self.document = doc
-        self.prediction = None
-        self.document_changed.emit(doc)
+        old, prediction = self.document, self.prediction
+        self.document, self.prediction = doc, None
+        self.document_changed.emit(doc)  # a model run on the old image stops here
+        close_prediction(prediction, old)
         if old is not None and old is not doc:
             old.source.close()
 
@@ -147,16 +158,45 @@ class Session(QObject):
         if self.document is None:
             raise RuntimeError("no image is open")
         w, h = self.document.size
+        self.drop_prediction()
         self.prediction = PredictionMap(w, h, classes)
         self.prediction_classes = classes
         self.prediction_changed.emit(None)
         return self.prediction
 
+    def prediction_volume(self, classes: tuple[ClassInfo, ...]) -> PredictionVolume:
+        """The volume's prediction layer for a run with ``classes``: the current one if it
+        has those classes (slices predicted before stay), else a new empty one."""
+        doc = self.document
+        if doc is None:
+            raise RuntimeError("no image is open")
+        pred = self.prediction
+        if isinstance(pred, PredictionVolume) and pred.classes == classes:
+            return pred
+        self.drop_prediction()
+        w, h = doc.size
+        volume = PredictionVolume(w, h, doc.source.depth, classes)
+        self.prediction, self.prediction_classes = volume, classes
+        self.prediction_changed.emit(None)
+        return volume
+
+    def slice_predicted(self, z: int) -> None:
+        """A volume run wrote slice ``z`` of the prediction (GUI thread): tell the canvas."""
+        pred = self.prediction
+        if isinstance(pred, PredictionVolume):
+            pred.predicted.add(z)
+            self.prediction_changed.emit((0, 0, pred.width, pred.height))
+
+    def drop_prediction(self) -> None:
+        """Forget the prediction; a volume's scratch folder is deleted."""
+        pred, self.prediction = self.prediction, None
+        close_prediction(pred, self.document)
+
     def add_prediction(
         self, x: int, y: int, classes: np.ndarray, confidence: np.ndarray | None
     ) -> None:
         """Store one finished tile of a model run (GUI thread) and tell the canvas."""
-        if self.prediction is None or self.document is None:
+        if not isinstance(self.prediction, PredictionMap) or self.document is None:
             return
         with self.document.labels_lock:
             self.prediction.write(x, y, classes, confidence)

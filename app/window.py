@@ -46,6 +46,7 @@ from app.io_actions import install as install_io
 from app.layerset import install_label_layers, install_prediction_layers
 from app.menus import build_menus, fill_recent
 from app.open_bands import install as install_bands
+from app.prediction_volume import PredictionVolume
 from app.session import (
     SAMPLE_IMAGE,
     SAMPLE_MODEL,
@@ -332,6 +333,9 @@ class MainWindow(QMainWindow):
         doc = self.session.document
         depth = doc.source.depth if doc is not None else 1
         self.slice_label.setText(f"{value + 1} / {depth}")
+        pred = self.session.prediction
+        if isinstance(pred, PredictionVolume):
+            pred.shown = value
         self.canvas.set_z(value)
         self.status.show_zoom()
 
@@ -353,9 +357,9 @@ class MainWindow(QMainWindow):
 
     def clear_prediction(self) -> None:
         self.model_dock.shutdown()
-        self.session.prediction = None
         for layer_id in ("prediction", "confidence"):
             self.canvas.remove_layer(layer_id)
+        self.session.drop_prediction()
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self.actions_by_name.values(), self).exec()

@@ -4,6 +4,11 @@ The dock only gathers choices and shows progress. The run itself is a segcore
 generator (:func:`app.model_job.model_job`) run in the dock's job slot;
 each ``Progress`` it yields carries the finished tiles, which go to the
 session's prediction layer and appear on the canvas as they arrive.
+
+On a volume, "Run on" offers this slice, a range of slices or the whole
+volume: :func:`app.model_job.volume_job` writes whole slices into the
+session's prediction volume (:class:`app.prediction_volume.PredictionVolume`),
+and each finished slice is redrawn when it is the one on screen.
 """
 
 from __future__ import annotations
@@ -11,12 +16,15 @@ from __future__ import annotations
 import html
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
+    QDialog,
+    QDialogButtonBox,
     QDockWidget,
     QFileDialog,
     QFormLayout,
@@ -34,7 +42,7 @@ from app import errors
 from app.canvas.tools import RectTool
 from app.docks import spin_box
 from app.docks.classes_dock import swatch
-from app.model_job import RunOptions, model_job, patches
+from app.model_job import RunOptions, model_job, patches, volume_job
 from app.session import ModelHandle
 from segcore.engine.backend import cuda_possible
 from segcore.errors import ModelError
@@ -44,7 +52,9 @@ from segcore.models.files import read_meta
 if TYPE_CHECKING:
     from app.context import AppContext
 
-Scope = Literal["view", "rect", "image"]
+Scope = Literal["view", "rect", "image", "slice", "range", "volume"]
+PLANE_SCOPES = (("Visible area", "view"), ("Drawn rectangle", "rect"), ("Whole image", "image"))
+VOLUME_SCOPES = (("This slice", "slice"), ("Slice range...", "range"), ("Whole volume", "volume"))
 MODEL_FILTER = "Models (*.safetensors *.onnx *.pth);;All files (*)"
 
 
@@ -102,9 +112,7 @@ class ModelDock(QDockWidget):
         self.halo = spin_box(0, 1024, 0, 8, "Context around each tile; 0 = the model's own")
         self.batch = spin_box(1, 64, 4, 1, "Tiles per batch")
         self.scope = QComboBox()
-        self.scope.addItem("Visible area", "view")
-        self.scope.addItem("Drawn rectangle", "rect")
-        self.scope.addItem("Whole image", "image")
+        self._set_scopes(PLANE_SCOPES)
         form.addRow("Device", self.device)
         form.addRow("Tile", self.tile)
         form.addRow("Halo", self.halo)
@@ -130,7 +138,21 @@ class ModelDock(QDockWidget):
         self.setWidget(body)
         self._set_running(False)
         self._tiles = (0, 0)  # tiles done, of how many (the last progress of a run)
-        self.session.document_changed.connect(lambda _doc: self._clear_progress())
+        self._slices: tuple[int, ...] = ()  # a volume run's slices; () for a 2-D run
+        self._slices_done = 0
+        self.session.document_changed.connect(self._document_changed)
+
+    def _document_changed(self, doc: object) -> None:
+        depth = getattr(getattr(doc, "source", None), "depth", 1)
+        self._set_scopes(VOLUME_SCOPES if depth > 1 else PLANE_SCOPES)
+        self._clear_progress()
+
+    def _set_scopes(self, scopes: tuple[tuple[str, str], ...]) -> None:
+        if [self.scope.itemData(i) for i in range(self.scope.count())] == [s for _, s in scopes]:
+            return
+        self.scope.clear()
+        for text, scope in scopes:
+            self.scope.addItem(text, scope)
 
     def _clear_progress(self) -> None:
         """Another image: the last run's "Done in" and its bar say nothing about it."""
@@ -188,7 +210,8 @@ class ModelDock(QDockWidget):
         )
 
     def run(self, scope: Scope) -> None:
-        """Run on the visible area, a rectangle to be drawn, or the whole image."""
+        """Run on the visible area, a rectangle to be drawn, or the whole image; on a
+        volume on the slice on screen, a range of slices asked for, or every slice."""
         doc, model = self.session.document, self.session.model
         if self.is_running:
             return
@@ -205,6 +228,16 @@ class ModelDock(QDockWidget):
                 ),
                 context="run the model",
             )
+            return
+        depth, z = doc.source.depth, self.canvas.z
+        if scope in ("slice", "range", "volume") and depth > 1:
+            chosen: Sequence[int] | None = (z,)
+            if scope == "volume":
+                chosen = range(depth)
+            elif scope == "range":
+                chosen = ask_slices(self, depth, z)
+            if chosen:
+                self.run_slices(chosen)
             return
         if scope == "rect":
             self.eta.setText("Drag a rectangle on the image")
@@ -223,20 +256,40 @@ class ModelDock(QDockWidget):
         doc, model = self.session.document, self.session.model
         if doc is None or model is None or box[2] <= 0 or box[3] <= 0 or self.is_running:
             return
+        if doc.source.depth > 1:  # a volume: whole slices into the prediction volume
+            self.run_slices((self.canvas.z,))
+            return
         self.session.new_prediction(model.meta.classes)
         source, options = doc.source, self.options()
-        self._slice_note = ""
-        if source.depth > 1:  # a volume: the slice on screen (segcore.engine.volume runs ranges)
-            from segcore.io.plane import PlaneSource
+        self._slices, self._slice_note = (), ""
+        self._begin()
+        self.job.start(lambda: model_job(model.path, source, box, options))
 
-            source = PlaneSource(source, self.canvas.z)
-            self._slice_note = f" (slice {self.canvas.z + 1} of {doc.source.depth})"
+    def run_slices(self, slices: Sequence[int]) -> None:
+        """Run the current model on whole ``slices`` (0-based) of the open volume."""
+        doc, model = self.session.document, self.session.model
+        if doc is None or model is None or self.is_running or not slices:
+            return
+        try:
+            volume = self.session.prediction_volume(model.meta.classes)
+        except Exception as exc:  # the cache folder refused
+            errors.report(exc, context="run the model")
+            return
+        source, options, lock = doc.source, self.options(), doc.labels_lock
+        chosen = tuple(slices)
+        self._slices, self._slices_done = chosen, 0
+        first, last, depth = chosen[0] + 1, chosen[-1] + 1, source.depth
+        what = f"slice {first}" if len(chosen) == 1 else f"slices {first}-{last}"
+        self._slice_note = f" ({what} of {depth})"
+        self._begin()
+        self.job.start(lambda: volume_job(model.path, source, volume.store, chosen, options, lock))
+
+    def _begin(self) -> None:
         self._eta, self._started, self._error = Eta(), time.monotonic(), False
         self._tiles = (0, 0)
         self.progress.setRange(0, 0)  # busy until the first tile (model loading)
         self.eta.setText("Loading the model...")
         self._set_running(True)
-        self.job.start(lambda: model_job(model.path, source, box, options))
 
     def cancel(self) -> None:
         if self.is_running:
@@ -251,8 +304,13 @@ class ModelDock(QDockWidget):
         self.job.shutdown(timeout)
 
     def _progress(self, step: Progress) -> None:
-        for x, y, labels, score in patches(step.payload):
-            self.session.add_prediction(x, y, labels, score)
+        if self._slices:
+            if isinstance(step.payload, int):  # a slice is written
+                self._slices_done += 1
+                self.session.slice_predicted(step.payload)
+        else:
+            for x, y, labels, score in patches(step.payload):
+                self.session.add_prediction(x, y, labels, score)
         if step.total > 0:
             self.progress.setRange(0, step.total)
             self.progress.setValue(step.done)
@@ -272,7 +330,12 @@ class ModelDock(QDockWidget):
 
     def _finished(self) -> None:
         cancelled = self.job.cancelled
-        if cancelled:
+        if cancelled and self._slices:
+            done, total = self._slices_done, len(self._slices)
+            self.eta.setText(f"Cancelled: {done} of {total} slices kept")
+            self.progress.setRange(0, max(total, 1))
+            self.progress.setValue(done)
+        elif cancelled:
             done, total = self._tiles
             if done > 0:  # the tiles drawn stay on screen, and the bar says how far it got
                 self.eta.setText(f"Cancelled: {done} of {total} tiles kept")
@@ -294,3 +357,27 @@ class ModelDock(QDockWidget):
         self.cancel_button.setEnabled(running)
         for widget in (self.open_button, self.device, self.tile, self.halo, self.batch):
             widget.setEnabled(not running)
+
+
+def ask_slices(parent: QWidget | None, depth: int, z: int) -> tuple[int, ...] | None:
+    """Ask for a range of slices, first and last as the slider numbers them (1-based).
+
+    Returns the 0-based slices, or None when the dialog is cancelled.
+    """
+    dialog = QDialog(parent)
+    dialog.setWindowTitle("Run on Slices")
+    form = QFormLayout(dialog)
+    first = spin_box(1, depth, z + 1, 1, "First slice to segment")
+    last = spin_box(1, depth, min(z + 10, depth), 1, "Last slice to segment (included)")
+    form.addRow("From slice", first)
+    form.addRow("To slice", last)
+    buttons = QDialogButtonBox(
+        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+    )
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    form.addRow(buttons)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    a, b = sorted((first.value(), last.value()))
+    return tuple(range(a - 1, b))

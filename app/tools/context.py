@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app import errors
+from app.prediction_volume import PredictionVolume
 from app.session import ImageDocument
 from app.tools.adapters import LayerImage, LockedStore, PredictionImage
 from app.worker import Worker
@@ -438,7 +439,11 @@ class AnnotationContext(QObject):
 
     def prediction_source(self) -> PredictionImage | None:
         pred = self.session.prediction
-        return None if pred is None else PredictionImage(pred, self.lock)
+        if pred is None:
+            return None
+        if isinstance(pred, PredictionVolume):  # the slice on screen
+            return PredictionImage(pred.plane(self.canvas.z), self.lock)
+        return PredictionImage(pred, self.lock)
 
     def _write_back(self) -> None:
         editor = self.editor

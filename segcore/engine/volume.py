@@ -6,12 +6,16 @@ nodata handling are the engine's own; the slice's class map is written into
 ``into.plane(z)`` (a label volume, e.g. a scratch store that the CLI turns into
 NIfTI on the image's grid, which keeps its spacing and orientation). Memory
 is one slice's class map on top of the engine's tiles. Closing the job stops
-it after the slice being run; slices already written stay written.
+it after the slice being run; slices already written stay written. The
+``Progress`` that ends a slice carries its index ``z`` as payload, and a
+``lock`` (the app's labels lock) is held while a slice is written, so readers
+in other threads never see half a slice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -66,6 +70,7 @@ def infer_volume(
     *,
     slices: Sequence[int] | None = None,
     options: InferOptions | None = None,
+    lock: AbstractContextManager[object] | None = None,
 ) -> Job[VolumeInferResult]:
     """Run ``model`` on ``slices`` (default: all) of ``source``, writing each into ``into``.
 
@@ -93,10 +98,13 @@ def infer_volume(
                 infer(PlaneSource(src, z), model, None, options=options), step
             )
             assert result.labels is not None
-            plane = into.plane(z)
-            plane.write("semantic", 0, 0, np.ascontiguousarray(result.labels, np.uint8))
-            plane.write("instance", 0, 0, no_instances)
-            yield Progress(done + per_slice, total, message=f"slice {z + 1} of {src.depth}")
+            with lock or nullcontext():
+                plane = into.plane(z)
+                plane.write("semantic", 0, 0, np.ascontiguousarray(result.labels, np.uint8))
+                plane.write("instance", 0, 0, no_instances)
+            yield Progress(
+                done + per_slice, total, message=f"slice {z + 1} of {src.depth}", payload=z
+            )
         labelled = int(into.slice_counts()[list(chosen)].sum()) if chosen else 0
         return VolumeInferResult(chosen, time.perf_counter() - start, labelled)
     finally:
