@@ -68,3 +68,24 @@ def test_truncated_gzip_nifti_is_a_source_error(sample, tmp_path: Path) -> None:
     src = open_image(path)  # the header is intact ...
     with pytest.raises(SourceError, match="cut.nii.gz: could not read window"):
         src.read_region(0, 0, 0, src.width, src.height, z=150)  # ... the voxels are not
+
+
+def test_a_gzip_volume_is_read_through_one_open_file_closed_with_the_source(
+    tmp_path: Path,
+) -> None:
+    import psutil
+
+    data = np.arange(6 * 5 * 9, dtype=np.int16).reshape(6, 5, 9)
+    path = tmp_path / "v.nii.gz"
+    nib.save(nib.Nifti1Image(data, np.eye(4)), path)
+
+    def held() -> int:
+        return sum(Path(f.path) == path for f in psutil.Process().open_files())
+
+    src = open_image(path)
+    for z in range(9):  # every plane, in order: one gzip stream, not one per plane
+        np.testing.assert_array_equal(src.read_region(0, 0, 0, 6, 5, z=z)[..., 0],
+                                      data[:, :, z].T[::-1])  # fmt: skip
+    assert held() == 1
+    src.close()
+    assert held() == 0
