@@ -101,8 +101,11 @@ def write_windows(
 class GeoTiffClassWriter(Writer):
     """``<name>.tif``: uint8 class ids, georeferenced like the source image."""
 
+    def outputs(self, item: ExportItem) -> list[str]:
+        return [f"{safe_stem(item.name)}.tif"]
+
     def add(self, item: ExportItem, staging: Staging) -> Job[None]:
-        path = staging.path(f"{safe_stem(item.name)}.tif")
+        path = staging.path(self.outputs(item)[0])
         profile = profile_for(item, "uint8")
         profile["nodata"] = UNLABELLED
         yield from write_windows(item, path, "semantic", profile, self.options.window)
