@@ -23,6 +23,8 @@ from pathlib import Path
 from segcore.errors import FormatError
 from segcore.files import check_outputs, part_path, same_file, sweep_parts
 
+_SAME_NAME = "{final}: two outputs would have the same name; give images unique names"
+
 
 class Staging:
     """Temporary paths for an export's outputs."""
@@ -47,10 +49,15 @@ class Staging:
             One line naming the first output that clashes, and what to do.
         """
         finals = [(what, self.root / relative) for what, relative in outputs]
+        planned: set[Path] = set()
+        for _, final in finals:
+            if final in planned:
+                raise FormatError(_SAME_NAME.format(final=final))
+            planned.add(final)
         check_outputs(finals, [("input", p) for p in self.protected], folders=True)
         for _, final in finals:
             self._check_final(final)
-        self._planned = {final for _, final in finals}
+        self._planned = planned
 
     def path(self, relative: str | Path) -> Path:
         """A temporary path that becomes ``root / relative`` on commit."""
@@ -58,9 +65,7 @@ class Staging:
         if self._planned is not None and final not in self._planned:
             raise RuntimeError(f"{final}: the writer did not list this output in its plan")
         if any(same_file(final, f) for _, f in self._pending):
-            raise FormatError(
-                f"{final}: two outputs would have the same name; give images unique names"
-            )
+            raise FormatError(_SAME_NAME.format(final=final))
         self._check_final(final)
         self._make_dir(final.parent)
         if final.parent not in self._swept:  # temporary files of killed exports
