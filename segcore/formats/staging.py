@@ -54,9 +54,10 @@ class Staging:
             if final in planned:
                 raise FormatError(_SAME_NAME.format(final=final))
             planned.add(final)
-        check_outputs(finals, [("input", p) for p in self.protected], folders=True)
-        for _, final in finals:
+        for _, final in finals:  # an input (or inside one), an existing file
             self._check_final(final)
+        # two names for one file (links), an output inside a zarr input
+        check_outputs(finals, [("input", p) for p in self.protected], folders=True)
         self._planned = planned
 
     def path(self, relative: str | Path) -> Path:
