@@ -34,6 +34,7 @@ import numpy as np
 
 from segcore.errors import InferenceError
 from segcore.files import fsync_file, part_path, remove
+from segcore.io.libtiff import quiet_libtiff
 from segcore.io.readback import check_written, crc_of
 from segcore.labels.schema import UNLABELLED, ClassInfo
 
@@ -104,6 +105,7 @@ class GeoTiffSink:
         if spec.transform is not None:
             profile["transform"] = Affine(*spec.transform)
         self.spec = spec
+        quiet_libtiff()  # a failed write is found by the read-back, not printed
         self._ds = rasterio.open(self.temp, "w", **profile)
         if spec.classes and spec.dtype == "uint8":
             self._ds.write_colormap(1, {c.id: (*c.color, 255) for c in spec.classes})

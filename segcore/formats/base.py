@@ -124,11 +124,23 @@ class Writer(ABC):
         return classes
 
     @abstractmethod
-    def add(self, item: ExportItem, staging: Staging) -> Job[None]:
-        """Write ``item``'s files, yielding progress in pixels of this image."""
+    def outputs(self, item: ExportItem) -> list[str]:
+        """The files ``add`` writes for ``item``, relative to the output folder.
 
-    def finish(self, staging: Staging) -> None:  # noqa: B027 - optional hook
-        """Write files that cover the whole export (COCO JSON, class lists)."""
+        The exporter checks every image's names before any image is written.
+        """
+
+    def dataset_outputs(self) -> list[str]:
+        """The files ``finish`` writes, relative to the output folder."""
+        return [CLASS_FILE]
+
+    @abstractmethod
+    def add(self, item: ExportItem, staging: Staging) -> Job[None]:
+        """Write ``item``'s files (named by :meth:`outputs`), yielding progress in pixels."""
+
+    def finish(self, staging: Staging) -> None:
+        """Write files that cover the whole export (named by :meth:`dataset_outputs`)."""
+        write_class_file(staging, self.classes)
 
 
 def write_class_file(staging: Staging, classes: list[ClassInfo] | None) -> None:

@@ -72,10 +72,13 @@ CITYSCAPES_NAMES = [
 
 
 class CityscapesWriter(Writer):
+    def outputs(self, item: ExportItem) -> list[str]:
+        stem = safe_stem(item.name)
+        return [f"{stem}{LABEL_SUFFIX}", f"{stem}{INSTANCE_SUFFIX}"]
+
     def add(self, item: ExportItem, staging: Staging) -> Job[None]:
         labels = item.labels
         width, height = labels.width, labels.height
-        stem = safe_stem(item.name)
         total = 2 * width * height
         segments = yield from scaled(
             scan_segments(labels, self.options.window), 0, total // 2, total
@@ -100,8 +103,7 @@ class CityscapesWriter(Writer):
             per_class[seg.class_id] = k + 1
         ids = np.array(sorted(code), np.uint32)
         codes = np.array([code[i] for i in ids.tolist()], np.uint16)
-        label_path = staging.path(f"{stem}{LABEL_SUFFIX}")
-        inst_path = staging.path(f"{stem}{INSTANCE_SUFFIX}")
+        label_path, inst_path = (staging.path(name) for name in self.outputs(item))
         with (
             PngWriter(label_path, width, height, mode="L") as label_png,
             PngWriter(inst_path, width, height, mode="L16") as inst_png,

@@ -36,6 +36,9 @@ class CocoWriter(CocoJsonWriter):
     json_name = JSON_NAME
     polygons = False
 
+    def outputs(self, item: ExportItem) -> list[str]:
+        return []  # every image goes into the one JSON of dataset_outputs
+
     def add(self, item: ExportItem, staging: Staging) -> Job[None]:
         labels = item.labels
         image_id, segments = yield from self.scan(item)

@@ -50,6 +50,9 @@ class CocoJsonWriter(Writer):
         )
         return image_id, segments
 
+    def dataset_outputs(self) -> list[str]:
+        return [self.json_name]
+
     def finish(self, staging: Staging) -> None:
         write_json(
             staging,

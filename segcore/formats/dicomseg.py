@@ -115,8 +115,11 @@ def write_dicom_seg(item: ExportItem, path: Path) -> Job[None]:
 class DicomSegWriter(Writer):
     """``<name>.seg.dcm``: a DICOM Segmentation of the image's series, and ``classes.json``."""
 
+    def outputs(self, item: ExportItem) -> list[str]:
+        return [f"{safe_stem(item.name)}.seg.dcm"]
+
     def add(self, item: ExportItem, staging: Staging) -> Job[None]:
-        yield from write_dicom_seg(item, staging.path(f"{safe_stem(item.name)}.seg.dcm"))
+        yield from write_dicom_seg(item, staging.path(self.outputs(item)[0]))
 
     def finish(self, staging: Staging) -> None:
         write_class_file(staging, self.classes)

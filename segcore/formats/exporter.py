@@ -4,9 +4,10 @@ The formats' writers (:class:`~segcore.formats.base.Writer`) are looked up by
 name in :mod:`segcore.formats.registry`.
 
 :func:`export` is a job (a generator yielding :class:`Progress`). Every file
-goes through a :class:`Staging`: nothing appears under its final name until
-the whole export has finished, and closing the generator (cancel) or an error
-removes what was written.
+goes through a :class:`Staging`: every output name of the run (set by the
+format and the image names) is checked before any image is computed, nothing
+appears under its final name until the whole export has finished, and closing
+the generator (cancel) or an error removes what was written.
 
 Example
 -------
@@ -39,7 +40,7 @@ def export(
     Progress counts pixels over all images. Closing the generator stops the
     export and deletes everything it wrote. No file in ``protected`` (or inside a
     protected folder) is ever replaced; an existing file is replaced only with
-    ``overwrite``. Either is refused before anything is written under that name.
+    ``overwrite``. Either is refused before any image is computed.
     """
     from segcore.formats.registry import get_format
 
@@ -47,13 +48,22 @@ def export(
     writer = fmt.writer(options or ExportOptions())
     if not items:
         raise FormatError("nothing to export: no images given")
+    for item in items:
+        writer.check_classes(item)
     staging = Staging(Path(out_dir), protected=protected, overwrite=overwrite)
+    staging.plan(
+        [
+            (f"the {fmt.name} file for {item.name}", name)
+            for item in items
+            for name in writer.outputs(item)
+        ]
+        + [(f"the {fmt.name} file", name) for name in writer.dataset_outputs()]
+    )
     total = sum(i.labels.width * i.labels.height for i in items)
     done_before = 0
     committed = False
     try:
         for item in items:
-            writer.check_classes(item)
             pixels = item.labels.width * item.labels.height
             message = f"{fmt.name}: {item.name}"
             for step in writer.add(item, staging):

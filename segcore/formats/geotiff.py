@@ -22,6 +22,7 @@ from segcore.formats.problems import Problems, check_class_ids
 from segcore.formats.registry import Format, register
 from segcore.formats.semantic import import_masks
 from segcore.formats.staging import Staging
+from segcore.io.libtiff import quiet_libtiff
 from segcore.io.readback import check_written, crc_of
 from segcore.jobs import Job, Progress
 from segcore.labels.box import windows
@@ -74,6 +75,7 @@ def write_windows(
     labels = item.labels
     width, height = labels.width, labels.height
     step = max(BLOCK, window // BLOCK * BLOCK)  # whole blocks per write
+    quiet_libtiff()  # a failed write is found by the read-back, not printed
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
@@ -101,8 +103,11 @@ def write_windows(
 class GeoTiffClassWriter(Writer):
     """``<name>.tif``: uint8 class ids, georeferenced like the source image."""
 
+    def outputs(self, item: ExportItem) -> list[str]:
+        return [f"{safe_stem(item.name)}.tif"]
+
     def add(self, item: ExportItem, staging: Staging) -> Job[None]:
-        path = staging.path(f"{safe_stem(item.name)}.tif")
+        path = staging.path(self.outputs(item)[0])
         profile = profile_for(item, "uint8")
         profile["nodata"] = UNLABELLED
         yield from write_windows(item, path, "semantic", profile, self.options.window)

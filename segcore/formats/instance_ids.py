@@ -38,23 +38,27 @@ class InstancePngWriter(Writer):
 
     tiff = False
 
-    def add(self, item: ExportItem, staging: Staging) -> Job[None]:
+    def outputs(self, item: ExportItem) -> list[str]:
         stem = safe_stem(item.name)
+        return [f"classes/{stem}.png", f"instances/{stem}.{'tif' if self.tiff else 'png'}"]
+
+    def add(self, item: ExportItem, staging: Staging) -> Job[None]:
+        class_name, instance_name = self.outputs(item)
         total = 2 * item.labels.width * item.labels.height
         rows = self.options.strip_rows(item.labels.width)
-        class_path = staging.path(f"classes/{stem}.png")
+        class_path = staging.path(class_name)
         for step in write_class_png(item.labels, class_path, rows=rows):
             yield Progress(step.done, total)
         offset = total // 2
         if self.tiff:
-            path = staging.path(f"instances/{stem}.tif")
+            path = staging.path(instance_name)
             profile = profile_for(item, "uint32")
             for step in write_windows(item, path, "instance", profile, self.options.window):
                 yield Progress(offset + step.done, total)
             return
         labels = item.labels
         width, height = labels.width, labels.height
-        path = staging.path(f"instances/{stem}.png")
+        path = staging.path(instance_name)
         with PngWriter(path, width, height, mode="L16") as png:
             for x, y, w, h in strips(width, height, self.options.strip_rows(width)):
                 ids = labels.read("instance", x, y, w, h)

@@ -34,6 +34,9 @@ LABELME_VERSION = "5.5.0"
 
 
 class LabelmeWriter(Writer):
+    def outputs(self, item: ExportItem) -> list[str]:
+        return [f"{safe_stem(item.name)}.json"]
+
     def add(self, item: ExportItem, staging: Staging) -> Job[None]:
         labels = item.labels
         names = {c.id: c.name for c in labels.classes}
@@ -63,7 +66,7 @@ class LabelmeWriter(Writer):
             "imageHeight": labels.height,
             "imageWidth": labels.width,
         }
-        path = staging.path(f"{safe_stem(item.name)}.json")
+        path = staging.path(self.outputs(item)[0])
         path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
 
     def finish(self, staging: Staging) -> None:

@@ -107,9 +107,12 @@ def write_label_nifti(labels: VolumeLabels, geometry: VolumeGeometry, path: Path
 class NiftiLabelWriter(Writer):
     """``<name>.nii.gz``: the label volume on the image's voxel grid, and ``classes.json``."""
 
+    def outputs(self, item: ExportItem) -> list[str]:
+        return [f"{_stem(item)}.nii.gz"]
+
     def add(self, item: ExportItem, staging: Staging) -> Job[None]:
         labels, geometry = volume_labels(item)
-        yield from write_label_nifti(labels, geometry, staging.path(f"{_stem(item)}.nii.gz"))
+        yield from write_label_nifti(labels, geometry, staging.path(self.outputs(item)[0]))
 
     def finish(self, staging: Staging) -> None:
         write_class_file(staging, self.classes)

@@ -46,6 +46,9 @@ class PanopticWriter(CocoJsonWriter):
 
     json_name = JSON_NAME
 
+    def outputs(self, item: ExportItem) -> list[str]:
+        return [f"{PNG_DIR}/{safe_stem(item.name)}.png"]
+
     def add(self, item: ExportItem, staging: Staging) -> Job[None]:
         labels = item.labels
         width, height = labels.width, labels.height
@@ -67,7 +70,7 @@ class PanopticWriter(CocoJsonWriter):
             for k, s in enumerate(segments)
         ]
         png_name = f"{stem}.png"
-        path = staging.path(f"{PNG_DIR}/{png_name}")
+        path = staging.path(self.outputs(item)[0])
         with PngWriter(path, width, height, mode="RGB") as png:
             for x, y, w, h in strips(width, height, self.options.strip_rows(width)):
                 classes = labels.read("semantic", x, y, w, h).astype(np.uint64)

@@ -52,8 +52,11 @@ class PngClassWriter(Writer):
 
     sixteen_bit = False
 
+    def outputs(self, item: ExportItem) -> list[str]:
+        return [f"{safe_stem(item.name)}.png"]
+
     def add(self, item: ExportItem, staging: Staging) -> Job[None]:
-        path = staging.path(f"{safe_stem(item.name)}.png")
+        path = staging.path(self.outputs(item)[0])
         rows = self.options.strip_rows(item.labels.width)
         yield from write_class_png(item.labels, path, rows=rows, sixteen_bit=self.sixteen_bit)
 
@@ -74,10 +77,13 @@ class NpyClassWriter(Writer):
     appending them after the header gives the same file in bounded memory.
     """
 
+    def outputs(self, item: ExportItem) -> list[str]:
+        return [f"{safe_stem(item.name)}.npy"]
+
     def add(self, item: ExportItem, staging: Staging) -> Job[None]:
         labels = item.labels
         width, height = labels.width, labels.height
-        path = staging.path(f"{safe_stem(item.name)}.npy")
+        path = staging.path(self.outputs(item)[0])
         header = {
             "descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)),
             "fortran_order": False,

@@ -6,10 +6,11 @@ An export writes every file under a temporary name next to its final path
 :meth:`Staging.abort` (a failed or cancelled export) deletes them, so a user
 never finds half a dataset on disk.
 
-A final path is refused as soon as it is asked for (before anything is written
-under it) when it is one of the ``protected`` inputs (the project's images and
-files, the mask being exported), lies inside a protected folder, or already
-exists and ``overwrite`` was not given.
+:meth:`Staging.plan` checks every final path of the run before any work: it
+refuses one that is one of the ``protected`` inputs (the project's images and
+files, the mask being exported; through symlinks and hard links too), lies inside
+a protected folder, is named twice, or already exists and ``overwrite`` was not
+given. Once a plan is made, asking for a path outside it is a bug in the writer.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from segcore.errors import FormatError
-from segcore.files import part_path, same_file, sweep_parts
+from segcore.files import check_outputs, part_path, same_file, sweep_parts
+
+_SAME_NAME = "{final}: two outputs would have the same name; give images unique names"
 
 
 class Staging:
@@ -35,14 +38,35 @@ class Staging:
         self._pending: list[tuple[Path, Path]] = []
         self._dirs: list[Path] = []
         self._swept: set[Path] = set()
+        self._planned: set[Path] | None = None
+
+    def plan(self, outputs: Sequence[tuple[str, str]]) -> None:
+        """Check every ``(what, relative)`` output of the run before anything is written.
+
+        Raises
+        ------
+        OutputError, FormatError
+            One line naming the first output that clashes, and what to do.
+        """
+        finals = [(what, self.root / relative) for what, relative in outputs]
+        planned: set[Path] = set()
+        for _, final in finals:
+            if final in planned:
+                raise FormatError(_SAME_NAME.format(final=final))
+            planned.add(final)
+        for _, final in finals:  # an input (or inside one), an existing file
+            self._check_final(final)
+        # two names for one file (links), an output inside a zarr input
+        check_outputs(finals, [("input", p) for p in self.protected], folders=True)
+        self._planned = planned
 
     def path(self, relative: str | Path) -> Path:
         """A temporary path that becomes ``root / relative`` on commit."""
         final = self.root / relative
+        if self._planned is not None and final not in self._planned:
+            raise RuntimeError(f"{final}: the writer did not list this output in its plan")
         if any(same_file(final, f) for _, f in self._pending):
-            raise FormatError(
-                f"{final}: two outputs would have the same name; give images unique names"
-            )
+            raise FormatError(_SAME_NAME.format(final=final))
         self._check_final(final)
         self._make_dir(final.parent)
         if final.parent not in self._swept:  # temporary files of killed exports

@@ -48,6 +48,9 @@ class VectorWriter(Writer):
     driver: Driver = "GeoJSON"
     suffix = ".geojson"
 
+    def outputs(self, item: ExportItem) -> list[str]:
+        return [f"{safe_stem(item.name)}{self.suffix}"]
+
     def add(self, item: ExportItem, staging: Staging) -> Job[None]:
         import pyogrio.raw
         import shapely
@@ -81,7 +84,7 @@ class VectorWriter(Writer):
         geoms = [
             shapely.geometry.MultiPolygon([g]) if g.geom_type == "Polygon" else g for g in geoms
         ]
-        path = staging.path(f"{safe_stem(item.name)}{self.suffix}")
+        path = staging.path(self.outputs(item)[0])
         crs = CRS.from_user_input(item.crs).to_wkt() if item.crs else None
         try:
             pyogrio.raw.write(

@@ -15,6 +15,7 @@ import numpy as np
 
 from segcore.errors import FormatError
 from segcore.formats.base import (
+    CLASS_FILE,
     ExportItem,
     ExportOptions,
     Imported,
@@ -57,6 +58,7 @@ VOC_CLASSES = [
 ]
 CLASS_DIR, OBJECT_DIR = "SegmentationClass", "SegmentationObject"
 LIST_FILE = "ImageSets/Segmentation/default.txt"
+LABELMAP_FILE = "labelmap.txt"
 
 
 def voc_palette() -> list[tuple[int, int, int]]:
@@ -79,6 +81,13 @@ class VocWriter(Writer):
         super().__init__(options)
         self.names: list[str] = []
 
+    def outputs(self, item: ExportItem) -> list[str]:
+        stem = safe_stem(item.name)
+        return [f"{CLASS_DIR}/{stem}.png", f"{OBJECT_DIR}/{stem}.png"]
+
+    def dataset_outputs(self) -> list[str]:
+        return [LABELMAP_FILE, LIST_FILE, CLASS_FILE]
+
     def add(self, item: ExportItem, staging: Staging) -> Job[None]:
         labels = item.labels
         width, height = labels.width, labels.height
@@ -94,8 +103,7 @@ class VocWriter(Writer):
                 f"{item.name}: {len(ids)} objects; VOC object PNGs hold at most 254 per image"
             )
         rows = self.options.strip_rows(width)
-        class_path = staging.path(f"{CLASS_DIR}/{stem}.png")
-        object_path = staging.path(f"{OBJECT_DIR}/{stem}.png")
+        class_path, object_path = (staging.path(name) for name in self.outputs(item))
         pal = voc_palette()
         with (
             PngWriter(class_path, width, height, mode="P", palette=pal) as class_png,
@@ -121,7 +129,7 @@ class VocWriter(Writer):
             name = by_id[i].name if i in by_id else f"unused {i}"
             r, g, b = pal[i]
             lines.append(f"{name}:{r},{g},{b}::")
-        staging.path("labelmap.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        staging.path(LABELMAP_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
         staging.path(LIST_FILE).write_text("\n".join(self.names) + "\n", encoding="utf-8")
         write_class_file(staging, self.classes)
 

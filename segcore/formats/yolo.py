@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from segcore.formats.base import (
+    CLASS_FILE,
     ExportItem,
     Imported,
     LabelImage,
@@ -27,10 +28,14 @@ from segcore.formats.staging import Staging
 from segcore.jobs import Job
 from segcore.labels.schema import MAX_CLASSES, ClassInfo, default_color
 
+NAMES_FILE = "classes.txt"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
 
 class YoloWriter(Writer):
+    def outputs(self, item: ExportItem) -> list[str]:
+        return [f"labels/{safe_stem(item.name)}.txt"]
+
     def add(self, item: ExportItem, staging: Staging) -> Job[None]:
         labels = item.labels
         width, height = labels.width, labels.height
@@ -44,15 +49,18 @@ class YoloWriter(Writer):
                     f"{v / (width if i % 2 == 0 else height):.6f}" for i, v in enumerate(flat)
                 ]
                 lines.append(f"{seg.class_id} " + " ".join(coords))
-        path = staging.path(f"labels/{safe_stem(item.name)}.txt")
+        path = staging.path(self.outputs(item)[0])
         path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+
+    def dataset_outputs(self) -> list[str]:
+        return [NAMES_FILE, CLASS_FILE]
 
     def finish(self, staging: Staging) -> None:
         classes = self.classes or []
         by_id = {c.id: c.name for c in classes}
         top = max(by_id, default=-1)
         names = [by_id.get(i, f"unused {i}") for i in range(top + 1)]
-        staging.path("classes.txt").write_text("".join(f"{n}\n" for n in names), encoding="utf-8")
+        staging.path(NAMES_FILE).write_text("".join(f"{n}\n" for n in names), encoding="utf-8")
         write_class_file(staging, self.classes)
 
 

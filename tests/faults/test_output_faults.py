@@ -28,11 +28,13 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from output_fault_helpers import (
     BIG,
+    Outcome,
     assert_refused,
     class_mask,
     cli,
@@ -187,7 +189,7 @@ def test_a_full_disk_leaves_no_output_and_says_so(work: Path, outputs: list[str]
     run = cli_with_small_disk(512, work, "infer", "big.tif", "-m", "m.safetensors", *outputs)
     assert run.returncode == 2, run.stderr
     assert "Traceback" not in run.stderr
-    last = run.stderr.replace("\r", "\n").strip().splitlines()[-1]
+    (last,) = Outcome(run.returncode, run.stderr).lines  # libtiff's own lines silenced
     assert last.startswith("tessera infer: ") and "failed" in last, last
     assert "wrote" not in run.stderr
     assert hashes(work) == before  # nothing new under a final name, nothing replaced
@@ -203,7 +205,7 @@ def test_a_full_disk_under_a_geotiff_export_leaves_no_dataset(work: Path) -> Non
         "--out", "ex",
     )  # fmt: skip
     assert run.returncode == 2, run.stderr
-    last = run.stderr.replace("\r", "\n").strip().splitlines()[-1]
+    (last,) = Outcome(run.returncode, run.stderr).lines  # no "_tiffWriteProc: ..." before it
     assert last.startswith("tessera export: ex/big.tif: writing the TIFF failed"), last
     assert hashes(work) == before and not (work / "ex").exists()
 
@@ -442,3 +444,60 @@ def test_project_files_take_the_users_umask(work: Path) -> None:
         if p.is_file()
     }
     assert modes and set(modes.values()) == {0o644}, modes
+
+
+def _three_image_project(work: Path) -> list[Path]:
+    """A project ``proj`` of images a, b, c (c in ``ex``); returns their paths."""
+    from segcore.labels.schema import make_classes
+    from segcore.project import Project
+
+    (work / "ex").mkdir()
+    images = [georeferenced(work / "a.tif"), georeferenced(work / "b.tif", seed=1)]
+    images.append(georeferenced(work / "ex" / "c.tif", seed=2))
+    project = Project.create(work / "proj", classes=make_classes(["a", "b"]))
+    for image in images:
+        project.add_image(image)
+    project.close()
+    return images
+
+
+@pytest.mark.parametrize(
+    ("fmt", "clash", "extra"),
+    [
+        ("voc", "SegmentationClass/c.png", ()),  # an earlier export's file, no --overwrite
+        ("geotiff", "c.tif", ("--overwrite",)),  # the project's own image c
+    ],
+    ids=["existing-file", "project-image"],
+)
+def test_a_clash_on_the_last_image_is_refused_before_any_image_is_written(
+    work: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, clash: str, extra: tuple[str, ...]
+) -> None:
+    from segcore.formats.registry import get_format
+
+    _three_image_project(work)
+    if not (work / "ex" / clash).exists():
+        (work / "ex" / clash).parent.mkdir(parents=True)
+        (work / "ex" / clash).write_bytes(b"an earlier export")
+    before = {k: v for k, v in hashes(work).items() if not k.startswith("proj/")}
+    folders = sorted(p for p in work.rglob("*") if p.is_dir() and "proj" not in p.parts)
+    writer = get_format(fmt).writer
+    added: list[str] = []
+    real_add = writer.add  # type: ignore[attr-defined]
+
+    def add(self: object, item: Any, staging: Any) -> Any:
+        added.append(item.name)
+        return real_add(self, item, staging)
+
+    monkeypatch.setattr(writer, "add", add)
+    out = cli("export", "--project", "proj", "-f", fmt, "--out", "ex", *extra)
+    line = assert_refused(out, f"ex/{clash}")
+    assert out.err.count("\n") == 1  # nothing before the line: no progress, no warning
+    assert added == []  # no image was computed, not even a and b
+    # opening the project may start its label stores; nothing else changed
+    assert {k: v for k, v in hashes(work).items() if not k.startswith("proj/")} == before
+    assert sorted(p for p in work.rglob("*") if p.is_dir() and "proj" not in p.parts) == folders
+    assert parts(work) == []
+    assert ("already exists" in line) == (fmt == "voc")
+    ok = cli("export", "--project", "proj", "-f", fmt, "--out", "fresh")
+    assert ok.code == 0, ok
+    assert sorted(added) == ["a", "b", "c"]
