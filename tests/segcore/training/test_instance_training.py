@@ -95,7 +95,7 @@ def test_cli_trains_from_folders_of_instance_masks(
     assert "best validation F1 at IoU 0.5" in capsys.readouterr().out
     assert read_meta(out).task == "instance"
     code = main(["train", "--arch", "instance_unet", "--images", str(tmp_path / "images"),
-                 "--masks", str(tmp_path / "masks"), "-o", str(out),
+                 "--masks", str(tmp_path / "masks"), "-o", str(tmp_path / "tuned.safetensors"),
                  "--from", str(out)])  # fmt: skip
     assert code == 2 and "fine-tuning an instance model" in capsys.readouterr().err
 
