@@ -109,9 +109,24 @@ class ImageLayer(TileLayer):
 
     def read(self, level: int, x: int, y: int, w: int, h: int, z: int) -> np.ndarray:
         if self._lock is None:
-            return self.source.read_region(level, x, y, w, h, z=z)
+            return self._read_masked(level, x, y, w, h, z)
         with self._lock:
-            return self.source.read_region(level, x, y, w, h, z=z)
+            return self._read_masked(level, x, y, w, h, z)
+
+    def _read_masked(self, level: int, x: int, y: int, w: int, h: int, z: int) -> np.ndarray:
+        """Pixels of the window; where the source's mask band marks them invalid (a band
+        stack whose bands differ in nodata), NaN, which renders transparent."""
+        from segcore.io.validity import has_mask, read_invalid
+
+        raw = self.source.read_region(level, x, y, w, h, z=z)
+        if not has_mask(self.source):
+            return raw
+        invalid = read_invalid(self.source, raw, level, x, y)
+        if invalid is None or not invalid.any():
+            return raw
+        out = raw.astype(np.float32)
+        out[invalid] = np.nan
+        return out
 
     def render(self, raw: np.ndarray, style: Any) -> QImage:
         return image_to_qimage(raw, style, self.source.nodata)

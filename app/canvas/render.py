@@ -231,13 +231,15 @@ def argb_to_qimage(words: np.ndarray, *, opaque: bool = False) -> QImage:
 
 
 def nodata_mask(pixels: np.ndarray, nodata: float | None) -> np.ndarray | None:
-    """(h, w) bool of pixels whose every band is nodata, or None when there is none."""
-    if nodata is None:
-        return None
-    if np.isnan(nodata):
-        mask = np.all(np.isnan(pixels), axis=-1) if pixels.dtype.kind == "f" else None
-    else:
-        mask = np.all(pixels == nodata, axis=-1)
+    """(h, w) bool of pixels whose every band is nodata or NaN, or None when there is none.
+
+    NaN is nodata whatever the file says (a float image's gaps, and the pixels a
+    mask band marks invalid, see ``ImageLayer.read``).
+    """
+    mask = np.all(np.isnan(pixels), axis=-1) if pixels.dtype.kind == "f" else None
+    if nodata is not None and not np.isnan(nodata):
+        same = np.all(pixels == nodata, axis=-1)
+        mask = same if mask is None else mask | same
     return mask if mask is not None and mask.any() else None
 
 

@@ -164,3 +164,36 @@ def test_heat_map_uncertainty_and_missing() -> None:
     assert rgb_of(int(words[0, 1])) == (255, 0, 0, 0)  # certain -> 0 uncertainty -> black
     assert rgb_of(int(words[0, 2])) == (255, 127, 127, 127)
     assert rgb_of(int(render_heat(raw, "gray", uncertainty=False)[0, 1])) == (255, 255, 255, 255)
+
+
+def test_a_band_stack_with_nodata_per_band_is_transparent_where_its_mask_says(
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from app.canvas.layers import ImageLayer
+    from segcore.io import open_image
+    from segcore.io.stack import stack_bands
+
+    def band(name: str, nodata: int, rows: int) -> object:
+        pixels = np.full((30, 40), 500, np.uint16)
+        pixels[:rows] = nodata
+        path = tmp_path / name
+        with rasterio.open(path, "w", driver="GTiff", width=40, height=30, count=1,
+                           dtype="uint16", nodata=nodata, crs="EPSG:32616",
+                           transform=from_origin(500000, 4400000, 0.5, 0.5)) as ds:  # fmt: skip
+            ds.write(pixels, 1)
+        return path
+
+    # band A is nodata (0) in rows 0-9, band B (9) in rows 0-4: the mask says rows 0-4
+    vrt = stack_bands([band("A.TIF", 0, 10), band("B.TIF", 9, 5)], tmp_path / "s.vrt")
+    source = open_image(vrt)
+    assert source.nodata is None  # no single value: only the mask knows
+    layer = ImageLayer(source, Display((0,), (0,), (1000,)))
+    raw = layer.read(0, 0, 0, 40, 30, 0)
+    image = layer.render(raw, layer.style())
+    assert image.pixelColor(3, 2).alpha() == 0  # both bands nodata: transparent
+    assert image.pixelColor(3, 7).alpha() == 255  # only band A nodata: still shown
+    assert image.pixelColor(3, 20).alpha() == 255
+    assert layer.describe(raw[2, 3]) == "nodata" and layer.describe(raw[20, 3]) != "nodata"
