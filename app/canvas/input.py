@@ -70,6 +70,13 @@ class CanvasInput:
             self._drag = event.position()
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
 
+    def mouseDoubleClickEvent(self: CanvasView, event: QMouseEvent) -> None:  # noqa: N802
+        # Qt sends press, release, double click, release: a tool may take the second
+        # click as a whole (Segment Anything commits); otherwise it is a plain press.
+        if self.layers and not self._space and self.tool.double_click(self._tool_event(event)):
+            return
+        self.mousePressEvent(event)
+
     def mouseMoveEvent(self: CanvasView, event: QMouseEvent) -> None:  # noqa: N802
         pos = event.position()
         if self._drag is not None:

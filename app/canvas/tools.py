@@ -66,6 +66,10 @@ class CanvasTool:
     def key(self, event: QKeyEvent) -> bool:
         return False
 
+    def double_click(self, event: ToolEvent) -> bool:
+        """A double click (after its first click's press and release); True: handled."""
+        return False
+
     def paint(self, painter: QPainter, canvas: CanvasView) -> None:
         """Draw feedback in widget coordinates (``canvas.viewport.to_screen``)."""
 

@@ -298,6 +298,12 @@ class SegmentAnythingTool(EverythingInView, AnnotationTool):
         self.repaint()
         return True
 
+    def double_click(self, event: ToolEvent) -> bool:
+        """A left double click commits, like Enter (its first click added the point)."""
+        if event.button != Qt.MouseButton.LeftButton:
+            return False
+        return self.commit_proposals() if self.proposals else self.commit()
+
     # -- keys ---------------------------------------------------------------------------
 
     def key(self, event: QKeyEvent) -> bool:

@@ -224,3 +224,18 @@ def test_enter_on_a_mask_cut_off_by_the_window_refines_one_level_coarser(
     sem = store.read("semantic", 0, 0, 900, 200)
     assert (sem[:, :256] == CELL).all()  # the fine window's mask, whole
     assert ctx.undo() is not None and not (store.read("semantic", 0, 0, 900, 200) == CELL).any()
+
+
+def test_double_click_commits_like_enter(win: MainWindow, qtbot: Any):
+    from annotate_helpers import at
+
+    tool = sam_tool(qtbot, win)
+    click(qtbot, win, 27, 17)
+    assert tool.prediction is not None
+    qtbot.mouseDClick(win.canvas, Qt.MouseButton.LeftButton, pos=at(win, 27, 17))
+    wait_edit(qtbot, win)
+    sem, inst = labels(win)
+    painted = sem == CELL
+    if painted.any():  # a random-init decoder may give an empty first mask: then nothing
+        assert len(np.unique(inst[painted])) == 1 and inst[painted][0] != 0
+    assert tool.prediction is None and not tool.prompts.points  # committed and cleared
