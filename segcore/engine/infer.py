@@ -100,6 +100,14 @@ def _check_paths(
     if options.score != "none":
         score = options.score_path or score_path_for(Path(output))
         outputs.append((f"the {options.score} map", check_output(score)))
+    guard_outputs(outputs, source, model)
+
+
+def guard_outputs(
+    outputs: list[tuple[str, Path]], source: ImageSource | str | Path, model: ModelLike | str | Path
+) -> None:
+    """Refuse ``outputs`` that would replace the image, the model or its sidecar (or
+    each other), then remove stale temporary files from their folders."""
     inputs: list[tuple[str, str | Path]] = []
     if isinstance(model, str | Path):
         inputs.append(("the model", model))

@@ -25,6 +25,7 @@ import numpy as np
 
 from segcore.engine.backend import ModelLike, make_runner, open_model
 from segcore.engine.grouping import Grouping, Objects, group
+from segcore.engine.infer import guard_outputs
 from segcore.engine.object_table import (
     POLYGON_SUFFIXES,
     TABLE_SUFFIXES,
@@ -40,7 +41,7 @@ from segcore.engine.stitch import InstanceBand, ObjectRow, Owned, Stitcher
 from segcore.engine.tiling import Tile, TilePlan, output_pixels, tile_plan
 from segcore.engine.writers import OutputSpec, WriterThread, check_output, open_sink
 from segcore.errors import InferenceError
-from segcore.files import check_outputs, publish, sweep_parts
+from segcore.files import publish
 from segcore.io.source import ImageSource
 from segcore.jobs import Job, Progress
 from segcore.labels.box import Box
@@ -170,16 +171,7 @@ def _check_outputs(
     """Before any work: known types, never onto an input or each other; stale parts swept."""
     named = [("--instances", outs.instances), ("-o", outs.classes), ("--objects", outs.table),
              ("--polygons", outs.polygons)]  # fmt: skip
-    outputs = [(what, Path(p)) for what, p in named if p is not None]
-    inputs: list[tuple[str, str | Path]] = []
-    if isinstance(model, str | Path):
-        inputs.append(("the model", model))
-    image = source if isinstance(source, str | Path) else getattr(source, "path", None)
-    if image is not None:
-        inputs.append(("the input image", image))
-    check_outputs(outputs, inputs)
-    for folder in {path.parent for _, path in outputs}:
-        sweep_parts(folder)
+    guard_outputs([(what, Path(p)) for what, p in named if p is not None], source, model)
     for path in (outs.instances, outs.classes):
         if path is not None:
             check_output(path)
