@@ -59,8 +59,16 @@ def document_for(
     labels: LabelReader | None = None,
     classes: tuple[ClassInfo, ...] = (),
 ) -> ImageDocument:
-    """Thumbnail and first display settings of ``source`` (slow for big files: run in a worker)."""
-    thumb = source.thumbnail(THUMBNAIL_SIZE)
+    """Thumbnail and first display settings of ``source`` (slow for big files: run in a worker).
+
+    A volume opens on its middle slice (the window's slider), so both come from that
+    slice: the first slice of a CT or MR is mostly air and would stretch the rest to white.
+    """
+    from segcore.io.plane import PlaneSource
+
+    depth = getattr(source, "depth", 1)
+    shown = PlaneSource(source, depth // 2) if depth > 1 else source
+    thumb = shown.thumbnail(THUMBNAIL_SIZE)
     if thumb.ndim == 2:
         thumb = thumb[..., None]
     display = default_display(

@@ -182,3 +182,21 @@ def test_a_volume_open_on_screen_becomes_a_label_volume_of_a_new_project(
     editor = window.annotation.ctx.editor
     assert editor is not None and editor.store.depth == DEPTH
     assert editor.plane == window.canvas.z == DEPTH // 2  # the slider opens mid-volume
+
+
+def test_a_volume_opens_with_the_stretch_and_thumbnail_of_its_middle_slice(
+    tmp_path: Path,
+) -> None:
+    from app.session import load_document
+
+    data = np.zeros((40, 30, 9), np.float32)
+    data[:, :, 0] = 0.01  # the first slice: nearly nothing (air)
+    data[:, :, 4] = np.linspace(0, 1000, 40 * 30, dtype=np.float32).reshape(40, 30)
+    path = tmp_path / "v.nii.gz"
+    nib.save(nib.Nifti1Image(data, np.eye(4)), path)
+    doc = load_document(path)
+    try:
+        assert doc.display.high[0] > 500  # stretched to the middle slice, not slice 0
+        assert float(doc.thumbnail.max()) > 500
+    finally:
+        doc.source.close()
