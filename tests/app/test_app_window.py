@@ -265,5 +265,6 @@ def test_launch_without_arguments_opens_the_sample_and_its_model(qtbot) -> None:
         qtbot.waitUntil(lambda: window.session.model is not None, timeout=10_000)
         # the sample opens with its prediction, as the README shows it
         qtbot.waitUntil(lambda: window.session.prediction is not None, timeout=60_000)
+        # the job's thread ends before its finished handler runs on the GUI thread
         qtbot.waitUntil(lambda: not window.model_dock.is_running, timeout=120_000)
-        assert window.model_dock.run_button.isEnabled()
+        qtbot.waitUntil(window.model_dock.run_button.isEnabled, timeout=10_000)
