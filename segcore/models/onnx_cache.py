@@ -17,13 +17,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 from segcore.cache import cache_dir, cache_limit
 from segcore.errors import ModelError
 from segcore.jobs import Job, Progress, run_to_end
+from segcore.models.child import die_with_parent, run_child
 
 EXPORT_VERSION = "opset17-v2"  # part of the key: a new exporter means new copies
 ON_WRITE_ENV = "TESSERA_ONNX_ON_WRITE"  # "0": no copy when a model file is written
@@ -170,25 +170,17 @@ def clear() -> tuple[int, int]:
 
 def _export_in_child(path: Path, target: Path, refused: Path, step: Progress) -> Job[None]:
     """Export in a child process, yielding ``step`` twice a second while it works."""
-    cmd = [sys.executable, "-m", "segcore.models.onnx_cache", str(path), str(target)]
-    cmd.append(str(os.getpid()))  # the child stops when this process is gone
-    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        while child.poll() is None:
-            try:
-                child.wait(timeout=0.5)
-            except subprocess.TimeoutExpired:
-                yield step
-        out, err = child.communicate()
-    finally:
-        if child.poll() is None:  # closed (cancelled): stop the export, drop its temp file
-            child.kill()
-            child.communicate()
-            for partial in target.parent.glob(f".{target.name}.*.tmp"):
-                partial.unlink(missing_ok=True)
-    if child.returncode == _NOT_EXPORTABLE and refused.is_file():
+
+    def drop_partial() -> None:
+        for partial in target.parent.glob(f".{target.name}.*.tmp"):
+            partial.unlink(missing_ok=True)
+
+    code, out, err = yield from run_child(
+        "segcore.models.onnx_cache", [str(path), str(target)], step, on_cancel=drop_partial
+    )
+    if code == _NOT_EXPORTABLE and refused.is_file():
         raise ModelError(refused.read_text(encoding="utf-8"))
-    if child.returncode != 0 or not target.is_file():
+    if code != 0 or not target.is_file():
         tail = (err or out).strip().splitlines()[-1:] or ["no message"]
         raise ModelError(f"{path}: exporting to ONNX failed ({tail[0]})")
 
@@ -211,36 +203,6 @@ def _export(path: Path, target: Path, refused: Path) -> None:
     except ModelError as exc:
         refused.write_text(str(exc), encoding="utf-8")
         raise
-
-
-PARENT_POLL = 0.5  # seconds between the child's looks at its parent
-
-
-def die_with_parent(parent: int) -> None:
-    """End this (child) process soon after process ``parent`` ends, even by kill -9.
-
-    On Linux the kernel does it (``PR_SET_PDEATHSIG``); elsewhere, and as a
-    check on Linux, a daemon thread sees the process re-parented.
-    """
-    import threading
-    import time
-
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # the parent died before the signal was asked for
-        os._exit(1)
-
-    def watch() -> None:
-        while True:
-            time.sleep(PARENT_POLL)
-            if os.getppid() != parent:
-                os._exit(1)
-
-    threading.Thread(target=watch, name="tessera-parent-watch", daemon=True).start()
 
 
 def main(argv: list[str]) -> int:

@@ -17,7 +17,6 @@ Tests build the same architectures at random init, smaller
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 
 from segcore.errors import ModelError
 from segcore.jobs import Job, Progress
+from segcore.models.child import die_with_parent, run_child
 from segcore.models.sam.pair import DECODER, ENCODER
 from segcore.models.sam.variants import get_variant
 
@@ -289,29 +289,24 @@ def export_job(
     step = Progress(0, 0, message=f"exporting {spec.name} to ONNX (once)")
     yield step
     dims = [str(v) for v in (size.image_size, size.depth, size.embed_dim, size.heads)]
-    cmd = [sys.executable, "-m", "segcore.models.sam.export", variant, str(checkpoint)]
-    cmd += [str(out_dir), *dims]
-    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        while child.poll() is None:
-            try:
-                child.wait(timeout=0.5)
-            except subprocess.TimeoutExpired:
-                yield step
-        out, err = child.communicate()
-    finally:
-        if child.poll() is None:  # closed: stop the child; its temp files go with it
-            child.kill()
-            child.communicate()
-            for partial in out_dir.glob(".*.tmp"):
-                partial.unlink(missing_ok=True)
-    if child.returncode != 0:
+
+    def drop_partial() -> None:
+        for partial in out_dir.glob(".*.tmp"):
+            partial.unlink(missing_ok=True)
+
+    code, out, err = yield from run_child(
+        "segcore.models.sam.export", [variant, str(checkpoint), str(out_dir), *dims], step,
+        on_cancel=drop_partial,
+    )  # fmt: skip
+    if code != 0:
         tail = (err or out).strip().splitlines()[-1:] or ["no message"]
         raise ModelError(tail[0])
     return out_dir / ENCODER, out_dir / DECODER
 
 
 def main(argv: list[str]) -> int:
+    if len(argv) > 7:  # started by run_child: end with the parent
+        die_with_parent(int(argv[7]))
     dims = [None if v == "None" else int(v) for v in argv[3:7]] or [1024, None, None, None]
     size = ArchSize(dims[0] or 1024, dims[1], dims[2], dims[3])
     try:
