@@ -148,6 +148,30 @@ class Binary255:
         return out
 
 
+def mask_pairs(
+    images_dir: Path, masks_dir: Path, what: str, example: str
+) -> list[tuple[Path, Path]]:
+    """(image, mask) files of the same stem in the two folders; none is an error.
+
+    ``what`` and ``example`` name the mask kind in the message ("a mask", "masks/a.png").
+    """
+    for folder in (images_dir, masks_dir):
+        if not folder.is_dir():
+            raise TrainingError(f"{folder}: no such folder")
+    masks = {p.stem: p for p in sorted(masks_dir.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+    pairs = [
+        (p, masks[p.stem])
+        for p in sorted(images_dir.iterdir())
+        if p.suffix.lower() in IMAGE_SUFFIXES and p.stem in masks
+    ]
+    if not pairs:
+        raise TrainingError(
+            f"no image in {images_dir} has {what} of the same name in {masks_dir}; "
+            f"name them alike (images/a.tif with {example})"
+        )
+    return pairs
+
+
 def data_from_folders(
     images_dir: str | Path,
     masks_dir: str | Path,
@@ -163,21 +187,7 @@ def data_from_folders(
     """
     from segcore.io import open_image
 
-    images_dir, masks_dir = Path(images_dir), Path(masks_dir)
-    for folder in (images_dir, masks_dir):
-        if not folder.is_dir():
-            raise TrainingError(f"{folder}: no such folder")
-    masks = {p.stem: p for p in sorted(masks_dir.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
-    pairs = [
-        (p, masks[p.stem])
-        for p in sorted(images_dir.iterdir())
-        if p.suffix.lower() in IMAGE_SUFFIXES and p.stem in masks
-    ]
-    if not pairs:
-        raise TrainingError(
-            f"no image in {images_dir} has a mask of the same name in {masks_dir}; "
-            "name them alike (images/a.tif with masks/a.png)"
-        )
+    pairs = mask_pairs(Path(images_dir), Path(masks_dir), "a mask", "masks/a.png")
     items: list[LabelledImage] = []
     try:
         for image_path, mask_path in pairs:

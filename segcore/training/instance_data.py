@@ -22,7 +22,7 @@ from segcore.io.source import ImageSource
 from segcore.labels.adapters import ArrayLabels
 from segcore.labels.reader import FILLS, Layer, OneLevel
 from segcore.labels.schema import ClassInfo, default_color
-from segcore.training.data import IMAGE_SUFFIXES, LabelledImage, TrainingData
+from segcore.training.data import LabelledImage, TrainingData, mask_pairs
 
 OBJECT_CLASSES = (
     ClassInfo(0, "background", default_color(0), False),
@@ -82,18 +82,7 @@ def data_from_instance_masks(images_dir: str | Path, masks_dir: str | Path) -> T
     """Pairs ``images/NAME.ext`` with the instance mask ``masks/NAME.*``."""
     from segcore.io import open_image
 
-    images_dir, masks_dir = Path(images_dir), Path(masks_dir)
-    for folder in (images_dir, masks_dir):
-        if not folder.is_dir():
-            raise TrainingError(f"{folder}: no such folder")
-    masks = {p.stem: p for p in sorted(masks_dir.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
-    pairs = [(p, masks[p.stem]) for p in sorted(images_dir.iterdir())
-             if p.suffix.lower() in IMAGE_SUFFIXES and p.stem in masks]  # fmt: skip
-    if not pairs:
-        raise TrainingError(
-            f"no image in {images_dir} has an instance mask of the same name in {masks_dir}; "
-            "name them alike (images/a.tif with masks/a.tif)"
-        )
+    pairs = mask_pairs(Path(images_dir), Path(masks_dir), "an instance mask", "masks/a.tif")
     items: list[LabelledImage] = []
     try:
         for image_path, mask_path in pairs:
